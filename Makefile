@@ -1,0 +1,28 @@
+# `make run` sets up .venv, ingests the seeds and starts Papertrail; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test eval bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/papertrail ingest
+	$(BIN)/papertrail chat
+
+test: install
+	$(BIN)/python -m pytest -q
+
+eval: install
+	$(BIN)/papertrail eval eval/dev.jsonl --out eval/dev-results.jsonl
+
+clean:
+	rm -rf $(VENV) .papertrail

@@ -1,0 +1,42 @@
+"""Papertrail: cited answers over research-paper abstracts.
+
+Public API: `ask`, `ingest`, `stats`, `Settings`, the result types and `ABSTAIN`. Heavy modules
+(llama-index, torch, chromadb) load on first use, so importing `rag` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import offline
+
+offline.apply()
+
+if TYPE_CHECKING:
+    from .answering import ask
+    from .api import ingest, stats
+    from .errors import BadInputError, PapertrailError
+    from .settings import Settings
+    from .types import ABSTAIN, Answer, Citation, Source, Turn
+
+_EXPORTS = {
+    "ask": ".answering",
+    "ingest": ".api",
+    "stats": ".api",
+    "Settings": ".settings",
+    "PapertrailError": ".errors",
+    "BadInputError": ".errors",
+    "ABSTAIN": ".types",
+    "Answer": ".types",
+    "Citation": ".types",
+    "Source": ".types",
+    "Turn": ".types",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

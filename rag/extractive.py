@@ -1,0 +1,151 @@
+"""The offline answer: verbatim sentences of the retrieved abstracts, picked for the question, each cited.
+
+Own code: llama-index's extractive pieces (SentenceEmbeddingOptimizer and kin) trim context for an
+LLM; none writes a cited answer of whole sentences or decides when the evidence is too weak.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import Stemmer
+
+from .sentences import split_sentences
+from .types import ABSTAIN, Citation, Source
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|\d+(?:[.,]\d+)*%?|[A-Za-z]")
+_NUMBER = re.compile(r"\d")
+_STOP = set(
+    """a an and are as at be been being but by can could did do does doing done for from had has have how i if in
+    into is it its of on or so such than that the their them then there these they this those to too was we were
+    what when where which who whom why will with would you your our us about any some much many more most other
+    paper papers work works study studies studied approach method methods propose proposed proposes introduce
+    introduced use used using based also there give gave get got make made one both either way ways""".split()
+)
+_MULTI = re.compile(
+    r"^\s*(which|what|list|name|are there|is there|any)\b.{0,40}\b(papers|works|studies|approaches|methods|models)\b",
+    re.I,
+)
+_QUANTITY = re.compile(r"\b(how (many|much|large|big|long|fast)|what (percentage|share|fraction|number|size))\b", re.I)
+_stemmer = Stemmer.Stemmer("english")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before it is wrapped for the caller: its text and the citations it makes."""
+
+    text: str
+    citations: list[Citation]
+    abstained: bool
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source: Source
+    index: int
+    text: str
+    score: float
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words: the unit in which questions and sentences are compared."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    return {stem for stem in _stemmer.stemWords([w for w in words if w not in _STOP])}
+
+
+class Extractor:
+    """Scores abstract sentences against a question with corpus IDF weights, and writes a cited answer."""
+
+    def __init__(self, document_frequency: dict[str, int], documents: int, answer_words: int, min_support: float):
+        self.df = document_frequency
+        self.n = max(documents, 1)
+        self.answer_words = answer_words
+        self.min_support = min_support
+
+    def idf(self, term: str) -> float:
+        df = self.df.get(term, 0)
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def answer(self, question: str, sources: list[Source], context: str = "") -> Draft:
+        """Cited sentences for `question`; `context` (earlier questions) only breaks ties."""
+        if not sources:
+            return Draft(ABSTAIN, [], True)
+        wanted = {t: self.idf(t) for t in terms(question)} or {t: self.idf(t) for t in terms(context)}
+        extra = {t: 0.3 * self.idf(t) for t in terms(context) if t not in wanted}
+        candidates = self._score(question, wanted, extra, sources)
+        if not candidates or candidates[0].score < self.min_support:
+            return Draft(ABSTAIN, [], True)
+        picked = self._pick_many(candidates) if _MULTI.search(question) else self._pick_one(candidates)
+        return _compose(picked)
+
+    def _score(
+        self, question: str, wanted: dict[str, float], extra: dict[str, float], sources: list[Source]
+    ) -> list[_Candidate]:
+        total = sum(wanted.values()) or 1.0
+        quantity = bool(_QUANTITY.search(question))
+        out = []
+        for source in sources:
+            title_terms = terms(source.title)
+            prior = 1.0 / (1.0 + 0.1 * (source.n - 1))
+            for index, sentence in enumerate(split_sentences(source.abstract)):
+                found = terms(sentence)
+                hit = sum(w for t, w in wanted.items() if t in found)
+                hit += 0.5 * sum(w for t, w in wanted.items() if t in title_terms and t not in found)
+                hit += sum(w for t, w in extra.items() if t in found)
+                score = hit / total
+                if quantity and not _NUMBER.search(sentence):
+                    score *= 0.6
+                out.append(_Candidate(source, index, sentence.strip(), score * prior))
+        return sorted(out, key=lambda c: c.score, reverse=True)
+
+    def _pick_one(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Best sentences of the best paper, within the word budget, in the abstract's order."""
+        best = candidates[0]
+        picked = [best]
+        words = _words(best.text)
+        for cand in candidates[1:]:
+            if cand.source.paper_id != best.source.paper_id or cand.score < 0.5 * best.score:
+                continue
+            if words + _words(cand.text) > self.answer_words:
+                continue
+            picked.append(cand)
+            words += _words(cand.text)
+        return sorted(picked, key=lambda c: c.index)
+
+    def _pick_many(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence of each well-supported paper, best paper first."""
+        best = candidates[0].score
+        seen: set[str] = set()
+        picked = []
+        for cand in candidates:
+            if cand.source.paper_id in seen or cand.score < 0.55 * best:
+                continue
+            seen.add(cand.source.paper_id)
+            picked.append(cand)
+            if len(picked) == 5:
+                break
+        return picked
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _compose(picked: list[_Candidate]) -> Draft:
+    """Join sentences, each followed by its source number, and cite each paper once per quote."""
+    parts = []
+    citations = []
+    for cand in picked:
+        parts.append(f"{cand.text} [{cand.source.n}]")
+        citations.append(
+            Citation(
+                n=cand.source.n,
+                paper_id=cand.source.paper_id,
+                title=cand.source.title,
+                quote=cand.text,
+                dates=cand.source.dates,
+            )
+        )
+    return Draft(" ".join(parts), citations, False)

@@ -1,0 +1,116 @@
+"""Ingest: parse every file first, then add only what the store lacks; safe to kill and re-run."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import MetadataMode, TextNode
+
+from .chunking import chunk_paper
+from .embeddings import model_name
+from .parsing import expand_paths, merge, parse_file
+from .settings import Settings
+from .store import Store, StoredPaper
+from .types import Paper
+
+CHUNKER_VERSION = "1"
+EMBED_BATCH_CHUNKS = 64
+
+Progress = Callable[[int, int], None]
+"""Called with (papers embedded so far, papers to embed)."""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did."""
+
+    files: int
+    papers: int
+    added: int
+    relabelled: int
+    unchanged: int
+    chunks_added: int
+
+
+def content_hash(paper: Paper, settings: Settings) -> str:
+    """Changes whenever the stored chunks or vectors of the paper would change."""
+    key = "\x1f".join([paper.title, paper.abstract, model_name(settings), str(settings.chunk_tokens), CHUNKER_VERSION])
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
+    """Parse and merge every file, refusing all of them if any one is bad, before the store is touched."""
+    files = expand_paths(paths)
+    return len(files), merge(paper for path in files for paper in parse_file(path))
+
+
+def ingest(
+    paths: Sequence[Path] | None = None,
+    settings: Settings | None = None,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    embed_model: BaseEmbedding | None = None,
+) -> IngestReport:
+    """Add the papers of `paths` (default: the seeds folder) that the store does not hold yet."""
+    settings = settings or Settings()
+    n_files, papers = load_papers(list(paths) if paths else [settings.seeds_dir])
+    store = store or Store(settings)
+    stored = store.stored_papers([paper.paper_id for paper in papers])
+    to_embed, to_relabel = _plan(papers, stored, settings)
+    if not to_embed and not to_relabel:
+        return IngestReport(n_files, len(papers), 0, 0, len(papers), 0)
+    store.bump_generation()
+    stale = [paper.paper_id for paper in to_embed if paper.paper_id in stored]
+    store.delete_papers(stale)
+    if to_embed and embed_model is None:
+        from .embeddings import build_embedding
+
+        embed_model = build_embedding(settings)
+    chunks_added = _embed_and_add(to_embed, settings, embed_model, store, progress)
+    store.update_metadata([node for paper in to_relabel for node in _chunks(paper, settings)])
+    unchanged = len(papers) - len(to_embed) - len(to_relabel)
+    return IngestReport(n_files, len(papers), len(to_embed), len(to_relabel), unchanged, chunks_added)
+
+
+def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> tuple[list[Paper], list[Paper]]:
+    """Papers to (re-)embed, and stored papers that only gained listing dates or source files."""
+    to_embed: list[Paper] = []
+    to_relabel: list[Paper] = []
+    for paper in papers:
+        known = stored.get(paper.paper_id)
+        if known is None or not (known.complete and known.consistent) or known.content_hash != content_hash(paper, settings):
+            to_embed.append(paper)
+            continue
+        dates = list(known.dates) + [d for d in paper.dates if d not in known.dates]
+        sources = list(known.sources) + [s for s in paper.sources if s not in known.sources]
+        if tuple(dates) != known.dates or tuple(sources) != known.sources:
+            to_relabel.append(paper.model_copy(update={"dates": dates, "sources": sources}))
+    return to_embed, to_relabel
+
+
+def _embed_and_add(
+    papers: list[Paper], settings: Settings, embed_model: BaseEmbedding | None, store: Store, progress: Progress | None
+) -> int:
+    """Embed in batches of whole papers and write each batch at once, so a kill leaves whole papers or none."""
+    added = 0
+    batch: list[TextNode] = []
+    for index, paper in enumerate(papers, start=1):
+        batch.extend(_chunks(paper, settings))
+        if len(batch) >= EMBED_BATCH_CHUNKS or index == len(papers):
+            texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in batch]
+            for node, vector in zip(batch, embed_model.get_text_embedding_batch(texts)):
+                node.embedding = vector
+            store.add(batch)
+            added += len(batch)
+            batch = []
+            if progress:
+                progress(index, len(papers))
+    return added
+
+
+def _chunks(paper: Paper, settings: Settings) -> list[TextNode]:
+    return chunk_paper(paper, content_hash(paper, settings), settings.chunk_tokens)

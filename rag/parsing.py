@@ -1,0 +1,157 @@
+"""Reads paper lists (Daily Papers text dumps and JSONL) into `Paper` records, refusing files that do not fit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import BadInputError
+from .types import Paper
+
+HEADER_LINES = {
+    "new",
+    "get trending papers in your email inbox!",
+    "subscribe",
+    "daily papers",
+    "byak and the research community",
+}
+DATE_LINE = re.compile(
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(, \d{4})?"
+)
+MAX_TITLE_CHARS = 400
+MIN_ABSTRACT_CHARS = 40
+MAX_FILE_BYTES = 50_000_000
+
+
+def paper_id(title: str) -> str:
+    """Stable id from the normalised title, so one paper listed in several files is one record."""
+    normal = " ".join(unicodedata.normalize("NFKC", title).casefold().split()).rstrip(".")
+    return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:16]
+
+
+def read_text(path: Path) -> str:
+    """The file's text; refuses binary, empty, oversized or non-UTF-8 files by name."""
+    if not path.is_file():
+        raise BadInputError(f"{path}: no such file")
+    raw = path.read_bytes()
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadInputError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    if b"\x00" in raw:
+        raise BadInputError(f"{path}: binary file (contains NUL bytes), expected text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadInputError(f"{path}: not UTF-8 text (bad byte at offset {err.start})") from None
+    if not text.strip():
+        raise BadInputError(f"{path}: file is empty")
+    return text
+
+
+def parse_daily_papers(text: str, source: str) -> list[Paper]:
+    """A Daily Papers page dump: header lines, a listing-date line, then title and abstract lines in turn."""
+    date: str | None = None
+    pending: tuple[int, str] | None = None
+    papers: list[Paper] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or (not papers and pending is None and line.casefold() in HEADER_LINES):
+            continue
+        if pending is None and DATE_LINE.fullmatch(line):
+            date = line
+            continue
+        if pending is None:
+            if len(line) > MAX_TITLE_CHARS:
+                raise BadInputError(
+                    f"{source}:{number}: expected a paper title, found a line of {len(line)} characters"
+                )
+            pending = (number, line)
+            continue
+        title = pending[1]
+        if len(line) < MIN_ABSTRACT_CHARS:
+            raise BadInputError(
+                f"{source}:{number}: abstract of {title!r} is only {len(line)} characters; "
+                "expected alternating title and abstract lines"
+            )
+        papers.append(_paper(title, line, date, source, None))
+        pending = None
+    if pending is not None:
+        raise BadInputError(f"{source}:{pending[0]}: title {pending[1]!r} has no abstract after it")
+    if not papers:
+        raise BadInputError(f"{source}: no title/abstract pairs found")
+    return papers
+
+
+def parse_jsonl(text: str, source: str) -> list[Paper]:
+    """One JSON object a line with `title` and `abstract`, and optional `date` and `url`."""
+    papers: list[Paper] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise BadInputError(f"{source}:{number}: broken JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise BadInputError(f"{source}:{number}: expected a JSON object")
+        title, abstract = record.get("title"), record.get("abstract")
+        for name, value in (("title", title), ("abstract", abstract)):
+            if not isinstance(value, str) or not value.strip():
+                raise BadInputError(f"{source}:{number}: missing or empty {name!r}")
+        for name in ("date", "url"):
+            if record.get(name) is not None and not isinstance(record[name], str):
+                raise BadInputError(f"{source}:{number}: {name!r} must be a string")
+        papers.append(_paper(title.strip(), abstract.strip(), record.get("date"), source, record.get("url")))
+    if not papers:
+        raise BadInputError(f"{source}: no papers found")
+    return papers
+
+
+def parse_file(path: Path) -> list[Paper]:
+    """Parse one file by its kind: `.jsonl`/`.json`, or text whose first character is `{`, is JSONL."""
+    text = read_text(path)
+    if path.suffix.lower() in {".jsonl", ".json"} or text.lstrip().startswith("{"):
+        return parse_jsonl(text, path.name)
+    return parse_daily_papers(text, path.name)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the .txt/.jsonl files inside folders named, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in {".txt", ".jsonl", ".json"})
+            if not found:
+                raise BadInputError(f"{path}: folder holds no .txt or .jsonl files")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def merge(papers: Iterable[Paper]) -> list[Paper]:
+    """One record per paper id: the first abstract seen, with every listing date and source file kept."""
+    merged: dict[str, Paper] = {}
+    for paper in papers:
+        known = merged.get(paper.paper_id)
+        if known is None:
+            merged[paper.paper_id] = paper.model_copy(deep=True)
+            continue
+        known.dates.extend(d for d in paper.dates if d not in known.dates)
+        known.sources.extend(s for s in paper.sources if s not in known.sources)
+        known.url = known.url or paper.url
+    return list(merged.values())
+
+
+def _paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:
+    return Paper(
+        paper_id=paper_id(title),
+        title=" ".join(title.split()),
+        abstract=" ".join(abstract.split()),
+        dates=[date] if date else [],
+        sources=[source],
+        url=url,
+    )

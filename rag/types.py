@@ -1,0 +1,62 @@
+"""Small typed records passed between the stages and returned to callers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+ABSTAIN = "I could not find this in the indexed abstracts."
+"""The one abstention phrase: every backend, prompt and front end uses this exact text."""
+
+
+class Paper(BaseModel):
+    """One paper as parsed from the input files; the same title in several files is one paper."""
+
+    paper_id: str
+    title: str
+    abstract: str
+    dates: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    url: str | None = None
+
+
+class Source(BaseModel):
+    """A retrieved paper, numbered as the answer cites it."""
+
+    n: int
+    paper_id: str
+    title: str
+    abstract: str
+    dates: list[str]
+    score: float = Field(description="Fused retrieval score (higher is better).")
+    dense_score: float = Field(description="Best cosine similarity of one of its chunks to the question.")
+    url: str | None = None
+
+
+class Citation(BaseModel):
+    """One numbered citation in an answer, with the verbatim sentence of the abstract that backs it."""
+
+    n: int
+    paper_id: str
+    title: str
+    quote: str
+    dates: list[str]
+
+
+class Turn(BaseModel):
+    """One earlier exchange of a conversation, for follow-up questions."""
+
+    question: str
+    answer: str = ""
+
+
+class Answer(BaseModel):
+    """What `ask` returns: the cited answer text, its citations and the sources it drew on."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    sources: list[Source]
+    abstained: bool
+    backend: str
+    timings_ms: dict[str, float]
+    notes: list[str] = Field(default_factory=list, description="Warnings a front end should show.")
