@@ -1,6 +1,6 @@
 """Papertrail: cited answers over research-paper abstracts.
 
-Public API: `ask`, `ingest`, `stats`, `Settings`, the result types and `ABSTAIN`. Heavy modules
+Public API: `ask`, `ask_stream`, `ingest`, `stats`, `record_feedback`, `export_feedback`, `Settings`, the result types and `ABSTAIN`. Heavy modules
 (llama-index, torch, chromadb) load on first use, so importing `rag` stays fast.
 """
 
@@ -14,14 +14,18 @@ from . import offline
 offline.apply()
 
 if TYPE_CHECKING:
-    from .answering import ask
+    from .answering import ask, ask_stream
     from .api import ingest, stats
     from .errors import BadInputError, PapertrailError
+    from .feedback import export_feedback, record_feedback
     from .settings import Settings
     from .types import ABSTAIN, Answer, Citation, Source, Turn
 
 _EXPORTS = {
     "ask": ".answering",
+    "ask_stream": ".answering",
+    "record_feedback": ".feedback",
+    "export_feedback": ".feedback",
     "ingest": ".api",
     "stats": ".api",
     "Settings": ".settings",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .backends import Request, choose, create
 from .engine import Engine, get_engine
@@ -89,3 +89,18 @@ def ask(
         backend=chosen.name,
         timings_ms=timings,
     )
+
+
+def ask_stream(
+    question: str,
+    history: Sequence[Turn | dict | str] | None = None,
+    settings: Settings | None = None,
+    *,
+    top_k: int | None = None,
+    dates: list[str] | None = None,
+    backend: str | None = None,
+) -> Iterator[str | Answer]:
+    """Yield the answer text in pieces as it is produced, then the final `Answer` (same as `ask` returns)."""
+    answer = ask(question, history, settings, top_k=top_k, dates=dates, backend=backend)
+    yield answer.text
+    yield answer
