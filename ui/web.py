@@ -1,0 +1,213 @@
+"""The Gradio chat web UI: streamed cited answers, a sources panel, feedback and adding papers (`papertrail serve`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+import rag
+from ui import web_render as render
+
+HERE = Path(__file__).resolve().parent
+EXTRACTIVE_LABEL = "Offline (quotes only)"
+LLM_LABEL = "OpenAI-compatible LLM"
+EXAMPLE_COUNT = 4
+MAX_EXAMPLE_TITLE = 90
+
+
+def backend_choices(settings: rag.Settings) -> list[tuple[str, str]]:
+    """Backends offered in the page, the configured default first; the LLM only when it is configured."""
+    # Mirrors the documented meaning of `llm=auto` (OPENAI_API_KEY or OPENAI_BASE_URL set), as rag exposes no probe.
+    llm = settings.llm == "openai" or (
+        settings.llm == "auto" and bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
+    )
+    choices = [(EXTRACTIVE_LABEL, "extractive")]
+    return [(LLM_LABEL, "openai"), *choices] if llm else choices
+
+
+def example_questions(papers: list[rag.PaperEntry]) -> list[str]:
+    """A few questions about papers spread over the corpus, phrased from their titles."""
+    short = [p for p in papers if len(p.title) <= MAX_EXAMPLE_TITLE] or papers
+    step = max(1, len(short) // EXAMPLE_COUNT)
+    return [f"What does “{p.title}” propose?" for p in short[::step][:EXAMPLE_COUNT]]
+
+
+def listing_dates(papers: list[rag.PaperEntry]) -> list[str]:
+    """Every listing date in the store, in calendar order."""
+    return sorted({d for p in papers for d in p.dates}, key=render.date_key)
+
+
+def header(settings: rag.Settings) -> str:
+    """The page heading with the size of the corpus."""
+    counts = rag.stats(settings)
+    return (
+        "# Papertrail\nCited answers over "
+        f"**{counts['papers']:,}** research-paper abstracts. Every [n] links to the paper and the sentence behind it."
+    )
+
+
+class Handlers:
+    """The page's event handlers, bound to one `Settings`."""
+
+    def __init__(self, settings: rag.Settings) -> None:
+        self.settings = settings
+
+    def respond(self, question: str, turns: list[rag.Turn], answers: dict[int, rag.Answer], backend: str, top_k: float, dates: list[str] | None):
+        """Stream the answer to `question` into the chat, then fill the sources panel and notes."""
+        messages = chat_messages(turns, answers)
+        try:
+            stream = rag.ask_stream(
+                question, turns, self.settings, top_k=int(top_k), dates=dates or None, backend=backend or None
+            )
+            messages += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+            text, answer = "", None
+            for piece in stream:
+                if isinstance(piece, str):
+                    text += piece
+                    messages[-1]["content"] = text
+                    yield messages, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+                else:
+                    answer = piece
+        except rag.PapertrailError as err:
+            yield chat_messages(turns, answers), gr.skip(), render.note_html([str(err)], "error"), turns, answers, question
+            return
+        turns = [*turns, rag.Turn(question=question, answer=answer.text)]
+        answers = {**answers, len(messages) - 1: answer}
+        yield chat_messages(turns, answers), render.sources_panel(answer), render.notes(answer), turns, answers, ""
+
+    def feedback(self, data: gr.LikeData, answers: dict[int, rag.Answer]) -> str:
+        """Store a thumbs up/down on the answer it was given to."""
+        answer = answers.get(data.index if isinstance(data.index, int) else data.index[0])
+        if answer is None or data.liked not in (True, False):
+            return gr.skip()
+        rag.record_feedback(answer, "up" if data.liked else "down", "web", self.settings)
+        return render.note_html(["Thanks: your rating of this answer was saved."], "ok")
+
+    def add_papers(self, path: str | None, progress: gr.Progress = gr.Progress()):
+        """Ingest an uploaded paper list, with progress; a bad file changes nothing and says why."""
+        if not path:
+            return render.note_html(["Choose a .txt or .jsonl file first."], "error"), gr.skip(), gr.skip()
+        name = Path(path).name
+
+        def report(done: int, total: int) -> None:
+            progress((done, total), desc=f"Embedding {name}", unit="papers")
+
+        try:
+            result = rag.ingest([path], self.settings, progress=report)
+        except rag.PapertrailError as err:
+            message = str(err).replace(str(Path(path).parent) + os.sep, "")
+            return render.note_html([f"{name} was not added: {message}"], "error"), gr.skip(), gr.skip()
+        summary = (
+            f"{name}: {result.papers} papers read, {result.added} added, {result.relabelled} updated, "
+            f"{result.unchanged} already stored. They are searchable now."
+        )
+        dates = listing_dates(rag.catalog(self.settings))
+        return render.note_html([summary], "ok"), gr.update(choices=dates), header(self.settings)
+
+    def api_ask(self, question: str, backend: str = "", top_k: int = 0) -> dict[str, Any]:
+        """Answer one question with cited sources (the `/ask` endpoint for gradio_client)."""
+        try:
+            answer = rag.ask(question, settings=self.settings, top_k=top_k or None, backend=backend or None)
+        except rag.PapertrailError as err:
+            raise gr.Error(str(err)) from None
+        return answer.model_dump(mode="json")
+
+
+def chat_messages(turns: list[rag.Turn], answers: dict[int, rag.Answer]) -> list[dict[str, str]]:
+    """The chat as Gradio messages, answers with their [n] markers linked to the source cards."""
+    messages = []
+    for turn in turns:
+        messages.append({"role": "user", "content": turn.question})
+        messages.append({"role": "assistant", "content": render.link_citations(turn.answer)})
+    return messages
+
+
+def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
+    """The Blocks app over `settings` (default: the environment's)."""
+    settings = settings or rag.Settings()
+    handlers = Handlers(settings)
+    papers = rag.catalog(settings)
+    choices = backend_choices(settings)
+    with gr.Blocks(title="Papertrail", analytics_enabled=False) as app:
+        turns = gr.State([])
+        answers = gr.State({})
+        heading = gr.Markdown(header(settings), elem_id="pt-header")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                chatbot = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="pt-chat",
+                    height=520,
+                    buttons=["copy"],
+                    feedback_options=("Like", "Dislike"),
+                    placeholder="Ask about the indexed papers. Follow-up questions use the conversation so far.",
+                )
+                notice = gr.HTML("", elem_id="pt-notice")
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        show_label=False,
+                        placeholder="Ask a question about the papers…",
+                        max_length=settings.max_question_chars,
+                        scale=5,
+                        lines=1,
+                        max_lines=6,
+                        elem_id="pt-question",
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="pt-send")
+                gr.Examples(example_questions(papers), inputs=[question], label="Try one of these")
+                with gr.Row():
+                    backend = gr.Dropdown(choices, value=choices[0][1], label="Answered by", min_width=160)
+                    top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to draw on", min_width=160)
+                    dates = gr.Dropdown(
+                        listing_dates(papers), multiselect=True, label="Listing dates (all when empty)", min_width=160
+                    )
+                clear = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="pt-clear")
+                with gr.Accordion("Add papers", open=False, elem_id="pt-add"):
+                    gr.Markdown("Upload a Daily Papers page saved as .txt, or a JSONL file with title and abstract fields.")
+                    upload = gr.File(label="Paper list", file_types=[".txt", ".jsonl", ".json"], elem_id="pt-upload")
+                    add = gr.Button("Add to the library", elem_id="pt-add-button")
+                    added = gr.HTML("", elem_id="pt-added")
+            with gr.Column(scale=2, min_width=320, elem_id="pt-sources-column"):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render.EMPTY_PANEL, elem_id="pt-sources")
+
+        ask_outputs = [chatbot, sources, notice, turns, answers, question]
+        ask_inputs = [question, turns, answers, backend, top_k, dates]
+        for trigger in (question.submit, send.click):
+            trigger(handlers.respond, ask_inputs, ask_outputs, api_visibility="private")
+        chatbot.like(handlers.feedback, [answers], [notice], api_visibility="private")
+        clear.click(
+            lambda: ([], render.EMPTY_PANEL, "", [], {}, ""), None, ask_outputs, api_visibility="private", queue=False
+        )
+        add.click(handlers.add_papers, [upload], [added, dates, heading], api_visibility="private")
+        gr.api(handlers.api_ask, api_name="ask")
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, settings: rag.Settings | None = None) -> None:
+    """Start the web UI and block; `settings.ui_auth` (user:password) turns on the login."""
+    settings = settings or rag.Settings()
+    auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
+    if settings.ui_auth and auth and len(auth) != 2:
+        raise rag.BadInputError("PAPERTRAIL_UI_AUTH must look like user:password")
+    if host not in ("127.0.0.1", "localhost") and not auth:
+        print(f"papertrail: warning: serving on {host} without a login; set PAPERTRAIL_UI_AUTH=user:password", file=sys.stderr)
+    app = build_app(settings)
+    app.queue(default_concurrency_limit=settings.ui_concurrency, max_size=200)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=[auth] if auth else None,
+        show_error=True,
+        ssr_mode=False,
+        max_file_size="50mb",
+        footer_links=["api"],
+        theme=gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
+        css_paths=[HERE / "web.css"],
+        head=f"<script>{(HERE / 'web.js').read_text(encoding='utf-8')}</script>",
+    )

@@ -1,0 +1,104 @@
+"""HTML and Markdown for the web UI: linked [n] markers, the sources panel and answer notes (no gradio here)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote_plus
+
+if TYPE_CHECKING:
+    from rag import Answer, Source
+
+MARKER = re.compile(r"\[(\d+)\]")
+DATE_FORMATS = ("%b %d", "%b %d, %Y", "%B %d", "%B %d, %Y")
+EMPTY_PANEL = '<div class="pt-empty">Ask a question: the papers behind the answer appear here.</div>'
+
+
+def link_citations(text: str) -> str:
+    """The answer as Markdown whose [n] markers link to source card n."""
+    return MARKER.sub(lambda m: f"[[{m.group(1)}]](#source-{m.group(1)})", text)
+
+
+def date_key(date: str) -> tuple[int, int, str]:
+    """Sort key putting listing dates like "Mar 11" in calendar order (unparsed ones last)."""
+    for fmt in DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(date, fmt)
+        except ValueError:
+            continue
+        return parsed.month, parsed.day, date
+    return 13, 0, date
+
+
+def highlight(abstract: str, quotes: list[str]) -> tuple[str, list[str]]:
+    """The abstract as HTML with each quote found in it wrapped in <mark>; also the quotes not found."""
+    marked = html.escape(abstract)
+    missing = []
+    for quote in quotes:
+        escaped = html.escape(quote.strip())
+        if escaped and escaped in marked:
+            marked = marked.replace(escaped, f"<mark>{escaped}</mark>", 1)
+        elif escaped:
+            missing.append(quote)
+    return marked, missing
+
+
+def source_card(source: Source, quotes: list[str]) -> str:
+    """One numbered card: title, dates, the abstract with its quoted sentences highlighted, look-up links."""
+    abstract, missing = highlight(source.abstract, quotes)
+    title = html.escape(source.title)
+    dates = html.escape(", ".join(source.dates) or "no listing date")
+    query = quote_plus(source.title)
+    status = "cited" if quotes else "uncited"
+    extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
+    links = [
+        (source.url, "Paper page") if source.url else None,
+        (f"https://arxiv.org/search/?query={query}&searchtype=title", "arXiv"),
+        (f"https://huggingface.co/papers?q={query}", "Hugging Face papers"),
+    ]
+    anchors = " · ".join(
+        f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{label}</a>' for url, label in filter(None, links)
+    )
+    return (
+        f'<article class="pt-card pt-{status}" id="source-{source.n}">'
+        f'<header><span class="pt-n">{source.n}</span><h3 class="pt-title">{title}</h3></header>'
+        f'<div class="pt-meta">Listed {dates}{"" if quotes else " · retrieved, not cited"}</div>'
+        f'<details{" open" if quotes else ""}><summary>Abstract</summary><p class="pt-abstract">{abstract}</p></details>'
+        f"{extra}<div class=\"pt-links\">Look up: {anchors}</div></article>"
+    )
+
+
+def sources_panel(answer: Answer) -> str:
+    """Cards for every source of the answer, cited ones first, in number order."""
+    if not answer.sources:
+        return '<div class="pt-empty">No papers matched this question.</div>'
+    quotes: dict[int, list[str]] = {}
+    for citation in answer.citations:
+        quotes.setdefault(citation.n, []).append(citation.quote)
+    ordered = sorted(answer.sources, key=lambda s: (s.n not in quotes, s.n))
+    return '<div class="pt-sources">' + "".join(source_card(s, quotes.get(s.n, [])) for s in ordered) + "</div>"
+
+
+def notes(answer: Answer) -> str:
+    """Warnings a reader should see next to the answer: abstention, dropped citations, unverified quotes."""
+    lines = []
+    if answer.abstained:
+        lines.append("No answer: the indexed abstracts do not support one. The closest papers are listed for reference.")
+    removed = getattr(answer, "removed_citations", None) or []
+    if removed:
+        lines.append(f"{len(removed)} citation(s) were removed because they did not match a retrieved source.")
+    unverified = getattr(answer, "unverified_quotes", None) or []
+    if unverified:
+        lines.append(f"{len(unverified)} quote(s) could not be found verbatim in the cited abstract.")
+    lines.extend(getattr(answer, "notes", None) or [])
+    return note_html(lines)
+
+
+def note_html(lines: list[str], kind: str = "warn") -> str:
+    """A visible notice box (empty string when there is nothing to say)."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in dict.fromkeys(lines))
+    return f'<div class="pt-note pt-{kind}" role="status"><ul>{items}</ul></div>'
