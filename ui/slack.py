@@ -1,0 +1,259 @@
+"""Slack front end: answers mentions, DMs and `/papertrail` in threads with cited Block Kit replies (slack-bolt).
+
+Socket Mode when SLACK_APP_TOKEN is set, else an HTTP endpoint at /slack/events whose requests bolt verifies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+import rag
+
+from .slack_blocks import FEEDBACK_ACTION, answer_blocks, escape, fallback_text, rated_blocks
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+EDIT_INTERVAL_S = 1.0
+"""Least time between two in-place edits of a streaming reply (Slack rate-limits chat.update)."""
+REMEMBERED = 2000
+"""How many event keys and answers the bot remembers, for de-duplication and the feedback buttons."""
+ANSWER_EVENT = "papertrail_answer"
+QUESTION_EVENT = "papertrail_question"
+SEARCHING = ":mag: Searching the abstracts…"
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+class Recent:
+    """A bounded, thread-safe map of the latest keys; the oldest are forgotten first."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add_new(self, key: str, value: Any = None) -> bool:
+        """Remember `key`; False when it was already remembered (a duplicate)."""
+        with self._lock:
+            if key in self._items:
+                return False
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return True
+
+    def pop(self, key: str) -> Any:
+        """The value stored under `key`, forgotten; None when unknown."""
+        with self._lock:
+            return self._items.pop(key, None)
+
+
+def required(name: str) -> str:
+    """The environment variable `name`, or a clear start-up error naming it (never its value)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise rag.PapertrailError(f"{name} is not set; see the README's Slack section")
+    return value
+
+
+class Bot:
+    """The listeners: one answer per question, in its thread, with history, progress and feedback."""
+
+    def __init__(self, settings: rag.Settings) -> None:
+        self.settings = settings
+        self.seen = Recent()
+        self.answers = Recent()
+
+    def register(self, app: App) -> None:
+        """Attach the listeners to a bolt app."""
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        app.command("/papertrail")(self.on_command)
+        app.action(re.compile(f"^{FEEDBACK_ACTION}(up|down)$"))(self.on_feedback)
+
+    def _first_delivery(self, body: dict, event: dict) -> bool:
+        """False for a redelivery (same event id) or a twin event about the same message (mention inside a DM)."""
+        fresh_event = self.seen.add_new(f"event:{body.get('event_id')}")
+        fresh_message = self.seen.add_new(f"message:{event.get('channel')}:{event.get('ts')}")
+        if not (fresh_event and fresh_message):
+            log.info("skipping a repeated delivery of event %s", body.get("event_id"))
+        return fresh_event and fresh_message
+
+    def on_mention(self, body: dict, event: dict, client: WebClient, context: dict) -> None:
+        """A mention in a channel: answer in the message's thread."""
+        if self._first_delivery(body, event):
+            self.answer(client, context, event)
+
+    def on_message(self, body: dict, event: dict, client: WebClient, context: dict) -> None:
+        """A direct message from a person (not edits, joins or bot posts): answer in its thread."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if self._first_delivery(body, event):
+            self.answer(client, context, event)
+
+    def on_command(self, ack: Any, command: dict, client: WebClient, context: dict, respond: Any) -> None:
+        """`/papertrail <question>`: post the question to the channel, then answer in its thread."""
+        ack()
+        question = command.get("text", "").strip()
+        if not question:
+            respond(text="Ask a question: `/papertrail <question>`", response_type="ephemeral")
+            return
+        try:
+            root = client.chat_postMessage(
+                channel=command["channel_id"],
+                text=f"<@{command['user_id']}> asked: {escape(question)}",
+                metadata={"event_type": QUESTION_EVENT, "event_payload": {"question": question}},
+            )
+        except SlackApiError as err:
+            log.warning("cannot post the question in %s: %s", command["channel_id"], err.response.get("error"))
+            respond(text="I can't post in this conversation; invite me to it first.", response_type="ephemeral")
+            return
+        event = {"channel": command["channel_id"], "ts": root["ts"], "text": question}
+        self.answer(client, context, event, react=False)
+
+    def answer(self, client: WebClient, context: dict, event: dict, react: bool = True) -> None:
+        """Show progress, answer with the thread's history, and replace the progress message by the reply."""
+        channel, ts = event["channel"], event["ts"]
+        thread_ts = event.get("thread_ts") or ts
+        if react:
+            self._call(client.reactions_add, channel=channel, timestamp=ts, name="eyes")
+        placeholder = self._call(client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=SEARCHING)
+        if placeholder is None:
+            return
+        reply_ts = placeholder["ts"]
+        try:
+            history = self.history(client, context, channel, thread_ts, ts) if thread_ts != ts else []
+            answer = self._stream(client, channel, reply_ts, _MENTION.sub("", event.get("text", "")).strip(), history)
+        except rag.PapertrailError as err:
+            log.info("question refused in %s: %s", channel, err)
+            self._call(client.chat_update, channel=channel, ts=reply_ts, text=f"Sorry, I can't answer that: {err}.")
+            return
+        except Exception as err:  # the edge of the bot: one log line and an apology, never a traceback in Slack
+            log.error("answering failed in %s: %s: %s", channel, type(err).__name__, err)
+            self._call(client.chat_update, channel=channel, ts=reply_ts, text="Sorry, something went wrong while answering. Please try again later.")
+            return
+        self.answers.add_new(f"{channel}:{reply_ts}", answer)
+        self._call(
+            client.chat_update,
+            channel=channel,
+            ts=reply_ts,
+            text=fallback_text(answer),
+            blocks=answer_blocks(answer),
+            metadata={"event_type": ANSWER_EVENT, "event_payload": {"backend": answer.backend}},
+        )
+
+    def _stream(self, client: WebClient, channel: str, reply_ts: str, question: str, history: list[rag.Turn]) -> rag.Answer:
+        """Run `ask_stream`, editing the progress message with the text so far at most once per EDIT_INTERVAL_S."""
+        text, last_edit = "", time.monotonic()
+        for piece in rag.ask_stream(question, history, self.settings):
+            if isinstance(piece, rag.Answer):
+                return piece
+            text += piece
+            if time.monotonic() - last_edit >= EDIT_INTERVAL_S:
+                self._call(client.chat_update, channel=channel, ts=reply_ts, text=escape(text) + " …")
+                last_edit = time.monotonic()
+        raise rag.PapertrailError("the answer stream ended without an answer")
+
+    def history(self, client: WebClient, context: dict, channel: str, thread_ts: str, before: str) -> list[rag.Turn]:
+        """Earlier questions and answers of the thread: people's messages (and posted slash questions), then the bot's replies."""
+        replies = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+        turns: list[rag.Turn] = []
+        for message in replies.get("messages", []):
+            if float(message["ts"]) >= float(before):
+                continue
+            kind = (message.get("metadata") or {}).get("event_type")
+            from_bot = bool(message.get("bot_id")) or message.get("user") == context.get("bot_user_id")
+            if kind == QUESTION_EVENT:
+                turns.append(rag.Turn(question=message["metadata"]["event_payload"]["question"]))
+            elif not from_bot:
+                turns.append(rag.Turn(question=_MENTION.sub("", message.get("text", "")).strip()))
+            elif kind == ANSWER_EVENT and turns and not turns[-1].answer:
+                turns[-1] = rag.Turn(question=turns[-1].question, answer=message.get("text", ""))
+        return turns
+
+    def on_feedback(self, ack: Any, body: dict, action: dict, client: WebClient) -> None:
+        """A thumbs button: record the rating in the shared feedback store and swap the buttons for a thank-you."""
+        ack()
+        rating = action["action_id"].removeprefix(FEEDBACK_ACTION)
+        channel, ts, user = body["container"]["channel_id"], body["container"]["message_ts"], body["user"]["id"]
+        answer = self.answers.pop(f"{channel}:{ts}")
+        if answer is None:
+            self._call(client.chat_postEphemeral, channel=channel, user=user, text="This answer is too old to rate, sorry.")
+            return
+        rag.record_feedback(answer, rating, "slack", self.settings)
+        blocks = rated_blocks(body["message"].get("blocks", []), rating, user)
+        self._call(client.chat_update, channel=channel, ts=ts, text=body["message"].get("text", ""), blocks=blocks)
+
+    @staticmethod
+    def _call(method: Any, **kwargs: Any) -> Any:
+        """Call a Web API method; a refusal is logged (its error code only) rather than raised."""
+        try:
+            return method(**kwargs)
+        except SlackApiError as err:
+            log.warning("Slack refused %s: %s", method.__name__, err.response.get("error"))
+            return None
+
+
+def build_app(settings: rag.Settings | None = None, *, bot_token: str, signing_secret: str = "") -> App:
+    """A bolt app calling the Web API at `settings.slack_api_url`; checks the token with auth.test."""
+    settings = settings or rag.Settings()
+    client = WebClient(token=bot_token, base_url=settings.slack_api_url)
+    try:
+        app = App(client=client, signing_secret=signing_secret, name="papertrail")
+    except BoltError as err:
+        raise rag.PapertrailError(f"Slack did not accept SLACK_BOT_TOKEN ({err})") from None
+    Bot(settings).register(app)
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines go to the debug log rather than stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per request, so a slow request never delays Slack's 3-second ack."""
+
+    daemon_threads = True
+
+
+def http_server(app: App, host: str, port: int) -> WSGIServer:
+    """A threaded WSGI server serving bolt's WSGI adapter at /slack/events (bolt's own server binds every address)."""
+    return make_server(host, port, SlackRequestHandler(app, EVENTS_PATH), _ThreadingWSGIServer, _QuietHandler)
+
+
+def credentials() -> tuple[str, str, str]:
+    """(bot token, signing secret, app token) from their standard variables; a missing required one is an error."""
+    bot_token = required("SLACK_BOT_TOKEN")
+    app_token = os.environ.get("SLACK_APP_TOKEN", "").strip()
+    return bot_token, "" if app_token else required("SLACK_SIGNING_SECRET"), app_token
+
+
+def run(settings: rag.Settings | None = None, *, port: int = 3000, host: str = "0.0.0.0") -> None:
+    """`papertrail slack`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on `host:port`."""
+    bot_token, signing_secret, app_token = credentials()
+    app = build_app(settings, bot_token=bot_token, signing_secret=signing_secret)
+    if app_token:
+        print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
+        SocketModeHandler(app, app_token).start()
+        return
+    with http_server(app, host, port) as server:
+        print(f"Papertrail Slack bot listening on http://{host}:{port}{EVENTS_PATH}. Ctrl-C to stop.")
+        server.serve_forever()
