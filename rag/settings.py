@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     )
     top_k: int = Field(default=5, ge=1, le=50, description="How many papers are handed to the answering backend.")
     candidates: int = Field(
-        default=30, ge=5, le=200, description="How many chunks each retriever (dense, BM25) returns before fusion."
+        default=100, ge=5, le=500, description="How many chunks each retriever (dense, BM25) returns before fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant: higher flattens rank weights.")
     dense_weight: float = Field(
@@ -54,17 +54,44 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(default=2000, ge=1, description="Longest question accepted, in characters.")
     answer_words: int = Field(
-        default=70, ge=10, description="Word budget for an extractive answer (sentences are never cut)."
+        default=80, ge=10, description="Word budget for an extractive answer (sentences are never cut)."
     )
     min_dense_score: float = Field(
         default=0.30,
         description="Abstain when no retrieved chunk's cosine similarity to the question reaches this.",
     )
-    min_support: float = Field(
-        default=0.35,
-        description="Abstain when the best answer sentence covers less than this share of the question's key terms.",
-    )
     llm: Literal["auto", "extractive", "openai", "llamacpp"] = Field(
         default="auto",
         description="Answering backend; `auto` is `openai` when OPENAI_API_KEY or OPENAI_BASE_URL is set, else `extractive`.",
+    )
+
+    # LLM backends (rag/backends/)
+    llm_model: str = Field(
+        default="gpt-4o-mini",
+        description="Model name for the openai backend, or the path of a .gguf file for the llamacpp backend.",
+    )
+    llm_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds one model call may take before it is retried or given up."
+    )
+    llm_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries (with backoff) after a timeout, HTTP 429 or 5xx before falling back."
+    )
+    llm_max_tokens: int = Field(default=512, ge=16, description="Most tokens the model may write in one answer.")
+    context_tokens: int = Field(
+        default=3000, ge=200, description="Token budget (tiktoken) of the numbered sources handed to a language model."
+    )
+
+    # Web UI (ui/web.py)
+    ui_auth: str | None = Field(
+        default=None,
+        description="`user:password` turning on the web UI's login; set it whenever the UI listens beyond 127.0.0.1.",
+    )
+    ui_concurrency: int = Field(
+        default=4, ge=1, description="Questions the web UI answers at the same time; the rest wait in its queue."
+    )
+
+    # Slack bot (ui/slack.py)
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Base URL of the Slack Web API the bot calls; tests point it at a local stand-in.",
     )

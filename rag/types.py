@@ -60,3 +60,12 @@ class Answer(BaseModel):
     backend: str
     timings_ms: dict[str, float]
     notes: list[str] = Field(default_factory=list, description="Warnings a front end should show.")
+    removed_citations: list[int] = Field(
+        default_factory=list, description="Source numbers the model cited that it was never given (marked in the text)."
+    )
+    unverified_quotes: list[str] = Field(
+        default_factory=list, description="Text the model put in quotation marks that is not verbatim in the cited abstract."
+    )
+    uncited_sentences: list[str] = Field(default_factory=list, description="Sentences of the answer that cite no source.")
+    prompt_tokens: int = Field(default=0, description="Tokens sent to the language model (0 for the extractive backend).")
+    completion_tokens: int = Field(default=0, description="Tokens the language model wrote (0 for the extractive backend).")

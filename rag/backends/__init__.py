@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,17 +26,43 @@ class Request:
     history: list[Turn] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A finished answer: the draft (citations checked by the backend) and the tokens it cost."""
+
+    draft: Draft
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    removed_citations: list[int] = field(default_factory=list)
+    unverified_quotes: list[str] = field(default_factory=list)
+    uncited_sentences: list[str] = field(default_factory=list)
+
+
 class Backend(Protocol):
-    """Turns a request into a draft answer whose [n] markers refer to `request.sources`."""
+    """Turns a request into an answer whose [n] markers refer to `request.sources`."""
 
     name: str
 
-    def answer(self, request: Request) -> Draft: ...
+    def answer(self, request: Request) -> Draft:
+        """The whole answer at once."""
+        ...
+
+    def stream(self, request: Request) -> Iterator[str | Reply]:
+        """Text pieces as they are produced, then one final `Reply`."""
+        ...
+
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """The query to retrieve with for a follow-up `question`."""
+        ...
+
+
+class BackendUnavailable(PapertrailError):
+    """The model server timed out or kept failing after the retries; the caller falls back to extractive."""
 
 
 Factory = Callable[["Settings", "Engine"], Backend]
 _REGISTRY: dict[str, Factory] = {}
-_BUILTIN = {"extractive": ".extractive"}
+_BUILTIN = {"extractive": ".extractive", "openai": ".openai_compat", "llamacpp": ".llamacpp"}
 
 
 def register(name: str) -> Callable[[Factory], Factory]:
@@ -58,5 +85,7 @@ def create(name: str, settings: Settings, engine: Engine) -> Backend:
 
 
 def choose(settings: Settings) -> str:
-    """The backend name that `settings.llm` stands for."""
-    return "extractive" if settings.llm == "auto" else settings.llm
+    """The backend name that `settings.llm` stands for: `auto` is openai when the SDK's variables are set."""
+    if settings.llm != "auto":
+        return settings.llm
+    return "openai" if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL") else "extractive"

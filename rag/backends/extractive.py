@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from . import Request, register
+from . import Reply, Request, register
 
 if TYPE_CHECKING:
     from ..engine import Engine
     from ..extractive import Draft
     from ..settings import Settings
+    from ..types import Turn
 
 HISTORY_TURNS = 2
 
@@ -25,6 +27,16 @@ class ExtractiveBackend:
     def answer(self, request: Request) -> Draft:
         context = " ".join(turn.question for turn in request.history[-HISTORY_TURNS:])
         return self.engine.extractor().answer(request.question, request.sources, context)
+
+    def stream(self, request: Request) -> Iterator[str | Reply]:
+        """The answer is composed at once, so it arrives as one piece."""
+        draft = self.answer(request)
+        yield draft.text
+        yield Reply(draft)
+
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """Retrieve with the last questions and this one joined: no model to rewrite them."""
+        return " ".join([turn.question for turn in history[-HISTORY_TURNS:]] + [question])
 
 
 @register("extractive")
