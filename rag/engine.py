@@ -61,7 +61,7 @@ def _extractor(bm25, settings: Settings) -> Extractor:
     """Document frequency per stemmed term, read off the BM25 index's sparse matrix."""
     indptr = bm25.bm25.scores["indptr"]
     frequency = {term: int(indptr[i + 1] - indptr[i]) for term, i in bm25.bm25.vocab_dict.items() if i + 1 < len(indptr)}
-    return Extractor(frequency, int(bm25.bm25.scores["num_docs"]), settings.answer_words, settings.min_support)
+    return Extractor(frequency, int(bm25.bm25.scores["num_docs"]), settings.answer_words)
 
 
 def get_engine(settings: Settings) -> Engine:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     candidates: int = Field(
         default=100, ge=5, le=500, description="How many chunks each retriever (dense, BM25) returns before fusion."
     )
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant: higher flattens rank weights.")
+    rrf_k: int = Field(default=10, ge=1, description="Reciprocal-rank-fusion constant: higher flattens rank weights.")
     dense_weight: float = Field(
         default=1.0, ge=0, description="Weight of the dense ranking in fusion, relative to BM25 at 1.0."
     )
