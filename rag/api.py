@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .engine import get_engine
-from .ingest import IngestReport
+from .ingestion import IngestReport
 from .settings import Settings
 
 

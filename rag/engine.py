@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from .errors import StoreError
 from .extractive import Extractor
-from .ingest import IngestReport, ingest
+from .ingestion import IngestReport, ingest
 from .lexical import load_bm25
 from .retrieval import HybridRetriever
 from .settings import Settings
