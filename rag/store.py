@@ -146,16 +146,24 @@ class Store:
                 metadatas=[node_to_metadata_dict(node, remove_text=True, flat_metadata=False) for node in batch],
             )
 
-    def iter_nodes(self) -> Iterator[TextNode]:
-        """Every stored chunk as a llama-index node, read in batches."""
+    def iter_nodes(self, embeddings: bool = False) -> Iterator[TextNode]:
+        """Every stored chunk as a llama-index node (with its vector if asked), read in batches."""
+        include = ["documents", "metadatas", *(["embeddings"] if embeddings else [])]
         offset = 0
         while True:
-            rows = self._collection.get(include=["documents", "metadatas"], limit=READ_BATCH, offset=offset)
+            rows = self._collection.get(include=include, limit=READ_BATCH, offset=offset)
             if not rows["ids"]:
                 return
-            for text, meta in zip(rows["documents"], rows["metadatas"]):
-                yield metadata_dict_to_node(meta, text=text)
+            vectors = rows["embeddings"] if embeddings else [None] * len(rows["ids"])
+            for text, meta, vector in zip(rows["documents"], rows["metadatas"], vectors):
+                node = metadata_dict_to_node(meta, text=text)
+                node.embedding = None if vector is None else [float(x) for x in vector]
+                yield node
             offset += len(rows["ids"])
+
+    def raw_query(self, vector: list[float], n: int) -> list[str]:
+        """Ids of the `n` nearest chunks straight from Chroma: the floor the benchmark compares against."""
+        return self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])["ids"][0]
 
 
 def date_filter(dates: list[str]) -> dict[str, Any]:
