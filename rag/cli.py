@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("file", type=Path, help="JSONL questions (the format of eval/dev.jsonl)")
     sub.add_argument("--out", type=Path, help="write one result line per question here")
     sub.add_argument("--backend", help="answering backend (default: PAPERTRAIL_LLM)")
+
+    sub = command("bench", cmd_bench, "Measure ingest, warm ask stages, memory and cold start at several corpus sizes.")
+    sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="synthetic corpus sizes after the seeds")
+    sub.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the JSON results")
     return parser
 
 
@@ -159,6 +163,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
     _ensure_seeded(settings)
     summary = evaluate(args.file, args.out, settings, backend=args.backend)
     print(format_summary(summary))
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import run
+
+    run(args.sizes, args.out)
 
 
 def render(answer) -> str:
