@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("bench", cmd_bench, "Measure ingest, warm ask stages, memory and cold start at several corpus sizes.")
     sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="synthetic corpus sizes after the seeds")
     sub.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the JSON results")
+
+    # Slack bot (ui/slack.py)
+    sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
+    sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
+    sub.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default: 3000)")
     return parser
 
 
@@ -169,6 +174,15 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run
 
     run(args.sizes, args.out)
+
+def cmd_slack(args: argparse.Namespace) -> None:
+    from .settings import Settings
+    from ui.slack import credentials, run
+
+    credentials()  # a missing token fails here, before any slow ingest
+    settings = Settings()
+    _ensure_seeded(settings)
+    run(settings, port=args.port, host=args.host)
 
 
 def render(answer) -> str:
