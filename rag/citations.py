@@ -14,6 +14,7 @@ from .sentences import split_sentences
 from .types import ABSTAIN, Citation, Source
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LEADING_MARKERS = re.compile(r"^(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+[.,;:]?")
 _QUOTE = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
 _SPACE = re.compile(r"\s+")
 NOT_A_SOURCE = "not a source"
@@ -70,11 +71,24 @@ def best_sentence(claim: str, abstract: str) -> str:
     return max(sentences, key=lambda s: len(wanted & terms(s)), default=abstract.strip())
 
 
+def claims(text: str) -> list[str]:
+    """The answer's sentences, with markers that open a sentence ("... models." [1]) given back to the one before."""
+    out: list[str] = []
+    for sentence in (s.strip() for s in split_sentences(text)):
+        lead = _LEADING_MARKERS.match(sentence)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group(0).strip()}"
+            sentence = sentence[lead.end() :].lstrip(" .,;:")
+        if sentence:
+            out.append(sentence)
+    return out
+
+
 def verify(text: str, sources: list[Source]) -> Checked:
     """Remove and mark unknown citations, quote each cited abstract, flag unverifiable quotes and uncited sentences."""
     by_number = {source.n: source for source in sources}
     text, removed = mark_unknown(text.strip(), set(by_number))
-    sentences = [s.strip() for s in split_sentences(text) if s.strip()]
+    sentences = claims(text)
     cited_anywhere = {n for s in sentences for n in cited_numbers(s, set(by_number))}
     if normalise(ABSTAIN) in normalise(text) and not cited_anywhere:
         return Checked(ABSTAIN, [], True, removed)

@@ -117,17 +117,21 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
-    from .answering import ask
+    from .answering import ask, ask_stream
     from .settings import Settings
 
     settings = Settings()
     _ensure_seeded(settings)
-    answer = ask(args.question, settings=settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
-    print(answer.model_dump_json(indent=2) if args.json else render(answer))
+    if args.json:
+        answer = ask(args.question, settings=settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
+        print(answer.model_dump_json(indent=2))
+        return
+    pieces = ask_stream(args.question, settings=settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
+    print(render(_print_stream(pieces), text=False))
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
-    from .answering import ask
+    from .answering import ask_stream
     from .errors import BadInputError
     from .settings import Settings
     from .types import Turn
@@ -144,11 +148,12 @@ def cmd_chat(args: argparse.Namespace) -> None:
         if not question:
             return
         try:
-            answer = ask(question, history, settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
+            pieces = ask_stream(question, history, settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
+            answer = _print_stream(pieces)
         except BadInputError as err:
             print(f"papertrail: {err}")
             continue
-        print(render(answer))
+        print(render(answer, text=False))
         history.append(Turn(question=question, answer=answer.text))
 
 
@@ -185,9 +190,27 @@ def cmd_slack(args: argparse.Namespace) -> None:
     run(settings, port=args.port, host=args.host)
 
 
-def render(answer) -> str:
-    """The answer, then its numbered sources with dates and the quoted sentences."""
-    lines = [answer.text, ""]
+def _print_stream(pieces) -> object:
+    """Print streamed text as it arrives; reprint the answer when the checks changed it. Returns the Answer."""
+    streamed = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            streamed.append(piece)
+            print(piece, end="", flush=True)
+            continue
+        if piece.text != "".join(streamed):
+            print(f"\n\nChecked answer: {piece.text}", end="")
+        print()
+        return piece
+    raise RuntimeError("the answer stream ended without an answer")
+
+
+def render(answer, text: bool = True) -> str:
+    """The answer (unless already streamed), its flags, then its numbered sources with dates and quoted sentences."""
+    lines = [answer.text, ""] if text else [""]
+    lines += [f"Note: {note}" for note in answer.notes]
+    lines += [f'Not found verbatim in the cited abstract: "{quote}"' for quote in answer.unverified_quotes]
+    lines += [f"Cites no source: {sentence}" for sentence in answer.uncited_sentences]
     quotes: dict[int, list[str]] = {}
     for citation in answer.citations:
         quotes.setdefault(citation.n, []).append(citation.quote)
