@@ -16,9 +16,10 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/papertrail ingest
-	$(BIN)/papertrail chat
+	$(BIN)/papertrail serve
 
 test: install
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } || true
 	$(BIN)/python -m pytest -q
 
 eval: install

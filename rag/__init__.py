@@ -16,6 +16,7 @@ offline.apply()
 if TYPE_CHECKING:
     from .answering import ask, ask_stream
     from .api import ingest, stats
+    from .listing import PaperEntry, catalog
     from .errors import BadInputError, PapertrailError
     from .feedback import export_feedback, record_feedback
     from .settings import Settings
@@ -28,6 +29,8 @@ _EXPORTS = {
     "export_feedback": ".feedback",
     "ingest": ".api",
     "stats": ".api",
+    "catalog": ".listing",
+    "PaperEntry": ".listing",
     "Settings": ".settings",
     "PapertrailError": ".errors",
     "BadInputError": ".errors",

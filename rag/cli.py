@@ -70,6 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="synthetic corpus sizes after the seeds")
     sub.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the JSON results")
 
+    # Web UI and its feedback (ui/web.py)
+    sub = command("serve", cmd_serve, "Start the chat web UI (open http://127.0.0.1:7860).")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
+    sub.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    feedback = commands.add_parser("feedback", help="Work with the thumbs up/down given in the front ends.")
+    actions = feedback.add_subparsers(title="actions", metavar="ACTION")
+    sub = actions.add_parser("export", help="Write the rated answers as eval JSONL lines for review.")
+    sub.set_defaults(handler=cmd_feedback_export)
+    sub.add_argument("--out", type=Path, default=Path("feedback-review.jsonl"), help="JSONL file to write")
+    sub.add_argument("--rating", choices=["down", "up"], default="down", help="which ratings (default: down)")
+
     # Slack bot (ui/slack.py)
     sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
@@ -179,6 +190,24 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run
 
     run(args.sizes, args.out)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from .settings import Settings
+    from ui.web import serve
+
+    settings = Settings()
+    _ensure_seeded(settings)
+    serve(args.host, args.port, settings)
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> None:
+    from .feedback import export_feedback
+    from .settings import Settings
+
+    count = export_feedback(args.out, Settings(), rating=args.rating)
+    print(f"{count} {'thumbs-down' if args.rating == 'down' else 'thumbs-up'} answer(s) written to {args.out}")
+
 
 def cmd_slack(args: argparse.Namespace) -> None:
     from .settings import Settings

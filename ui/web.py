@@ -14,19 +14,19 @@ from ui import web_render as render
 
 HERE = Path(__file__).resolve().parent
 EXTRACTIVE_LABEL = "Offline (quotes only)"
-LLM_LABEL = "OpenAI-compatible LLM"
+LLM_LABELS = {"openai": "LLM (OpenAI-compatible)", "llamacpp": "Local LLM (llama.cpp)"}
 EXAMPLE_COUNT = 4
 MAX_EXAMPLE_TITLE = 90
 
 
 def backend_choices(settings: rag.Settings) -> list[tuple[str, str]]:
-    """Backends offered in the page, the configured default first; the LLM only when it is configured."""
+    """Backends offered in the page, the configured one first; offline extractive answers are always offered."""
     # Mirrors the documented meaning of `llm=auto` (OPENAI_API_KEY or OPENAI_BASE_URL set), as rag exposes no probe.
-    llm = settings.llm == "openai" or (
-        settings.llm == "auto" and bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
-    )
+    configured = settings.llm
+    if configured == "auto":
+        configured = "openai" if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL") else "extractive"
     choices = [(EXTRACTIVE_LABEL, "extractive")]
-    return [(LLM_LABEL, "openai"), *choices] if llm else choices
+    return choices if configured == "extractive" else [(LLM_LABELS.get(configured, configured), configured), *choices]
 
 
 def example_questions(papers: list[rag.PaperEntry]) -> list[str]:
@@ -105,8 +105,11 @@ class Handlers:
             f"{name}: {result.papers} papers read, {result.added} added, {result.relabelled} updated, "
             f"{result.unchanged} already stored. They are searchable now."
         )
-        dates = listing_dates(rag.catalog(self.settings))
-        return render.note_html([summary], "ok"), gr.update(choices=dates), header(self.settings)
+        return render.note_html([summary], "ok"), *self.refresh()
+
+    def refresh(self) -> tuple[str, Any]:
+        """The heading and the listing-date choices as the store holds them now (on page load and after adding)."""
+        return header(self.settings), gr.update(choices=listing_dates(rag.catalog(self.settings)))
 
     def api_ask(self, question: str, backend: str = "", top_k: int = 0) -> dict[str, Any]:
         """Answer one question with cited sources (the `/ask` endpoint for gradio_client)."""
@@ -135,7 +138,7 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
     with gr.Blocks(title="Papertrail", analytics_enabled=False) as app:
         turns = gr.State([])
         answers = gr.State({})
-        heading = gr.Markdown(header(settings), elem_id="pt-header")
+        heading = gr.Markdown(elem_id="pt-header")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chatbot = gr.Chatbot(
@@ -164,7 +167,7 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
                     backend = gr.Dropdown(choices, value=choices[0][1], label="Answered by", min_width=160)
                     top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to draw on", min_width=160)
                     dates = gr.Dropdown(
-                        listing_dates(papers), multiselect=True, label="Listing dates (all when empty)", min_width=160
+                        [], multiselect=True, label="Listing dates (all when empty)", min_width=160
                     )
                 clear = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="pt-clear")
                 with gr.Accordion("Add papers", open=False, elem_id="pt-add"):
@@ -184,7 +187,8 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
         clear.click(
             lambda: ([], render.EMPTY_PANEL, "", [], {}, ""), None, ask_outputs, api_visibility="private", queue=False
         )
-        add.click(handlers.add_papers, [upload], [added, dates, heading], api_visibility="private")
+        add.click(handlers.add_papers, [upload], [added, heading, dates], api_visibility="private")
+        app.load(handlers.refresh, None, [heading, dates], api_visibility="private")
         gr.api(handlers.api_ask, api_name="ask")
     return app
 

@@ -1,0 +1,219 @@
+"""The web UI in a real headless Chromium and through gradio_client, against a running `papertrail serve`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+import rag
+from rag.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RESULTS = PROJECT_ROOT / "test-results"
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 180_000
+SEED_QUESTION = "In the 'token-crisis' study, which regularization technique was effective against multi-epoch degradation?"
+SEED_TITLE = "To Repeat or Not To Repeat: Insights from Scaling LLM under Token-Crisis"
+NEW_TITLE = "Quokka Facts: Retrieving Marsupial Trivia with Tiny Transformers"
+NEW_FILE = f"""Mar 30
+
+{NEW_TITLE}
+We introduce Quokka Facts, a benchmark of marsupial trivia questions. A tiny transformer retriever answers quokka questions with 91.5 percent accuracy, beating keyword search by a wide margin.
+"""
+BAD_FILE = "A title on its own\ntoo short\n"
+
+
+@pytest.fixture(scope="module")
+def home(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the seeded home the app may write to (uploads, feedback)."""
+    copy = tmp_path_factory.mktemp("web") / "home"
+    shutil.copytree(seeded_home, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def app_url(home: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`papertrail serve` on a free port over `home`, waited for until it answers HTTP."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("web-log") / "serve.log").open("w+")
+    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"papertrail serve exited with {process.returncode}:\n{log.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(1)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium) to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str):
+    """A fresh laptop-width page on the app."""
+    context = browser.new_context(viewport=LAPTOP)
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.goto(app_url)
+    tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+    yield tab
+    context.close()
+
+
+def shoot(page, name: str) -> None:
+    """Save laptop- and phone-width screenshots of the page to test-results/."""
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS / f"web-{name}-laptop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(RESULTS / f"web-{name}-phone.png"), full_page=True)
+    page.set_viewport_size(LAPTOP)
+
+
+def ask(page, question: str) -> None:
+    """Type a question, press Enter and wait for the answer's bubble."""
+    before = page.locator("#pt-chat .message.bot").count()
+    page.locator("#pt-question textarea").fill(question)
+    page.locator("#pt-question textarea").press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#pt-chat .message.bot').length > n && !document.querySelector('.generating')",
+        arg=before,
+    )
+
+
+def test_seed_question_gets_cited_answer_with_highlighted_quote(page) -> None:
+    ask(page, SEED_QUESTION)
+    citation = page.locator("#pt-chat a[href='#source-1']").first
+    citation.wait_for()
+    assert "[1]" in page.locator("#pt-chat .message.bot").last.inner_text()
+    card = page.locator("#source-1")
+    assert card.locator(".pt-title").inner_text() == SEED_TITLE
+    marks = card.locator(".pt-abstract mark")
+    assert marks.count() >= 1
+    assert "multi-epoch degradation" in " ".join(marks.all_inner_texts())
+    assert "arxiv.org/search" in card.locator(".pt-links a", has_text="arXiv").get_attribute("href")
+    citation.click()
+    page.wait_for_function("() => document.getElementById('source-1').classList.contains('pt-flash')")
+    shoot(page, "answer")
+
+
+def test_follow_up_and_clear_chat(page) -> None:
+    ask(page, SEED_QUESTION)
+    ask(page, "And what did they find about mixture-of-experts?")
+    assert page.locator("#pt-chat .message.bot").count() == 2
+    assert page.locator("#pt-sources .pt-card").count() >= 1
+    page.locator("#pt-clear").click()
+    page.locator("#pt-sources .pt-empty").wait_for()
+    assert page.locator("#pt-chat .message.bot").count() == 0
+
+
+def test_off_topic_question_shows_abstention_note(page) -> None:
+    ask(page, "What is a good recipe for banana bread with walnuts?")
+    assert rag.ABSTAIN in page.locator("#pt-chat .message.bot").last.inner_text()
+    assert "No answer" in page.locator("#pt-notice").inner_text()
+    shoot(page, "abstain")
+
+
+def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
+    good, bad = tmp_path / "quokka.txt", tmp_path / "broken.txt"
+    good.write_text(NEW_FILE, encoding="utf-8")
+    bad.write_text(BAD_FILE, encoding="utf-8")
+    page.locator("#pt-add").get_by_text("Add papers").click()
+    heading = page.locator("#pt-header").inner_text()
+
+    page.locator("#pt-upload input[type=file]").set_input_files(str(good))
+    page.locator("#pt-upload").get_by_text("quokka.txt").wait_for()
+    page.locator("#pt-add-button").click()
+    page.locator("#pt-added .pt-ok").wait_for()
+    assert "1 added" in page.locator("#pt-added").inner_text()
+    assert page.locator("#pt-header").inner_text() != heading
+    ask(page, "What accuracy does the tiny transformer retriever reach on quokka questions?")
+    assert NEW_TITLE in page.locator("#pt-sources").inner_text()
+    heading = page.locator("#pt-header").inner_text()
+
+    page.locator("#pt-upload button[aria-label='Clear']").first.click()
+    page.locator("#pt-upload input[type=file]").set_input_files(str(bad))
+    page.locator("#pt-upload").get_by_text("broken.txt").wait_for()
+    page.locator("#pt-add-button").click()
+    page.locator("#pt-added .pt-error").wait_for()
+    message = page.locator("#pt-added").inner_text()
+    assert "broken.txt was not added" in message and "characters" in message
+    page.reload()
+    page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+    assert page.locator("#pt-header").inner_text() == heading
+    shoot(page, "upload")
+
+
+def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) -> None:
+    question = "Which regularization helps when pre-training data is repeated for several epochs?"
+    ask(page, question)
+    page.locator("#pt-chat button[aria-label='Dislike']").last.click()
+    page.locator("#pt-notice .pt-ok").wait_for()
+    out = tmp_path / "review.jsonl"
+    env = {**os.environ, "PAPERTRAIL_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "feedback", "export", "--out", str(out)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert question in out.read_text(encoding="utf-8")
+    shoot(page, "feedback")
+
+
+def test_api_answers_twenty_questions_at_once(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    questions = [f"{SEED_QUESTION} ({n})" for n in range(20)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda q: client.predict(q, api_name="/ask"), questions))
+    assert len(answers) == 20
+    assert all(a["citations"] and a["citations"][0]["title"] == SEED_TITLE for a in answers)
+
+
+def test_api_refuses_overlong_question_with_clear_message(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    with pytest.raises(Exception, match="limit is 2,000"):
+        client.predict("why " * 600, api_name="/ask")
