@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -70,13 +72,36 @@ def _client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
+class _Reported:
+    """A Chroma collection whose failures (server down, store refusing) become one StoreError naming the store."""
+
+    def __init__(self, collection: Any, where: str) -> None:
+        self._collection = collection
+        self._where = where
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._collection, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attribute(*args, **kwargs)
+            except httpx.TransportError as err:
+                raise StoreError(f"cannot reach the Chroma server at {self._where}: {err}") from None
+            except ChromaError as err:
+                raise StoreError(f"the Chroma store at {self._where} failed: {err}") from None
+
+        return call
+
+
 class Store:
     """One Chroma collection of chunks; writes go through llama-index, bookkeeping reads use Chroma directly."""
 
     def __init__(self, settings: Settings) -> None:
         self.where = settings.chroma_url or str(settings.home / "chroma")
         try:
-            self._collection = _client(settings).get_or_create_collection(
+            collection = _client(settings).get_or_create_collection(
                 collection_name(settings),
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
@@ -85,6 +110,7 @@ class Store:
             raise
         except Exception as err:
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
+        self._collection = _Reported(collection, self.where)
         self.vector_store = ChromaVectorStore(chroma_collection=self._collection)
         # Dates and sources are lists; Chroma stores and filters lists, llama-index's flat check would refuse them.
         self.vector_store.flat_metadata = False

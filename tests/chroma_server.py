@@ -1,0 +1,51 @@
+"""A real Chroma server (`chroma run` from the project's venv) on 127.0.0.1 for the tests that need one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import free_port
+
+READY_WITHIN_S = 120
+
+
+class ChromaServer:
+    """`chroma run --path <path> --port <port>`; stop() and start() again keep the same data and URL."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen | None = None
+        self._log = path.with_suffix(".log")
+
+    def start(self) -> None:
+        chroma = Path(sys.executable).with_name("chroma")
+        args = [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        self._process = subprocess.Popen(args, stdout=self._log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_WITHIN_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self._process.returncode}: {self._log.read_text()[-500:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2) as response:
+                    json.load(response)
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"chroma run did not answer on {self.url} within {READY_WITHIN_S} s")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
