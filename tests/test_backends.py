@@ -10,7 +10,7 @@ import pytest
 import rag
 from rag.backends import Request, choose, create
 from rag.errors import PapertrailError
-from rag.prompts import PromptError, load
+from rag.prompts import PromptError, count_tokens, load
 from tests.conftest import free_port
 from tests.openai_server import API_KEY, MODEL, ScriptedOpenAI, Step, first_sentence, sources_of
 
@@ -189,3 +189,26 @@ def test_misspelt_placeholder_fails_at_load_naming_file_and_placeholder(tmp_path
     (tmp_path / "answer.txt").write_text("<sources>\n{sorces}\n</sources>\n{question}")
     with pytest.raises(PromptError, match=r"answer\.txt: unknown placeholder \{sorces\}"):
         load(tmp_path)
+
+
+def test_sources_are_trimmed_to_the_token_budget_and_only_those_are_numbered(llm, monkeypatch):
+    settings = llm.model_copy(update={"context_tokens": 400})
+    with serve(monkeypatch, Step(quoting_answer)) as server:
+        answer = rag.ask(QUESTION, settings=settings)
+    given = sources_of(server.requests[0])
+    assert 1 <= len(answer.sources) < 5
+    assert sorted(given) == [s.n for s in answer.sources]
+    assert count_tokens("\n\n".join(given.values())) <= 400
+
+
+def test_cli_ask_streams_and_flags_a_removed_citation(seeded, monkeypatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("PAPERTRAIL_HOME", str(seeded.home))
+    monkeypatch.setenv("PAPERTRAIL_LLM_MODEL", MODEL)
+    with serve(monkeypatch, Step("Dropout helps [1]. Magic [9].")):
+        assert main(["ask", QUESTION]) == 0
+    out = capsys.readouterr().out
+    assert "Checked answer: Dropout helps [1]. Magic [9: not a source]." in out
+    assert "Cites no source: Magic [9: not a source]." in out and "answered by openai" in out
