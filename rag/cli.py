@@ -108,7 +108,7 @@ def _run_ingest(paths: list[Path] | None, settings) -> None:
 
     from .api import ingest
 
-    with tqdm(total=0, unit="paper", desc="Embedding", file=sys.stderr, disable=None) as bar:
+    with tqdm(total=0, unit="paper", desc="Embedding", file=sys.stderr, mininterval=0) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total

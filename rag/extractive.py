@@ -31,6 +31,7 @@ _MULTI = re.compile(
 _QUANTITY = re.compile(r"\b(how (many|much|large|big|long|fast)|what (percentage|share|fraction|number|size))\b", re.I)
 _stemmer = Stemmer.Stemmer("english")
 NAME_BONUS = 0.15
+CONTEXT_WEIGHT = 0.3
 MAX_PAPERS_LISTED = 5
 
 
@@ -70,11 +71,12 @@ class Extractor:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
     def answer(self, question: str, sources: list[Source], context: str = "") -> Draft:
-        """Cited sentences for `question`; `context` (earlier questions) stands in when it has no content words."""
+        """Cited sentences for `question`; words of `context` (earlier questions) weigh less than its own."""
         all_text = " ".join(f"{s.title} {s.abstract}" for s in sources)
         if not sources or missing_evidence(question, f"{sources[0].title} {sources[0].abstract}", all_text):
             return Draft(ABSTAIN, [], True)
-        wanted = {t: self.idf(t) for t in terms(question)} or {t: self.idf(t) for t in terms(context)}
+        wanted = {t: self.idf(t) for t in terms(question)}
+        wanted.update({t: CONTEXT_WEIGHT * self.idf(t) for t in terms(context) if t not in wanted})
         candidates = self._score(question, wanted, sources)
         if not candidates:
             return Draft(ABSTAIN, [], True)
@@ -83,7 +85,7 @@ class Extractor:
 
     def _score(self, question: str, wanted: dict[str, float], sources: list[Source]) -> list[_Candidate]:
         """Share of the question's IDF weight a sentence covers; words of the title count half (they only
-        identify the paper), naming the paper's short name and holding a number for "how many" help."""
+        identify the paper); naming the paper's short name helps an open question, a number a "how many"."""
         total = sum(wanted.values()) or 1.0
         quantity = bool(_QUANTITY.search(question))
         out = []
@@ -94,7 +96,7 @@ class Extractor:
             for index, sentence in enumerate(split_sentences(source.abstract)):
                 found = terms(sentence)
                 score = sum(w * (0.5 if t in title_terms else 1.0) for t, w in wanted.items() if t in found) / total
-                if short_name and short_name in sentence.casefold():
+                if short_name and short_name in sentence.casefold() and not quantity:
                     score += NAME_BONUS
                 if quantity and not _NUMBER.search(sentence):
                     score *= 0.6

@@ -41,10 +41,9 @@ class Retrieval:
 
 def catalog(bm25: BM25Retriever) -> dict[str, PaperRecord]:
     """Every paper, its abstract rebuilt from its chunks, read from the BM25 corpus (already in memory)."""
-    parts: dict[str, list[tuple[int, str, dict]]] = defaultdict(list)
+    parts: dict[str, list[tuple[int, dict, dict]]] = defaultdict(list)
     for entry in bm25.corpus:
-        text = json.loads(entry["_node_content"])["text"]
-        parts[entry["paper_id"]].append((int(entry["chunk_index"]), text, entry))
+        parts[entry["paper_id"]].append((int(entry["chunk_index"]), json.loads(entry["_node_content"]), entry))
     papers = {}
     for paper_id, chunks in parts.items():
         chunks.sort(key=lambda item: item[0])
@@ -52,11 +51,21 @@ def catalog(bm25: BM25Retriever) -> dict[str, PaperRecord]:
         papers[paper_id] = PaperRecord(
             paper_id=paper_id,
             title=meta["title"],
-            abstract=" ".join(text for _, text, _ in chunks),
+            abstract=_join([content for _, content, _ in chunks]),
             dates=list(meta.get("dates") or []),
             url=meta.get("url") or None,
         )
     return papers
+
+
+def _join(chunks: list[dict]) -> str:
+    """The abstract from its chunks: abstracts have single spaces, so a gap between offsets is one space."""
+    text = ""
+    for chunk in chunks:
+        if text and chunk["start_char_idx"] > len(text):
+            text += " "
+        text += chunk["text"]
+    return text
 
 
 def fuse(rankings: list[tuple[list[NodeWithScore], float]], k: int) -> dict[str, float]:

@@ -1,0 +1,117 @@
+"""Chunking and ingest with the real model and Chroma: chunks fit the model, ingest is idempotent,
+incremental, refuses bad files without touching the store, and recovers from a SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from llama_index.core.schema import MetadataMode
+
+import rag
+from rag.chunking import MODEL_WINDOW, chunk_paper, wordpiece_tokenizer
+from rag.errors import BadInputError
+from rag.ingestion import content_hash
+from rag.parsing import expand_paths, merge, parse_file
+from rag.retrieval import _join
+from rag.store import Store
+from tests.conftest import SEEDS
+
+
+def _seed_papers() -> list[rag.types.Paper]:
+    return merge(paper for path in expand_paths([SEEDS]) for paper in parse_file(path))
+
+
+def _jsonl(path: Path, papers: list) -> Path:
+    path.write_text("".join(json.dumps({"title": p.title, "abstract": p.abstract}) + "\n" for p in papers))
+    return path
+
+
+def test_every_seed_chunk_fits_the_model_window_and_keeps_its_metadata() -> None:
+    settings = rag.Settings()
+    tokenize = wordpiece_tokenizer()
+    for paper in _seed_papers():
+        nodes = chunk_paper(paper, content_hash(paper, settings), settings.chunk_tokens)
+        for index, node in enumerate(nodes):
+            embedded = node.get_content(metadata_mode=MetadataMode.EMBED)
+            assert embedded.startswith(paper.title)
+            assert len(tokenize(embedded)) + 2 <= MODEL_WINDOW
+            assert node.metadata["chunk_index"] == index and node.metadata["paper_id"] == paper.paper_id
+            assert node.metadata["dates"] == paper.dates and node.metadata["sources"] == paper.sources
+        assert _join([{"text": n.text, "start_char_idx": n.start_char_idx} for n in nodes]) == paper.abstract
+
+
+def test_seeded_store_counts_every_paper_once(seeded: rag.Settings) -> None:
+    counts = rag.stats(seeded)
+    assert counts["papers"] == 339
+    assert counts["chunks"] >= 339
+
+
+def test_reingest_adds_nothing_and_new_file_adds_only_new_papers(fresh: rag.Settings, tmp_path: Path) -> None:
+    papers = _seed_papers()
+    first = _jsonl(tmp_path / "first.jsonl", papers[:6])
+    second = _jsonl(tmp_path / "second.jsonl", papers[4:9])
+    report = rag.ingest([first], fresh)
+    assert (report.added, report.unchanged) == (6, 0)
+    before = rag.stats(fresh)
+    again = rag.ingest([first], fresh)
+    assert (again.added, again.relabelled, again.chunks_added) == (0, 0, 0)
+    assert rag.stats(fresh) == before
+    more = rag.ingest([second], fresh)
+    assert (more.added, more.relabelled) == (3, 2)
+    assert rag.stats(fresh)["papers"] == 9
+
+
+def test_a_bad_file_among_good_ones_leaves_the_store_as_it_was(fresh: rag.Settings, tmp_path: Path) -> None:
+    good = _jsonl(tmp_path / "good.jsonl", _seed_papers()[:3])
+    rag.ingest([good], fresh)
+    before = rag.stats(fresh)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x", "abstract": "fine abstract here"}\n{"title":\n')
+    newer = _jsonl(tmp_path / "newer.jsonl", _seed_papers()[3:5])
+    with pytest.raises(BadInputError, match="bad.jsonl:2"):
+        rag.ingest([newer, bad], fresh)
+    assert rag.stats(fresh) == before
+
+
+def _store_is_consistent(settings: rag.Settings, expected_papers: int) -> None:
+    store = Store(settings)
+    rows = store._collection.get(include=["metadatas"])
+    ids = rows["ids"]
+    assert len(ids) == len(set(ids))
+    per_paper: dict[str, set[int]] = {}
+    for meta in rows["metadatas"]:
+        per_paper.setdefault(meta["paper_id"], set()).add(meta["chunk_index"])
+    assert len(per_paper) == expected_papers
+    for meta in rows["metadatas"]:
+        assert per_paper[meta["paper_id"]] == set(range(meta["n_chunks"]))
+
+
+def test_ingest_killed_mid_way_then_rerun_ends_exact(fresh: rag.Settings, tmp_path: Path) -> None:
+    papers = _seed_papers()[:60]
+    source = _jsonl(tmp_path / "list.jsonl", papers)
+    env = {**os.environ, "PAPERTRAIL_HOME": str(fresh.home)}
+    command = [sys.executable, "-m", "rag.cli", "ingest", str(source)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + 300
+    # The progress bar first counts papers after a batch is written: kill right then, mid-ingest.
+    while not re.search(rb"\b[1-9]\d*/60\b", seen) and process.poll() is None and time.monotonic() < deadline:
+        seen += process.stderr.read(1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    partial = Store(fresh).count()
+    assert partial > 0, "the kill came after a batch was written"
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    _store_is_consistent(fresh, 60)
+    answer = rag.ask("What did we learn?", settings=fresh)
+    assert all(s.paper_id in {p.paper_id for p in papers} for s in answer.sources)
