@@ -112,6 +112,8 @@ class SlackStandIn:
             return {"ok": False, "error": "message_not_found"}
         if method == "conversations.replies":
             found = [m for m in self.messages.get(args["channel"], []) if args["ts"] in (m["ts"], m.get("thread_ts"))]
+            if not any(m["ts"] == args["ts"] for m in found):
+                return {"ok": False, "error": "thread_not_found"}
             return {"ok": True, "messages": sorted(found, key=lambda m: float(m["ts"])), "has_more": False}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{self._clock:.6f}"}

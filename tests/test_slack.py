@@ -258,6 +258,19 @@ def test_failed_answer_is_a_short_apology_without_traceback_or_token(
     assert TOKEN not in caplog.text and SECRET not in caplog.text
 
 
+def test_unexpected_failure_is_the_fixed_apology_and_one_log_line(
+    api: SlackStandIn, endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = mention(api, "C0LOST", FOLLOW_UP, thread_ts="1600000000.000100")
+    send_event(endpoint, event, "Ev0LOST")
+    replies = lambda: [m for m in api.thread("C0LOST", event["thread_ts"]) if m.get("bot_id") and m["text"] != slack.SEARCHING]  # noqa: E731
+    apology = api.wait_for(replies, WAIT)
+    assert [m["text"] for m in apology] == [slack.APOLOGY]
+    failures = [r for r in caplog.records if r.name == "ui.slack" and r.levelno == logging.ERROR]
+    assert len(failures) == 1 and "thread_not_found" in failures[0].getMessage()
+    assert "\n" not in failures[0].getMessage() and TOKEN not in caplog.text
+
+
 def test_long_answers_fit_slack_block_limits() -> None:
     long_quote = "A sentence that goes on and on. " * 150
     sources = [

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 import rag
 
-from .slack_blocks import FEEDBACK_ACTION, answer_blocks, escape, fallback_text, rated_blocks
+from .slack_blocks import FEEDBACK_ACTION, TEXT_LIMIT, answer_blocks, escape, fallback_text, rated_blocks, trim
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ REMEMBERED = 2000
 ANSWER_EVENT = "papertrail_answer"
 QUESTION_EVENT = "papertrail_question"
 SEARCHING = ":mag: Searching the abstracts…"
+TOO_OLD = "This answer is too old to rate, sorry."
+APOLOGY = "Sorry, something went wrong while answering. Please try again later."
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 
 
@@ -138,26 +140,26 @@ class Bot:
         reply_ts = placeholder["ts"]
         try:
             history = self.history(client, context, channel, thread_ts, ts) if thread_ts != ts else []
-            answer = self._stream(client, channel, reply_ts, _MENTION.sub("", event.get("text", "")).strip(), history)
+            question = _MENTION.sub("", event.get("text", "")).strip()
+            answer = self._stream(client, channel, reply_ts, question, history)
         except rag.PapertrailError as err:
             log.info("question refused in %s: %s", channel, err)
             self._call(client.chat_update, channel=channel, ts=reply_ts, text=f"Sorry, I can't answer that: {err}.")
             return
         except Exception as err:  # the edge of the bot: one log line and an apology, never a traceback in Slack
-            log.error("answering failed in %s: %s: %s", channel, type(err).__name__, err)
-            self._call(client.chat_update, channel=channel, ts=reply_ts, text="Sorry, something went wrong while answering. Please try again later.")
+            log.error("answering failed in %s: %s: %s", channel, type(err).__name__, str(err).replace("\n", " "))
+            self._call(client.chat_update, channel=channel, ts=reply_ts, text=APOLOGY)
             return
         self.answers.add_new(f"{channel}:{reply_ts}", answer)
-        self._call(
-            client.chat_update,
-            channel=channel,
-            ts=reply_ts,
-            text=fallback_text(answer),
-            blocks=answer_blocks(answer),
-            metadata={"event_type": ANSWER_EVENT, "event_payload": {"backend": answer.backend}},
-        )
+        metadata = {"event_type": ANSWER_EVENT, "event_payload": {"backend": answer.backend}}
+        reply = {"channel": channel, "ts": reply_ts, "text": fallback_text(answer), "metadata": metadata}
+        if self._call(client.chat_update, blocks=answer_blocks(answer), **reply) is None:
+            # blocks refused: the plain answer still replaces the progress message rather than leaving it stuck
+            self._call(client.chat_update, **reply)
 
-    def _stream(self, client: WebClient, channel: str, reply_ts: str, question: str, history: list[rag.Turn]) -> rag.Answer:
+    def _stream(
+        self, client: WebClient, channel: str, reply_ts: str, question: str, history: list[rag.Turn]
+    ) -> rag.Answer:
         """Run `ask_stream`, editing the progress message with the text so far at most once per EDIT_INTERVAL_S."""
         text, last_edit = "", time.monotonic()
         for piece in rag.ask_stream(question, history, self.settings):
@@ -165,12 +167,15 @@ class Bot:
                 return piece
             text += piece
             if time.monotonic() - last_edit >= EDIT_INTERVAL_S:
-                self._call(client.chat_update, channel=channel, ts=reply_ts, text=escape(text) + " …")
+                partial = trim(escape(text), TEXT_LIMIT - 2) + " …"
+                self._call(client.chat_update, channel=channel, ts=reply_ts, text=partial)
                 last_edit = time.monotonic()
         raise rag.PapertrailError("the answer stream ended without an answer")
 
-    def history(self, client: WebClient, context: dict, channel: str, thread_ts: str, before: str) -> list[rag.Turn]:
-        """Earlier questions and answers of the thread: people's messages (and posted slash questions), then the bot's replies."""
+    def history(
+        self, client: WebClient, context: dict, channel: str, thread_ts: str, before: str
+    ) -> list[rag.Turn]:
+        """Earlier turns of the thread: people's messages (and posted slash questions), each with the bot's reply."""
         replies = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
         turns: list[rag.Turn] = []
         for message in replies.get("messages", []):
@@ -193,7 +198,7 @@ class Bot:
         channel, ts, user = body["container"]["channel_id"], body["container"]["message_ts"], body["user"]["id"]
         answer = self.answers.pop(f"{channel}:{ts}")
         if answer is None:
-            self._call(client.chat_postEphemeral, channel=channel, user=user, text="This answer is too old to rate, sorry.")
+            self._call(client.chat_postEphemeral, channel=channel, user=user, text=TOO_OLD)
             return
         rag.record_feedback(answer, rating, "slack", self.settings)
         blocks = rated_blocks(body["message"].get("blocks", []), rating, user)

@@ -82,7 +82,11 @@ def feedback_block() -> Block:
         "type": "actions",
         "block_id": "papertrail_feedback",
         "elements": [
-            {"type": "button", "action_id": FEEDBACK_ACTION + rating, "text": {"type": "plain_text", "text": label, "emoji": True}}
+            {
+                "type": "button",
+                "action_id": FEEDBACK_ACTION + rating,
+                "text": {"type": "plain_text", "text": label, "emoji": True},
+            }
             for rating, label in buttons
         ],
     }
