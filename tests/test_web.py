@@ -145,7 +145,8 @@ def test_follow_up_and_clear_chat(page) -> None:
     assert page.locator("#pt-sources .pt-card").count() >= 1
     page.locator("#pt-clear").click()
     page.locator("#pt-sources .pt-empty").wait_for()
-    assert page.locator("#pt-chat .message.bot").count() == 0
+    page.wait_for_function("() => document.querySelectorAll('#pt-chat .message').length === 0")
+    assert page.locator("#pt-notice").inner_text() == ""
 
 
 def test_off_topic_question_shows_abstention_note(page) -> None:
@@ -172,7 +173,6 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     assert NEW_TITLE in page.locator("#pt-sources").inner_text()
     heading = page.locator("#pt-header").inner_text()
 
-    page.locator("#pt-upload button[aria-label='Clear']").first.click()
     page.locator("#pt-upload input[type=file]").set_input_files(str(bad))
     page.locator("#pt-upload").get_by_text("broken.txt").wait_for()
     page.locator("#pt-add-button").click()
@@ -204,11 +204,10 @@ def test_api_answers_twenty_questions_at_once(app_url: str) -> None:
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    questions = [f"{SEED_QUESTION} ({n})" for n in range(20)]
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda q: client.predict(q, api_name="/ask"), questions))
+        answers = list(pool.map(lambda _: client.predict(SEED_QUESTION, api_name="/ask"), range(20)))
     assert len(answers) == 20
-    assert all(a["citations"] and a["citations"][0]["title"] == SEED_TITLE for a in answers)
+    assert all(not a["abstained"] and SEED_TITLE in {c["title"] for c in a["citations"]} for a in answers)
 
 
 def test_api_refuses_overlong_question_with_clear_message(app_url: str) -> None:

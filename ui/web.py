@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,17 @@ class Handlers:
     def __init__(self, settings: rag.Settings) -> None:
         self.settings = settings
 
-    def respond(self, question: str, turns: list[rag.Turn], answers: dict[int, rag.Answer], backend: str, top_k: float, dates: list[str] | None):
+    def respond(
+        self,
+        question: str,
+        turns: list[rag.Turn],
+        answers: dict[int, rag.Answer],
+        backend: str,
+        top_k: float,
+        dates: list[str] | None,
+    ) -> Iterator[tuple[Any, ...]]:
         """Stream the answer to `question` into the chat, then fill the sources panel and notes."""
-        messages = chat_messages(turns, answers)
+        messages = chat_messages(turns)
         try:
             stream = rag.ask_stream(
                 question, turns, self.settings, top_k=int(top_k), dates=dates or None, backend=backend or None
@@ -73,11 +82,11 @@ class Handlers:
                 else:
                     answer = piece
         except rag.PapertrailError as err:
-            yield chat_messages(turns, answers), gr.skip(), render.note_html([str(err)], "error"), turns, answers, question
+            yield chat_messages(turns), gr.skip(), render.note_html([str(err)], "error"), turns, answers, question
             return
         turns = [*turns, rag.Turn(question=question, answer=answer.text)]
         answers = {**answers, len(messages) - 1: answer}
-        yield chat_messages(turns, answers), render.sources_panel(answer), render.notes(answer), turns, answers, ""
+        yield chat_messages(turns), render.sources_panel(answer), render.notes(answer), turns, answers, ""
 
     def feedback(self, data: gr.LikeData, answers: dict[int, rag.Answer]) -> str:
         """Store a thumbs up/down on the answer it was given to."""
@@ -87,10 +96,10 @@ class Handlers:
         rag.record_feedback(answer, "up" if data.liked else "down", "web", self.settings)
         return render.note_html(["Thanks: your rating of this answer was saved."], "ok")
 
-    def add_papers(self, path: str | None, progress: gr.Progress = gr.Progress()):
-        """Ingest an uploaded paper list, with progress; a bad file changes nothing and says why."""
+    def add_papers(self, path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Ingest an uploaded paper list with progress, then empty the upload box; a bad file changes nothing and says why."""
         if not path:
-            return render.note_html(["Choose a .txt or .jsonl file first."], "error"), gr.skip(), gr.skip()
+            return render.note_html(["Choose a .txt or .jsonl file first."], "error"), gr.skip(), gr.skip(), None
         name = Path(path).name
 
         def report(done: int, total: int) -> None:
@@ -100,12 +109,12 @@ class Handlers:
             result = rag.ingest([path], self.settings, progress=report)
         except rag.PapertrailError as err:
             message = str(err).replace(str(Path(path).parent) + os.sep, "")
-            return render.note_html([f"{name} was not added: {message}"], "error"), gr.skip(), gr.skip()
+            return render.note_html([f"{name} was not added: {message}"], "error"), gr.skip(), gr.skip(), None
         summary = (
             f"{name}: {result.papers} papers read, {result.added} added, {result.relabelled} updated, "
             f"{result.unchanged} already stored. They are searchable now."
         )
-        return render.note_html([summary], "ok"), *self.refresh()
+        return render.note_html([summary], "ok"), *self.refresh(), None
 
     def refresh(self) -> tuple[str, Any]:
         """The heading and the listing-date choices as the store holds them now (on page load and after adding)."""
@@ -120,7 +129,7 @@ class Handlers:
         return answer.model_dump(mode="json")
 
 
-def chat_messages(turns: list[rag.Turn], answers: dict[int, rag.Answer]) -> list[dict[str, str]]:
+def chat_messages(turns: list[rag.Turn]) -> list[dict[str, str]]:
     """The chat as Gradio messages, answers with their [n] markers linked to the source cards."""
     messages = []
     for turn in turns:
@@ -187,7 +196,7 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
         clear.click(
             lambda: ([], render.EMPTY_PANEL, "", [], {}, ""), None, ask_outputs, api_visibility="private", queue=False
         )
-        add.click(handlers.add_papers, [upload], [added, heading, dates], api_visibility="private")
+        add.click(handlers.add_papers, [upload], [added, heading, dates, upload], api_visibility="private")
         app.load(handlers.refresh, None, [heading, dates], api_visibility="private")
         gr.api(handlers.api_ask, api_name="ask")
     return app
