@@ -137,7 +137,10 @@ def ask_stream(
     )
 
 
-def _retrieve(engine: Engine, query: str, top_k: int, dates: list[str] | None) -> tuple[list[Source], dict[str, float]]:
+def _retrieve(
+    engine: Engine, query: str, top_k: int, dates: list[str] | None
+) -> tuple[list[Source], dict[str, float]]:
+    """Numbered sources for `query` and the retrieval timings (none while the store is empty)."""
     retriever = engine.retriever()
     retrieval = retriever.retrieve(query, top_k, dates) if retriever else None
     return (retrieval.sources, dict(retrieval.timings_ms)) if retrieval else ([], {})
@@ -153,5 +156,6 @@ def _generate(chosen: Backend, request: Request) -> Generator[str, None, Reply]:
 
 
 def _fallback_note(name: str, err: Exception) -> str:
+    """Log the failure and word it for the Answer's notes."""
     log.warning("%s backend unavailable, falling back to extractive: %s", name, err)
     return f"The {name} backend was unavailable ({err}); answered by the extractive backend instead."

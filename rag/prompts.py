@@ -39,6 +39,7 @@ class Prompts:
     templates: dict[str, str]
 
     def fill(self, name: str, **values: object) -> str:
+        """Template `name` with its placeholders filled."""
         return self.templates[name].format(**values)
 
 

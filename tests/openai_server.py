@@ -95,7 +95,8 @@ def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
             if body.get("stream"):
                 return self._sse(text, usage if (body.get("stream_options") or {}).get("include_usage") else None)
             message = {"role": "assistant", "content": text}
-            self._json(200, {**_base("chat.completion"), "choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage})
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            self._json(200, {**_base("chat.completion"), "choices": [choice], "usage": usage})
 
         def _sse(self, text: str, usage: dict | None) -> None:
             self.send_response(200)
@@ -116,7 +117,8 @@ def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
-            self._json(status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}, headers)
+            error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+            self._json(status, {"error": error}, headers)
 
         def _json(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()

@@ -75,4 +75,5 @@ class ChatBackend:
 
 
 def _or_count(reported: int | None, text: str) -> int:
+    """The server's count when it gave one, else our tiktoken count."""
     return reported if reported is not None else count_tokens(text)

@@ -41,4 +41,5 @@ class ExtractiveBackend:
 
 @register("extractive")
 def _factory(settings: Settings, engine: Engine) -> ExtractiveBackend:
+    """The offline backend over this engine's extractor."""
     return ExtractiveBackend(settings, engine)

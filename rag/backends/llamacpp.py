@@ -52,4 +52,5 @@ class LlamaCppChat:
 
 @register("llamacpp")
 def _factory(settings: Settings, engine: Engine) -> ChatBackend:
+    """A chat backend over the GGUF model named by `settings.llm_model`."""
     return ChatBackend("llamacpp", LlamaCppChat(settings), settings)

@@ -55,24 +55,31 @@ class OpenAIChat:
                         yield choice.delta.content
             yield usage
         except openai.AuthenticationError as err:
-            raise PapertrailError(f"{where} rejected the API key (HTTP {err.status_code}); check OPENAI_API_KEY") from None
+            raise PapertrailError(
+                f"{where} rejected the API key (HTTP {err.status_code}); check OPENAI_API_KEY"
+            ) from None
         except openai.NotFoundError:
             raise PapertrailError(
                 f"{where} has no model {self.settings.llm_model!r} (HTTP 404); set PAPERTRAIL_LLM_MODEL"
             ) from None
         except _RETRYABLE as err:
-            raise BackendUnavailable(f"{where} failed after {self.settings.llm_retries} retries: {_describe(err)}") from None
+            retries = self.settings.llm_retries
+            raise BackendUnavailable(f"{where} failed after {retries} retries: {_describe(err)}") from None
         except (httpx.TimeoutException, httpx.TransportError) as err:
             raise BackendUnavailable(f"{where} broke off the answer: {type(err).__name__}") from None
         except openai.APIStatusError as err:
-            raise PapertrailError(f"{where} refused the request (HTTP {err.status_code}): {err.message}") from None
+            raise PapertrailError(
+                f"{where} refused the request (HTTP {err.status_code}): {err.message}"
+            ) from None
 
 
 def _describe(err: openai.APIError) -> str:
+    """What went wrong, in a few words for the fallback note."""
     status = getattr(err, "status_code", None)
     return f"HTTP {status}" if status else "timed out" if isinstance(err, openai.APITimeoutError) else "connection failed"
 
 
 @register("openai")
 def _factory(settings: Settings, engine: Engine) -> ChatBackend:
+    """A chat backend over the OpenAI-compatible server the SDK variables name."""
     return ChatBackend("openai", OpenAIChat(settings), settings)
