@@ -212,3 +212,9 @@ def test_cli_ask_streams_and_flags_a_removed_citation(seeded, monkeypatch, capsy
     out = capsys.readouterr().out
     assert "Checked answer: Dropout helps [1]. Magic [9: not a source]." in out
     assert "Cites no source: Magic [9: not a source]." in out and "answered by openai" in out
+
+
+def test_model_abstaining_in_other_words_around_the_phrase_gives_the_one_abstention(llm, monkeypatch):
+    with serve(monkeypatch, Step(f"Sorry. {rag.ABSTAIN}")):
+        answer = rag.ask(QUESTION, settings=llm)
+    assert (answer.text, answer.abstained, answer.citations, answer.backend) == (rag.ABSTAIN, True, [], "openai")
