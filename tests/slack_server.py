@@ -1,15 +1,21 @@
-"""A Slack Web API stand-in on 127.0.0.1: records every call and answers like Slack, keeping a small message store."""
+"""Slack stand-ins on 127.0.0.1: the Web API (records every call, answers like Slack, keeps the messages posted)
+and a Socket Mode WebSocket server that hands the bot envelopes and records its acknowledgements."""
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
+
 TOKEN = "xoxb-test-0000-not-a-real-token"
+APP_TOKEN = "xapp-1-test-0000-not-a-real-token"
 BOT_USER = "UBOTPAPER"
 BOT_ID = "BBOTPAPER"
 TEAM = "T0TEST"
@@ -27,6 +33,7 @@ class SlackStandIn:
         self._clock = 1_700_000_000.0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.socket = SocketModeStandIn()
 
     @property
     def url(self) -> str:
@@ -34,9 +41,11 @@ class SlackStandIn:
 
     def start(self) -> SlackStandIn:
         self._thread.start()
+        self.socket.start()
         return self
 
     def stop(self) -> None:
+        self.socket.stop()
         self._server.shutdown()
         self._server.server_close()
 
@@ -84,6 +93,8 @@ class SlackStandIn:
         return reply
 
     def _answer(self, method: str, args: dict[str, Any], token: str) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket.url} if token == APP_TOKEN else {"ok": False, "error": "invalid_auth"}
         if token != TOKEN:
             return {"ok": False, "error": "invalid_auth"}
         for block in args.get("blocks") or []:
@@ -151,3 +162,50 @@ class SlackStandIn:
                 self._serve(b"")
 
         return Handler
+
+
+class SocketModeStandIn:
+    """The WebSocket end of Socket Mode: greets with "hello", sends queued envelopes, records the acks."""
+
+    def __init__(self) -> None:
+        self.outbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self._server = serve(self._session, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/link/?ticket=test-ticket&app_id=A0PAPER"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def send_event(self, body: dict[str, Any], envelope_id: str) -> None:
+        """Deliver an Events API body the way Socket Mode wraps it."""
+        self.outbox.put({"envelope_id": envelope_id, "type": "events_api", "payload": body,
+                         "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""})
+
+    def _session(self, connection: ServerConnection) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PAPER"},
+                                    "debug_info": {"host": "applink-test", "approximate_connection_time": 3600}}))
+        threading.Thread(target=self._read_acks, args=(connection,), daemon=True).start()
+        self.connected.set()
+        while True:
+            try:
+                envelope = self.outbox.get(timeout=0.2)
+            except queue.Empty:
+                if connection.close_code is not None:
+                    return
+                continue
+            connection.send(json.dumps(envelope))
+
+    def _read_acks(self, connection: ServerConnection) -> None:
+        try:
+            for message in connection:
+                self.acks.append(json.loads(message))
+        except ConnectionClosed:
+            return

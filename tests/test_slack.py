@@ -6,7 +6,10 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -21,7 +24,7 @@ import pytest
 import rag
 from rag.cli import main
 from conftest import free_port
-from slack_server import BOT_USER, TEAM, TOKEN, SlackStandIn
+from slack_server import APP_TOKEN, BOT_USER, TEAM, TOKEN, SlackStandIn
 from ui import slack
 from ui.slack_blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks
 
@@ -269,6 +272,32 @@ def test_unexpected_failure_is_the_fixed_apology_and_one_log_line(
     failures = [r for r in caplog.records if r.name == "ui.slack" and r.levelno == logging.ERROR]
     assert len(failures) == 1 and "thread_not_found" in failures[0].getMessage()
     assert "\n" not in failures[0].getMessage() and TOKEN not in caplog.text
+
+
+def test_socket_mode_answers_a_mention_from_the_cli(api: SlackStandIn, seeded_home: Path, tmp_path: Path) -> None:
+    """`papertrail slack` with SLACK_APP_TOKEN connects over Socket Mode, acknowledges and answers in the thread."""
+    shutil.copytree(seeded_home, tmp_path / "home")
+    env = os.environ | {
+        "SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "PAPERTRAIL_HOME": str(tmp_path / "home"),
+        "PAPERTRAIL_SLACK_API_URL": api.url, "PAPERTRAIL_LLM": "extractive",
+    }
+    env.pop("SLACK_SIGNING_SECRET", None)
+    log_file = tmp_path / "bot.log"
+    with log_file.open("w") as log:
+        bot = subprocess.Popen([sys.executable, "-m", "rag.cli", "slack"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert api.socket.connected.wait(180), f"the bot never connected: {log_file.read_text()[-2000:]}"
+        event = mention(api, "C0SOCKET", QUESTION)
+        body = {"team_id": TEAM, "api_app_id": "A0PAPER", "event": event, "type": "event_callback",
+                "event_id": "Ev0SOCKET", "event_time": int(time.time()), "authorizations": []}
+        api.socket.send_event(body, "57d6a792-4d35-4d0b-b6aa-3361493e1caf")
+        [reply] = wait_replies(api, "C0SOCKET", event["ts"])
+        assert "*Sources*" in block_text(reply)
+        assert {"envelope_id": "57d6a792-4d35-4d0b-b6aa-3361493e1caf"} in api.socket.acks
+    finally:
+        bot.terminate()
+        bot.wait(30)
+    assert TOKEN not in log_file.read_text() and APP_TOKEN not in log_file.read_text()
 
 
 def test_long_answers_fit_slack_block_limits() -> None:
