@@ -39,6 +39,7 @@ def synthetic_papers(seeds: list[list[TextNode]], count: int, seed: int = 0) -> 
         paper_id = f"synthetic{index:07d}"
         title = f"{template[0].metadata['title']} (variant {index})"
         chunks = []
+        start = 0
         for position, node in enumerate(template):
             other = donor[min(position, len(donor) - 1)]
             sentences = split_sentences(node.get_content())
@@ -61,6 +62,9 @@ def synthetic_papers(seeds: list[list[TextNode]], count: int, seed: int = 0) -> 
                     excluded_embed_metadata_keys=node.excluded_embed_metadata_keys,
                     excluded_llm_metadata_keys=node.excluded_llm_metadata_keys,
                     embedding=(vector / np.linalg.norm(vector)).tolist(),
+                    start_char_idx=start,
+                    end_char_idx=start + len(text),
                 )
             )
+            start += len(text) + 1
         yield chunks
