@@ -7,8 +7,11 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,30 +54,44 @@ def home(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
-@pytest.fixture(scope="module")
-def app_url(home: Path, tmp_path_factory: pytest.TempPathFactory):
-    """`papertrail serve` on a free port over `home`, waited for until it answers HTTP."""
+@contextmanager
+def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
+    """`papertrail serve` on a free port over `home`, waited for until it answers HTTP; yields its URL."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("web-log") / "serve.log").open("w+")
-    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    while True:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"papertrail serve exited with {process.returncode}:\n{log.read()}")
+    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", **env}
+    with log_path.open("w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}/"
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(1)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+            while not answers_http(url):
+                if process.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"papertrail serve exited with {process.returncode}:\n{log.read()}")
+                time.sleep(1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def answers_http(url: str) -> bool:
+    """True once the server at `url` responds to HTTP at all."""
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def app_url(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over `home`, shared by this module's tests."""
+    with running_app(home, tmp_path_factory.mktemp("web-log") / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +173,14 @@ def test_off_topic_question_shows_abstention_note(page) -> None:
     shoot(page, "abstain")
 
 
+def test_overlong_question_gets_clear_message_in_page(page) -> None:
+    page.locator("#pt-question textarea").fill("why " * 600)
+    page.locator("#pt-question textarea").press("Enter")
+    page.locator("#pt-notice .pt-error").wait_for()
+    assert "the limit is 2,000" in page.locator("#pt-notice").inner_text()
+    assert page.locator("#pt-chat .message").count() == 0
+
+
 def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     good, bad = tmp_path / "quokka.txt", tmp_path / "broken.txt"
     good.write_text(NEW_FILE, encoding="utf-8")
@@ -179,10 +204,10 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     page.locator("#pt-added .pt-error").wait_for()
     message = page.locator("#pt-added").inner_text()
     assert "broken.txt was not added" in message and "characters" in message
+    shoot(page, "upload")
     page.reload()
     page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
     assert page.locator("#pt-header").inner_text() == heading
-    shoot(page, "upload")
 
 
 def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) -> None:
@@ -216,3 +241,15 @@ def test_api_refuses_overlong_question_with_clear_message(app_url: str) -> None:
     client = Client(app_url, verbose=False)
     with pytest.raises(Exception, match="limit is 2,000"):
         client.predict("why " * 600, api_name="/ask")
+
+
+def test_login_required_when_auth_is_set(seeded_home: Path, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    with running_app(home, tmp_path / "serve.log", PAPERTRAIL_UI_AUTH="alice:s3cret") as url:
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict(SEED_QUESTION, api_name="/ask")
+        answer = Client(url, auth=("alice", "s3cret"), verbose=False).predict(SEED_QUESTION, api_name="/ask")
+    assert SEED_TITLE in {c["title"] for c in answer["citations"]}

@@ -97,7 +97,9 @@ class Handlers:
         return render.note_html(["Thanks: your rating of this answer was saved."], "ok")
 
     def add_papers(self, path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-        """Ingest an uploaded paper list with progress, then empty the upload box; a bad file changes nothing and says why."""
+        """Ingest an uploaded paper list with progress, then empty the upload box.
+
+        A bad file changes nothing and the page says why."""
         if not path:
             return render.note_html(["Choose a .txt or .jsonl file first."], "error"), gr.skip(), gr.skip(), None
         name = Path(path).name
@@ -163,7 +165,6 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
                     question = gr.Textbox(
                         show_label=False,
                         placeholder="Ask a question about the papers…",
-                        max_length=settings.max_question_chars,
                         scale=5,
                         lines=1,
                         max_lines=6,
@@ -180,7 +181,7 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
                     )
                 clear = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="pt-clear")
                 with gr.Accordion("Add papers", open=False, elem_id="pt-add"):
-                    gr.Markdown("Upload a Daily Papers page saved as .txt, or a JSONL file with title and abstract fields.")
+                    gr.Markdown("A Daily Papers page saved as .txt, or a JSONL file with title and abstract fields.")
                     upload = gr.File(label="Paper list", file_types=[".txt", ".jsonl", ".json"], elem_id="pt-upload")
                     add = gr.Button("Add to the library", elem_id="pt-add-button")
                     added = gr.HTML("", elem_id="pt-added")
@@ -209,7 +210,8 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: rag.Settings | No
     if settings.ui_auth and auth and len(auth) != 2:
         raise rag.BadInputError("PAPERTRAIL_UI_AUTH must look like user:password")
     if host not in ("127.0.0.1", "localhost") and not auth:
-        print(f"papertrail: warning: serving on {host} without a login; set PAPERTRAIL_UI_AUTH=user:password", file=sys.stderr)
+        warning = f"serving on {host} without a login; set PAPERTRAIL_UI_AUTH=user:password"
+        print(f"papertrail: warning: {warning}", file=sys.stderr)
     app = build_app(settings)
     app.queue(default_concurrency_limit=settings.ui_concurrency, max_size=200)
     app.launch(
