@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import hmac
 import json
 import logging
@@ -144,7 +145,7 @@ def test_mention_is_answered_in_its_thread_with_cited_sources(api: SlackStandIn,
     expected = rag.ask(QUESTION, settings=settings)
     assert not expected.abstained and expected.citations
     assert reply["thread_ts"] == event["ts"]
-    assert reply["text"] == expected.text
+    assert html.unescape(reply["text"]) == expected.text
     shown = block_text(reply)
     for citation in expected.citations:
         assert f"*[{citation.n}]*" in shown and citation.title in shown and citation.quote in shown
@@ -162,9 +163,9 @@ def test_follow_up_in_the_thread_uses_its_history(api: SlackStandIn, endpoint: s
     follow = mention(api, "C0THREAD", FOLLOW_UP, thread_ts=first["ts"])
     send_event(endpoint, follow, "Ev0THREAD2")
     replies = wait_replies(api, "C0THREAD", first["ts"], count=2)
-    history = [rag.Turn(question=QUESTION, answer=answer["text"])]
+    history = [rag.Turn(question=QUESTION, answer=html.unescape(answer["text"]))]
     assert replies[1]["thread_ts"] == first["ts"]
-    assert replies[1]["text"] == rag.ask(FOLLOW_UP, history, settings).text
+    assert html.unescape(replies[1]["text"]) == rag.ask(FOLLOW_UP, history, settings).text
     assert {"channel": "C0THREAD", "ts": first["ts"]}.items() <= api.calls_to("conversations.replies")[-1].items()
 
 
@@ -195,7 +196,7 @@ def test_slash_command_posts_the_question_and_answers_in_its_thread(api: SlackSt
     assert len(roots) == 1 and "<@UALICE> asked:" in roots[0]["text"]
     [reply] = wait_replies(api, "C0SLASH", roots[0]["ts"])
     expected = rag.ask(QUESTION, settings=settings)
-    assert reply["text"] == expected.text
+    assert html.unescape(reply["text"]) == expected.text
     assert all(c.title in block_text(reply) for c in expected.citations)
 
 

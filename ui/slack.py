@@ -24,7 +24,16 @@ from slack_sdk.errors import SlackApiError
 
 import rag
 
-from .slack_blocks import FEEDBACK_ACTION, TEXT_LIMIT, answer_blocks, escape, fallback_text, rated_blocks, trim
+from .slack_blocks import (
+    FEEDBACK_ACTION,
+    TEXT_LIMIT,
+    answer_blocks,
+    escape,
+    fallback_text,
+    rated_blocks,
+    trim,
+    unescape,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +120,7 @@ class Bot:
     def on_command(self, ack: Any, command: dict, client: WebClient, context: dict, respond: Any) -> None:
         """`/papertrail <question>`: post the question to the channel, then answer in its thread."""
         ack()
-        question = command.get("text", "").strip()
+        question = unescape(command.get("text", "")).strip()
         if not question:
             respond(text="Ask a question: `/papertrail <question>`", response_type="ephemeral")
             return
@@ -140,7 +149,7 @@ class Bot:
         reply_ts = placeholder["ts"]
         try:
             history = self.history(client, context, channel, thread_ts, ts) if thread_ts != ts else []
-            question = _MENTION.sub("", event.get("text", "")).strip()
+            question = unescape(_MENTION.sub("", event.get("text", ""))).strip()
             answer = self._stream(client, channel, reply_ts, question, history)
         except rag.PapertrailError as err:
             log.info("question refused in %s: %s", channel, err)
@@ -186,9 +195,9 @@ class Bot:
             if kind == QUESTION_EVENT:
                 turns.append(rag.Turn(question=message["metadata"]["event_payload"]["question"]))
             elif not from_bot:
-                turns.append(rag.Turn(question=_MENTION.sub("", message.get("text", "")).strip()))
+                turns.append(rag.Turn(question=unescape(_MENTION.sub("", message.get("text", ""))).strip()))
             elif kind == ANSWER_EVENT and turns and not turns[-1].answer:
-                turns[-1] = rag.Turn(question=turns[-1].question, answer=message.get("text", ""))
+                turns[-1] = rag.Turn(question=turns[-1].question, answer=unescape(message.get("text", "")))
         return turns
 
     def on_feedback(self, ack: Any, body: dict, action: dict, client: WebClient) -> None:

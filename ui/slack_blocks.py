@@ -26,6 +26,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Text as a person typed it: Slack delivers &, < and > in message text escaped."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def trim(text: str, limit: int) -> str:
     """`text` cut to at most `limit` characters, ending in an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -44,7 +49,7 @@ def split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 def fallback_text(answer: rag.Answer) -> str:
     """The plain text of the reply: shown in notifications and read back as history of the thread."""
-    return trim(answer.text, TEXT_LIMIT)
+    return trim(escape(answer.text), TEXT_LIMIT)
 
 
 def _section(text: str) -> Block:
