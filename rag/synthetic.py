@@ -26,15 +26,18 @@ def seed_papers(nodes: list[TextNode]) -> list[list[TextNode]]:
     return [sorted(papers[key], key=lambda n: n.metadata["chunk_index"]) for key in sorted(papers)]
 
 
-def synthetic_papers(seeds: list[list[TextNode]], count: int, seed: int = 0) -> Iterator[list[TextNode]]:
-    """The chunks of `count` papers: a template paper whose first sentence per chunk comes from a donor paper.
+def synthetic_papers(
+    seeds: list[list[TextNode]], count: int, max_chunks: int | None = None, seed: int = 0
+) -> Iterator[list[TextNode]]:
+    """The chunks of `count` papers: a template paper (its first `max_chunks` chunks) whose first sentence
+    per chunk comes from a donor paper.
 
     Each vector is the template chunk's real vector moved a quarter towards the donor's, plus a little
     noise, then normalised: neighbours stay meaningful while no two papers share a vector.
     """
     rng = np.random.default_rng(seed)
     for index in range(count):
-        template = seeds[index % len(seeds)]
+        template = seeds[index % len(seeds)][:max_chunks]
         donor = seeds[int(rng.integers(len(seeds)))]
         paper_id = f"synthetic{index:07d}"
         title = f"{template[0].metadata['title']} (variant {index})"
@@ -53,6 +56,7 @@ def synthetic_papers(seeds: list[list[TextNode]], count: int, seed: int = 0) -> 
                 "title": title,
                 "content_hash": "synthetic",
                 "sources": ["synthetic"],
+                "n_chunks": len(template),
             }
             chunks.append(
                 TextNode(
