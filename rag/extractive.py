@@ -22,15 +22,22 @@ _STOP = set(
     """a an and are as at be been being but by can could did do does doing done for from had has have how i if in
     into is it its of on or so such than that the their them then there these they this those to too was we were
     what when where which who whom why will with would you your our us about any some much many more most other
-    paper papers work works study studies studied approach method methods use used using based also there give gave get got make made one both either way ways""".split()
+    paper papers work works study studies studied approach method methods use used kind kinds type types sort using based also there give gave get got make made one both either way ways""".split()
 )
 _MULTI = re.compile(
     r"^\s*(which|what|list|name|are there|is there|any)\b.{0,40}\b(papers|works|studies|approaches|methods|models)\b",
     re.I,
 )
 _QUANTITY = re.compile(r"\b(how (many|much|large|big|long|fast)|what (percentage|share|fraction|number|size))\b", re.I)
+_FOCUS = re.compile(
+    r"\b(?:what|which)\s+(?:kinds? of\s+|types? of\s+|sorts? of\s+)?((?:[\w\-]+\s+){0,3}?[\w\-]+)"
+    r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made|form|forms)\b)",
+    re.I,
+)
 _stemmer = Stemmer.Stemmer("english")
 NAME_BONUS = 0.15
+FOCUS_WEIGHT = 2.0
+"""Words of the asked-for thing ("which *regularization technique* ...") weigh double: the answer names it."""
 CONTEXT_WEIGHT = 0.3
 MAX_PAPERS_LISTED = 5
 
@@ -75,7 +82,8 @@ class Extractor:
         all_text = " ".join(f"{s.title} {s.abstract}" for s in sources)
         if not sources or missing_evidence(question, f"{sources[0].title} {sources[0].abstract}", all_text):
             return Draft(ABSTAIN, [], True)
-        wanted = {t: self.idf(t) for t in terms(question)}
+        focus = terms(" ".join(_FOCUS.findall(question)))
+        wanted = {t: self.idf(t) * (FOCUS_WEIGHT if t in focus else 1.0) for t in terms(question)}
         wanted.update({t: CONTEXT_WEIGHT * self.idf(t) for t in terms(context) if t not in wanted})
         candidates = self._score(question, wanted, sources)
         if not candidates:
@@ -92,6 +100,8 @@ class Extractor:
         for source in sources:
             title_terms = terms(source.title)
             short_name = _short_name(source.title)
+            if short_name and short_name in question.casefold():
+                short_name = None
             prior = 1.0 / (1.0 + 0.1 * (source.n - 1))
             for index, sentence in enumerate(split_sentences(source.abstract)):
                 found = terms(sentence)

@@ -1,0 +1,97 @@
+"""The `papertrail` command as a user runs it: answers with sources, JSON, stats, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rag
+
+
+def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], env=env, input=stdin, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def home(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("cli") / "home"
+    shutil.copytree(seeded_home, copy)
+    return copy
+
+
+def test_ask_prints_answer_then_numbered_sources_with_quotes(home: Path) -> None:
+    result = run(home, "ask", "How many tokens was CT-LLM trained on?")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1]" in out and "1,200 billion tokens" in out
+    assert "[1] Chinese Tiny LLM: Pretraining a Chinese-Centric Large Language Model (Mar 11, Mar 14, Sep 12)" in out
+    assert '"Uniquely initiated from scratch' in out
+
+
+def test_ask_json_has_the_documented_fields(home: Path) -> None:
+    result = run(home, "ask", "Which open language model was trained on the Dolma corpus?", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert {"text", "citations", "sources", "abstained", "backend", "timings_ms"} <= set(answer)
+    assert {"n", "paper_id", "title", "quote", "dates"} <= set(answer["citations"][0])
+    assert "OLMo" in answer["text"] and answer["backend"] == "extractive"
+
+
+def test_stats_json(home: Path) -> None:
+    result = run(home, "stats", "--json")
+    assert result.returncode == 0
+    counts = json.loads(result.stdout)
+    assert counts["papers"] == 339 and counts["chunks"] > 339
+
+
+@pytest.mark.parametrize(("question", "message"), [("", "empty"), ("y" * 2500, "limit is 2,000")])
+def test_bad_questions_get_one_line_and_exit_1(home: Path, question: str, message: str) -> None:
+    result = run(home, "ask", question)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ingest_of_a_bad_file_names_it_and_changes_nothing(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text('{"title": "T", "abstract": "x"\n')
+    before = run(home, "stats", "--json").stdout
+    result = run(home, "ingest", str(bad))
+    assert result.returncode == 1
+    assert "broken.jsonl:1" in result.stderr and "Traceback" not in result.stderr
+    assert run(home, "stats", "--json").stdout == before
+
+
+def test_empty_store_is_seeded_first_and_says_so(tmp_path: Path, fresh: rag.Settings) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(rag.Settings().seeds_dir / "003_f27ba73f9d03f97c.txt", seeds)
+    env_home = tmp_path / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "What is linguistic entity masking?"],
+        env={**os.environ, "PAPERTRAIL_HOME": str(env_home), "PAPERTRAIL_SEEDS_DIR": str(seeds), "PAPERTRAIL_LLM": "extractive"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "store is empty: ingesting" in result.stderr
+    assert "[1]" in result.stdout
+
+
+def test_chat_keeps_the_conversation(home: Path) -> None:
+    result = run(home, "chat", stdin="How many tokens was CT-LLM trained on?\nAnd how many of them were Chinese?\n\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("[1]") >= 2
+    assert "800 billion Chinese tokens" in result.stdout.split("And how many")[-1] or "800 billion Chinese tokens" in result.stdout
