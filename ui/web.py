@@ -174,7 +174,9 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="pt-send")
                 gr.Examples(example_questions(papers), inputs=[question], label="Try one of these")
                 with gr.Row():
-                    backend = gr.Dropdown(choices, value=choices[0][1], label="Answered by", min_width=160)
+                    backend = gr.Dropdown(
+                        choices, value=choices[0][1], label="Answered by", min_width=160, elem_id="pt-answered-by"
+                    )
                     top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to draw on", min_width=160)
                     dates = gr.Dropdown(
                         [], multiselect=True, label="Listing dates (all when empty)", min_width=160
