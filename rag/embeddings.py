@@ -51,11 +51,16 @@ def model_name(settings: Settings) -> str:
 
 
 def build_embedding(settings: Settings) -> BaseEmbedding:
-    """The configured llama-index embedding model, loaded without any network access."""
-    if settings.embedding == "openai":
+    """The configured llama-index embedding model, loaded without any network access; one per process."""
+    return _embedding(settings.embedding, settings.openai_embedding_model)
+
+
+@lru_cache(maxsize=2)
+def _embedding(kind: str, openai_model: str) -> BaseEmbedding:
+    if kind == "openai":
         from llama_index.embeddings.openai import OpenAIEmbedding
 
-        return OpenAIEmbedding(model=settings.openai_embedding_model)
+        return OpenAIEmbedding(model=openai_model)
     model_dir = local_model_dir()
     verify_weights(model_dir)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
