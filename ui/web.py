@@ -15,7 +15,7 @@ from ui import web_render as render
 
 HERE = Path(__file__).resolve().parent
 EXTRACTIVE_LABEL = "Offline (quotes only)"
-LLM_LABELS = {"openai": "LLM (OpenAI-compatible)", "llamacpp": "Local LLM (llama.cpp)"}
+LLM_LABELS = {"openai": "LLM (OpenAI API)", "llamacpp": "Local LLM (llama.cpp)"}
 EXAMPLE_COUNT = 4
 MAX_EXAMPLE_TITLE = 90
 

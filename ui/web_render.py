@@ -82,18 +82,20 @@ def sources_panel(answer: Answer) -> str:
 
 
 def notes(answer: Answer) -> str:
-    """Warnings a reader should see next to the answer: abstention, dropped citations, unverified quotes."""
+    """Warnings a reader should see next to the answer: abstention, dropped citations, unverified quotes.
+
+    The backend's own notes explain dropped citations and quotes when it gives any; ours cover older backends."""
     lines = []
     if answer.abstained:
         lines.append("No answer: the indexed abstracts do not support one. The closest papers are listed for reference.")
+    backend_notes = getattr(answer, "notes", None) or []
     removed = getattr(answer, "removed_citations", None) or []
-    if removed:
+    if removed and not backend_notes:
         lines.append(f"{len(removed)} citation(s) were removed because they did not match a retrieved source.")
     unverified = getattr(answer, "unverified_quotes", None) or []
-    if unverified:
+    if unverified and not backend_notes:
         lines.append(f"{len(unverified)} quote(s) could not be found verbatim in the cited abstract.")
-    lines.extend(getattr(answer, "notes", None) or [])
-    return note_html(lines)
+    return note_html([*lines, *backend_notes])
 
 
 def note_html(lines: list[str], kind: str = "warn") -> str:
