@@ -41,6 +41,7 @@ class EmbeddingClock(BaseEventHandler):
     started: float | None = None
 
     def handle(self, event: Any, **kwargs: Any) -> None:
+        """Start the clock on an embedding start event, stop it on the end event."""
         if isinstance(event, EmbeddingStartEvent):
             self.started = time.perf_counter()
         elif isinstance(event, EmbeddingEndEvent) and self.started is not None:
@@ -49,11 +50,13 @@ class EmbeddingClock(BaseEventHandler):
 
 
 def questions() -> list[str]:
+    """The first questions of the dev set: realistic queries, the same at every size."""
     lines = QUESTIONS_FILE.read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()][:N_QUESTIONS]
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
+    """p50 and p95 of `values`, rounded to hundredths."""
     cuts = statistics.quantiles(values, n=20, method="inclusive")
     return {"p50": round(statistics.median(values), 2), "p95": round(cuts[18], 2)}
 
@@ -187,6 +190,7 @@ def cold_start(home: Path) -> dict[str, Any]:
 
 
 def machine() -> str:
+    """Cores, CPU model, memory and Python: the README table names the machine it ran on."""
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
         platform.processor(),

@@ -128,6 +128,7 @@ class Store:
         return int((self._collection.metadata or {}).get(GENERATION_KEY, 0))
 
     def bump_generation(self) -> None:
+        """Mark the store as changing, before any write."""
         self._collection.modify(metadata={GENERATION_KEY: self.generation() + 1})
 
     def stored_papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
@@ -160,6 +161,7 @@ class Store:
             self.vector_store.add(nodes[start : start + WRITE_BATCH])
 
     def delete_papers(self, paper_ids: list[str]) -> None:
+        """Remove every chunk of these papers (before they are re-embedded)."""
         for start in range(0, len(paper_ids), READ_BATCH):
             self._collection.delete(where={"paper_id": {"$in": paper_ids[start : start + READ_BATCH]}})
 
