@@ -194,8 +194,8 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     page.locator("#pt-added .pt-ok").wait_for()
     assert "1 added" in page.locator("#pt-added").inner_text()
     assert page.locator("#pt-header").inner_text() != heading
-    ask(page, "What accuracy does the tiny transformer retriever reach on quokka questions?")
-    assert NEW_TITLE in page.locator("#pt-sources").inner_text()
+    ask(page, "What accuracy does the Quokka Facts retriever reach?")
+    assert page.locator("#source-1 .pt-title").inner_text() == NEW_TITLE
     heading = page.locator("#pt-header").inner_text()
 
     page.locator("#pt-upload input[type=file]").set_input_files(str(bad))
