@@ -16,6 +16,7 @@ offline.apply()
 if TYPE_CHECKING:
     from .answering import ask, ask_stream
     from .api import ingest, stats
+    from .backends import backend_name
     from .listing import PaperEntry, catalog
     from .errors import BadInputError, PapertrailError
     from .feedback import export_feedback, record_feedback
@@ -29,6 +30,7 @@ _EXPORTS = {
     "export_feedback": ".feedback",
     "ingest": ".api",
     "stats": ".api",
+    "backend_name": ".backends",
     "catalog": ".listing",
     "PaperEntry": ".listing",
     "Settings": ".settings",

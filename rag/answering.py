@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
 
-from .backends import Backend, BackendUnavailable, Reply, Request, choose, create
+from .backends import Backend, BackendUnavailable, Reply, Request, backend_name, create
 from .engine import Engine, get_engine
 from .errors import BadInputError
 from .extractive import Draft
@@ -89,7 +89,7 @@ def ask_stream(
     turns = as_turns(history)
     engine = get_engine(settings)
     ensure_corpus(engine)
-    chosen = create(backend or choose(settings), settings, engine)
+    chosen = create(backend or backend_name(settings), settings, engine)
     notes: list[str] = []
     timings: dict[str, float] = {}
     clock = time.perf_counter()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import rag
-from rag.backends import Request, choose, create
+from rag.backends import Request, backend_name, create
 from rag.errors import PapertrailError
 from rag.prompts import PromptError, count_tokens, load
 from tests.conftest import free_port
@@ -178,9 +178,9 @@ def test_cli_chat_streams_and_names_the_backend(seeded, monkeypatch, capsys):
 def test_auto_picks_openai_only_when_the_sdk_variables_are_set(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    assert choose(rag.Settings(llm="auto")) == "extractive"
+    assert backend_name(rag.Settings(llm="auto")) == "extractive"
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
-    assert choose(rag.Settings(llm="auto")) == "openai"
+    assert backend_name(rag.Settings(llm="auto")) == "openai"
 
 
 def test_misspelt_placeholder_fails_at_load_naming_file_and_placeholder(tmp_path):

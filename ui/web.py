@@ -22,10 +22,7 @@ MAX_EXAMPLE_TITLE = 90
 
 def backend_choices(settings: rag.Settings) -> list[tuple[str, str]]:
     """Backends offered in the page, the configured one first; offline extractive answers are always offered."""
-    # Mirrors the documented meaning of `llm=auto` (OPENAI_API_KEY or OPENAI_BASE_URL set), as rag exposes no probe.
-    configured = settings.llm
-    if configured == "auto":
-        configured = "openai" if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL") else "extractive"
+    configured = rag.backend_name(settings)
     choices = [(EXTRACTIVE_LABEL, "extractive")]
     return choices if configured == "extractive" else [(LLM_LABELS.get(configured, configured), configured), *choices]
 

@@ -84,7 +84,7 @@ def create(name: str, settings: Settings, engine: Engine) -> Backend:
     return _REGISTRY[name](settings, engine)
 
 
-def choose(settings: Settings) -> str:
+def backend_name(settings: Settings) -> str:
     """The backend name that `settings.llm` stands for: `auto` is openai when the SDK's variables are set."""
     if settings.llm != "auto":
         return settings.llm
