@@ -132,7 +132,7 @@ def warm_asks(settings: Settings) -> dict[str, Any]:
     for _ in range(ROUNDS):
         for question in asked:
             t0 = time.perf_counter()
-            vector = engine.embed_model.get_query_embedding(question)
+            vector = retriever.embed_model.get_query_embedding(question)
             t1 = time.perf_counter()
             engine.store.raw_query(vector, settings.candidates)
             t2 = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from .embeddings import build_embedding
 from .errors import StoreError
 from .extractive import Extractor
 from .ingestion import IngestReport, ingest
@@ -21,11 +22,8 @@ class Engine:
     """Holds what is costly to load and reloads the retrieval side when the store has changed."""
 
     def __init__(self, settings: Settings) -> None:
-        from .embeddings import build_embedding
-
         self.settings = settings
         self.store = Store(settings)
-        self.embed_model = build_embedding(settings)
         self._lock = threading.RLock()
         self._stamp: tuple[int, int] | None = None
         self._retriever: HybridRetriever | None = None
@@ -40,7 +38,9 @@ class Engine:
         with self._lock:
             if stamp != self._stamp:
                 bm25 = load_bm25(self.store, self.settings)
-                self._retriever = HybridRetriever(self.settings, self.store, self.embed_model, bm25) if bm25 else None
+                self._retriever = (
+                    HybridRetriever(self.settings, self.store, build_embedding(self.settings), bm25) if bm25 else None
+                )
                 self._extractor = _extractor(bm25, self.settings) if bm25 else None
                 self._stamp = stamp
             return self._retriever
@@ -54,7 +54,7 @@ class Engine:
     def ingest(self, paths: list | None = None, progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Ingest through this engine's store and embedding model; searchable at the next question."""
         with self._lock:
-            return ingest(paths, self.settings, store=self.store, progress=progress, embed_model=self.embed_model)
+            return ingest(paths, self.settings, store=self.store, progress=progress)
 
 
 def _extractor(bm25, settings: Settings) -> Extractor:

@@ -7,11 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import MetadataMode, TextNode
 
 from .chunking import chunk_paper
-from .embeddings import model_name
+from .embeddings import build_embedding, model_name
 from .parsing import expand_paths, merge, parse_file
 from .settings import Settings
 from .store import Store, StoredPaper
@@ -53,7 +52,6 @@ def ingest(
     settings: Settings | None = None,
     store: Store | None = None,
     progress: Progress | None = None,
-    embed_model: BaseEmbedding | None = None,
 ) -> IngestReport:
     """Add the papers of `paths` (default: the seeds folder) that the store does not hold yet."""
     settings = settings or Settings()
@@ -66,11 +64,7 @@ def ingest(
     store.bump_generation()
     stale = [paper.paper_id for paper in to_embed if paper.paper_id in stored]
     store.delete_papers(stale)
-    if to_embed and embed_model is None:
-        from .embeddings import build_embedding
-
-        embed_model = build_embedding(settings)
-    chunks_added = _embed_and_add(to_embed, settings, embed_model, store, progress)
+    chunks_added = _embed_and_add(to_embed, settings, store, progress)
     store.update_metadata([node for paper in to_relabel for node in _chunks(paper, settings)])
     unchanged = len(papers) - len(to_embed) - len(to_relabel)
     return IngestReport(n_files, len(papers), len(to_embed), len(to_relabel), unchanged, chunks_added)
@@ -92,10 +86,11 @@ def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Setting
     return to_embed, to_relabel
 
 
-def _embed_and_add(
-    papers: list[Paper], settings: Settings, embed_model: BaseEmbedding | None, store: Store, progress: Progress | None
-) -> int:
+def _embed_and_add(papers: list[Paper], settings: Settings, store: Store, progress: Progress | None) -> int:
     """Embed in batches of whole papers and write each batch at once, so a kill leaves whole papers or none."""
+    if not papers:
+        return 0
+    embed_model = build_embedding(settings)
     added = 0
     batch: list[TextNode] = []
     for index, paper in enumerate(papers, start=1):

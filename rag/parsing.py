@@ -24,6 +24,8 @@ DATE_LINE = re.compile(
 )
 MAX_TITLE_CHARS = 400
 MIN_ABSTRACT_CHARS = 40
+MAX_ABSTRACT_CHARS = 20_000
+"""Abstracts run to about 2,000 characters; ten times that is a pasted paper or a broken file."""
 MAX_FILE_BYTES = 50_000_000
 
 
@@ -147,6 +149,10 @@ def merge(papers: Iterable[Paper]) -> list[Paper]:
 
 
 def _paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:
+    if len(abstract) > MAX_ABSTRACT_CHARS:
+        raise BadInputError(
+            f"{source}: abstract of {title[:80]!r} is {len(abstract):,} characters; the limit is {MAX_ABSTRACT_CHARS:,}"
+        )
     return Paper(
         paper_id=paper_id(title),
         title=" ".join(title.split()),

@@ -89,7 +89,8 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embed_model)
         self.bm25 = bm25
-        self.bm25.similarity_top_k = settings.candidates
+        self.candidates = min(settings.candidates, len(bm25.corpus))
+        self.bm25.similarity_top_k = self.candidates
         self.papers = catalog(bm25)
 
     def retrieve(self, query: str, top_k: int, dates: list[str] | None = None) -> Retrieval:
@@ -109,7 +110,7 @@ class HybridRetriever:
 
     def _dense(self, dates: list[str] | None) -> VectorIndexRetriever:
         kwargs = {"where": date_filter(dates)} if dates else {}
-        return self.index.as_retriever(similarity_top_k=self.settings.candidates, vector_store_kwargs=kwargs)
+        return self.index.as_retriever(similarity_top_k=self.candidates, vector_store_kwargs=kwargs)
 
     def _lexical(self, dates: list[str] | None) -> BM25Retriever:
         if not dates:
@@ -119,7 +120,7 @@ class HybridRetriever:
             condition="or",
         )
         try:
-            return BM25Retriever(existing_bm25=self.bm25.bm25, similarity_top_k=self.settings.candidates, filters=filters)
+            return BM25Retriever(existing_bm25=self.bm25.bm25, similarity_top_k=self.candidates, filters=filters)
         except ValueError:  # every chunk filtered out: nothing listed on those dates
             return _NoHits()
 

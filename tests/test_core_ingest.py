@@ -67,6 +67,8 @@ def test_reingest_adds_nothing_and_new_file_adds_only_new_papers(fresh: rag.Sett
     more = rag.ingest([second], fresh)
     assert (more.added, more.relabelled) == (3, 2)
     assert rag.stats(fresh)["papers"] == 9
+    answer = rag.ask(papers[7].title, settings=fresh)  # a store smaller than the retrievers' candidate count
+    assert answer.sources[0].title == papers[7].title
 
 
 def test_a_bad_file_among_good_ones_leaves_the_store_as_it_was(fresh: rag.Settings, tmp_path: Path) -> None:

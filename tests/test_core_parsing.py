@@ -69,6 +69,13 @@ def test_bad_files_are_refused_with_their_name(tmp_path: Path, name: str, conten
     assert name in str(caught.value) and message in str(caught.value)
 
 
+def test_an_abstract_the_size_of_a_paper_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps({"title": "Huge", "abstract": "word " * 10_000}) + "\n")
+    with pytest.raises(BadInputError, match="huge.jsonl: abstract of 'Huge' is 49,999 characters; the limit is 20,000"):
+        parse_file(path)
+
+
 def test_broken_jsonl_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "list.jsonl"
     path.write_text('{"title": "T", "abstract": "An abstract"}\n\n{oops\n')
