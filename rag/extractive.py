@@ -22,7 +22,8 @@ _STOP = set(
     """a an and are as at be been being but by can could did do does doing done for from had has have how i if in
     into is it its of on or so such than that the their them then there these they this those to too was we were
     what when where which who whom why will with would you your our us about any some much many more most other
-    paper papers work works study studies studied approach method methods use used kind kinds type types sort using based also there give gave get got make made one both either way ways""".split()
+    paper papers work works study studies studied approach method methods use used using based also give gave
+    get got make made one both either way ways kind kinds type types sort""".split()
 )
 _MULTI = re.compile(
     r"^\s*(which|what|list|name|are there|is there|any)\b.{0,40}\b(papers|works|studies|approaches|methods|models)\b",

@@ -101,7 +101,8 @@ class HybridRetriever:
         clock = _lap(timings, "embed_query", clock)
         dense = self._dense(dates).retrieve(bundle)
         clock = _lap(timings, "dense", clock)
-        lexical = self._lexical(dates).retrieve(bundle)
+        # bm25s always fills k: chunks sharing no word with the query (or masked by a date filter) score 0.
+        lexical = [hit for hit in self._lexical(dates).retrieve(bundle) if (hit.score or 0.0) > 0.0]
         clock = _lap(timings, "bm25", clock)
         fused = fuse([(dense, self.settings.dense_weight), (lexical, 1.0)], self.settings.rrf_k)
         sources = self._papers(fused, dense, lexical, top_k)
