@@ -101,8 +101,9 @@ class HybridRetriever:
         clock = _lap(timings, "embed_query", clock)
         dense = self._dense(dates).retrieve(bundle)
         clock = _lap(timings, "dense", clock)
-        # bm25s always fills k: chunks sharing no word with the query (or masked by a date filter) score 0.
-        lexical = [hit for hit in self._lexical(dates).retrieve(bundle) if (hit.score or 0.0) > 0.0]
+        lexical = self._lexical(dates).retrieve(bundle)
+        if dates:  # bm25s fills k even from chunks its date mask removed: they come back with score 0
+            lexical = [hit for hit in lexical if (hit.score or 0.0) > 0.0]
         clock = _lap(timings, "bm25", clock)
         fused = fuse([(dense, self.settings.dense_weight), (lexical, 1.0)], self.settings.rrf_k)
         sources = self._papers(fused, dense, lexical, top_k)
