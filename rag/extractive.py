@@ -89,8 +89,16 @@ class Extractor:
         candidates = self._score(question, wanted, sources)
         if not candidates:
             return Draft(ABSTAIN, [], True)
-        picked = self._pick_many(candidates) if _MULTI.search(question) else self._pick_one(candidates)
-        return _compose(picked)
+        if _MULTI.search(question):
+            return _compose(self._pick_many(candidates))
+        top = min(candidates, key=lambda c: c.source.n).source
+        name = _short_name(top.title)
+        named = not name or name in question.casefold() or bool(_QUANTITY.search(question))
+        heading = "" if named else f"{top.title} [{top.n}]:"
+        picked = self._pick_one(candidates, self.answer_words - _words(heading))
+        if any(name and name in c.text.casefold() for c in picked):
+            heading = ""
+        return _compose(picked, heading)
 
     def _score(self, question: str, wanted: dict[str, float], sources: list[Source]) -> list[_Candidate]:
         """Share of the question's IDF weight a sentence covers; words of the title count half (they only
@@ -114,7 +122,7 @@ class Extractor:
                 out.append(_Candidate(source, index, sentence.strip(), score * prior))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
-    def _pick_one(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _pick_one(self, candidates: list[_Candidate], budget: int) -> list[_Candidate]:
         """The top-ranked paper's best sentences within the word budget, in the abstract's order.
 
         Retrieval ranks papers better than single sentences do (MRR 0.97 on the dev set), so the
@@ -125,7 +133,7 @@ class Extractor:
         picked = [own[0]]
         words = _words(own[0].text)
         for cand in own[1:]:
-            if words + _words(cand.text) <= self.answer_words:
+            if words + _words(cand.text) <= budget:
                 picked.append(cand)
                 words += _words(cand.text)
         return sorted(picked, key=lambda c: c.index)
@@ -146,18 +154,22 @@ class Extractor:
 
 
 def _short_name(title: str) -> str | None:
-    """The name before the colon in titles like "UrbanCLIP: ...", lower-cased; None when there is none."""
+    """The paper's own name, lower-cased: "UrbanCLIP" in "UrbanCLIP: ...", "MechGPT" in "MechGPT, a ..."."""
     head, colon, _ = title.partition(":")
-    return head.strip().casefold() if colon and len(head.split()) <= 3 else None
+    if colon and len(head.split()) <= 3:
+        return head.strip().casefold()
+    first = title.split()[0].strip(",;") if title.split() else ""
+    coined = sum(c.isupper() for c in first) >= 2 or any(c.isdigit() for c in first)
+    return first.casefold() if coined and len(first) > 2 else None
 
 
 def _words(text: str) -> int:
     return len(text.split())
 
 
-def _compose(picked: list[_Candidate]) -> Draft:
-    """Join sentences, each followed by its source number, and cite each paper once per quote."""
-    parts = []
+def _compose(picked: list[_Candidate], heading: str = "") -> Draft:
+    """Join sentences, each followed by its source number; `heading` names the paper the question did not."""
+    parts = [heading] if heading else []
     citations = []
     for cand in picked:
         parts.append(f"{cand.text} [{cand.source.n}]")
