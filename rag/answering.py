@@ -86,7 +86,7 @@ def ask_stream(
     settings = settings or Settings()
     started = time.perf_counter()
     question = check_question(question, settings)
-    turns = as_turns(history)
+    recent = as_turns(history)[-HISTORY_TURNS:]
     engine = get_engine(settings)
     ensure_corpus(engine)
     chosen = create(backend or backend_name(settings), settings, engine)
@@ -94,11 +94,11 @@ def ask_stream(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     try:
-        query = chosen.condense(question, turns[-HISTORY_TURNS:])
+        query = chosen.condense(question, recent)
     except BackendUnavailable as err:
         notes.append(_fallback_note(chosen.name, err))
         chosen = create("extractive", settings, engine)
-        query = chosen.condense(question, turns[-HISTORY_TURNS:])
+        query = chosen.condense(question, recent)
     timings["condense"] = round((time.perf_counter() - clock) * 1000, 2)
     sources, retrieval_timings = _retrieve(engine, query, top_k or settings.top_k, dates)
     timings.update(retrieval_timings)
@@ -109,7 +109,7 @@ def ask_stream(
         reply = Reply(Draft(ABSTAIN, [], True))
         yield ABSTAIN
     else:
-        request = Request(question, sources, turns)
+        request = Request(question, sources, recent)
         try:
             reply = yield from _generate(chosen, request)
         except BackendUnavailable as err:

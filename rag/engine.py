@@ -52,7 +52,7 @@ class Engine:
         return self._extractor
 
     def ingest(self, paths: list | None = None, progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        """Ingest through this engine's store and embedding model; searchable at the next question."""
+        """Ingest through this engine's store; the papers are searchable at the next question."""
         with self._lock:
             return ingest(paths, self.settings, store=self.store, progress=progress)
 

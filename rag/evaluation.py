@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .answering import HISTORY_TURNS, as_turns, ask, ensure_corpus
+from .answering import HISTORY_TURNS, as_turns, ask
+from .backends import create
 from .engine import get_engine
 from .errors import BadInputError
 from .settings import Settings
@@ -61,9 +62,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
 def run_question(item: EvalQuestion, settings: Settings, backend: str | None) -> dict:
     """One result line: the ranked titles, the answer, what it cited, and how long it took."""
     answer = ask(item.question, item.history, settings, backend=backend)
-    turns = as_turns(item.history)
-    query = " ".join([t.question for t in turns[-HISTORY_TURNS:]] + [answer.question])
-    retriever = get_engine(settings).retriever()
+    engine = get_engine(settings)
+    query = create(answer.backend, settings, engine).condense(answer.question, as_turns(item.history)[-HISTORY_TURNS:])
+    retriever = engine.retriever()
     ranked = retriever.retrieve(query, max(RETRIEVED_LIST, settings.top_k)).sources if retriever else []
     timings = answer.timings_ms
     retrieve_ms = sum(timings.get(stage, 0.0) for stage in ("embed_query", "dense", "bm25", "fusion"))
@@ -80,7 +81,6 @@ def run_question(item: EvalQuestion, settings: Settings, backend: str | None) ->
 def evaluate(path: Path, out: Path | None, settings: Settings, backend: str | None = None) -> Summary:
     """Run every question of `path`, write results to `out` if given, and compute the summary."""
     questions = load_questions(path)
-    ensure_corpus(get_engine(settings))
     results = [run_question(item, settings, backend) for item in questions]
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

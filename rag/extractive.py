@@ -91,11 +91,11 @@ class Extractor:
             return Draft(ABSTAIN, [], True)
         if _MULTI.search(question):
             return _compose(self._pick_many(candidates))
-        top = min(candidates, key=lambda c: c.source.n).source
+        top = sources[0]
         name = _short_name(top.title)
         named = not name or name in question.casefold() or bool(_QUANTITY.search(question))
         heading = "" if named else f"{top.title} [{top.n}]:"
-        picked = self._pick_one(candidates, self.answer_words - _words(heading))
+        picked = self._pick_one([c for c in candidates if c.source.n == top.n], self.answer_words - _words(heading))
         if any(name and name in c.text.casefold() for c in picked):
             heading = ""
         return _compose(picked, heading)
@@ -122,14 +122,12 @@ class Extractor:
                 out.append(_Candidate(source, index, sentence.strip(), score * prior))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
-    def _pick_one(self, candidates: list[_Candidate], budget: int) -> list[_Candidate]:
-        """The top-ranked paper's best sentences within the word budget, in the abstract's order.
+    def _pick_one(self, own: list[_Candidate], budget: int) -> list[_Candidate]:
+        """The top-ranked paper's best sentences (`own`, best first) within the budget, in the abstract's order.
 
         Retrieval ranks papers better than single sentences do (MRR 0.97 on the dev set), so the
         answer comes from paper [1] alone: one paper cited, precision kept.
         """
-        top = min(c.source.n for c in candidates)
-        own = [c for c in candidates if c.source.n == top]
         picked = [own[0]]
         words = _words(own[0].text)
         for cand in own[1:]:

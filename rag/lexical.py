@@ -33,6 +33,9 @@ def load_bm25(store: Store, settings: Settings) -> BM25Retriever | None:
     if cached is not None:
         return cached
     retriever = BM25Retriever.from_defaults(nodes=list(store.iter_nodes()), similarity_top_k=settings.candidates)
+    # Loaded from disk, bm25s holds the corpus; built here, only the retriever does. Filtered retrievers
+    # made from the bm25s object (date filters) need it, so both paths give the same object.
+    retriever.bm25.corpus = retriever.corpus
     _write_cache(retriever, folder, stamp)
     return retriever
 

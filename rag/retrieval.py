@@ -91,8 +91,6 @@ class HybridRetriever:
         self.bm25 = bm25
         self.candidates = min(settings.candidates, len(bm25.corpus))
         self.bm25.similarity_top_k = self.candidates
-        # A freshly built index keeps its corpus on the retriever only; date-filtered retrievers read it from bm25s.
-        self.bm25.bm25.corpus = bm25.corpus
         self.papers = catalog(bm25)
 
     def retrieve(self, query: str, top_k: int, dates: list[str] | None = None) -> Retrieval:

@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from ..types import Turn
 
-HISTORY_TURNS = 2
-
 
 class ExtractiveBackend:
     """Answers with verbatim sentences; earlier questions of the conversation break ties."""
@@ -25,7 +23,7 @@ class ExtractiveBackend:
         self.engine = engine
 
     def answer(self, request: Request) -> Draft:
-        context = " ".join(turn.question for turn in request.history[-HISTORY_TURNS:])
+        context = " ".join(turn.question for turn in request.history)
         return self.engine.extractor().answer(request.question, request.sources, context)
 
     def stream(self, request: Request) -> Iterator[str | Reply]:
@@ -36,7 +34,7 @@ class ExtractiveBackend:
 
     def condense(self, question: str, history: list[Turn]) -> str:
         """Retrieve with the last questions and this one joined: no model to rewrite them."""
-        return " ".join([turn.question for turn in history[-HISTORY_TURNS:]] + [question])
+        return " ".join([turn.question for turn in history] + [question])
 
 
 @register("extractive")
