@@ -1,51 +1,34 @@
 """Papertrail: cited answers over research-paper abstracts.
 
-Public API: `ask`, `ask_stream`, `ingest`, `stats`, `record_feedback`, `export_feedback`, `Settings`, the result types and `ABSTAIN`. Heavy modules
-(llama-index, torch, chromadb) load on first use, so importing `rag` stays fast.
+The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
+`backend_name`, feedback, `Settings`, the result types and the one abstention phrase `ABSTAIN`.
 """
 
-from __future__ import annotations
+from .api import AskOptions, ask, ask_stream, backend_name, catalog, ensure_corpus, ingest, stats
+from .errors import BadInputError, PapertrailError
+from .feedback import export_feedback, record_feedback
+from .settings import Settings
+from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, Turn
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-from . import offline
-
-offline.apply()
-
-if TYPE_CHECKING:
-    from .answering import ask, ask_stream
-    from .api import ingest, stats
-    from .backends import backend_name
-    from .listing import PaperEntry, catalog
-    from .errors import BadInputError, PapertrailError
-    from .feedback import export_feedback, record_feedback
-    from .settings import Settings
-    from .types import ABSTAIN, Answer, Citation, Source, Turn
-
-_EXPORTS = {
-    "ask": ".answering",
-    "ask_stream": ".answering",
-    "record_feedback": ".feedback",
-    "export_feedback": ".feedback",
-    "ingest": ".api",
-    "stats": ".api",
-    "backend_name": ".backends",
-    "catalog": ".listing",
-    "PaperEntry": ".listing",
-    "Settings": ".settings",
-    "PapertrailError": ".errors",
-    "BadInputError": ".errors",
-    "ABSTAIN": ".types",
-    "Answer": ".types",
-    "Citation": ".types",
-    "Source": ".types",
-    "Turn": ".types",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'rag' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+__all__ = [
+    "ABSTAIN",
+    "Answer",
+    "AskOptions",
+    "BadInputError",
+    "Citation",
+    "IngestReport",
+    "Paper",
+    "PapertrailError",
+    "Settings",
+    "Source",
+    "Turn",
+    "ask",
+    "ask_stream",
+    "backend_name",
+    "catalog",
+    "ensure_corpus",
+    "export_feedback",
+    "ingest",
+    "record_feedback",
+    "stats",
+]

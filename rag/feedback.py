@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 
 def _connect(settings: Settings) -> sqlite3.Connection:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(settings.home / "feedback.sqlite3", timeout=10)
+    settings.store.home.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(settings.store.home / "feedback.sqlite3", timeout=10)
     connection.execute(_SCHEMA)
     return connection
 

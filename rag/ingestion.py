@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, TextNode
 
-from .chunking import chunk_paper
-from .embeddings import build_embedding, model_name
-from .parsing import expand_paths, merge, parse_file
+from .chunk import chunk_paper
+from .embed import build_embedding, model_name
+from .parse import expand_paths, merge, parse_file
 from .settings import Settings
 from .store import Store, StoredPaper
-from .types import Paper
+from .types import IngestReport, Paper
 
 CHUNKER_VERSION = "1"
 EMBED_BATCH_CHUNKS = 64
@@ -23,21 +22,10 @@ Progress = Callable[[int, int], None]
 """Called with (papers embedded so far, papers to embed)."""
 
 
-@dataclass(frozen=True)
-class IngestReport:
-    """What one ingest did."""
-
-    files: int
-    papers: int
-    added: int
-    relabelled: int
-    unchanged: int
-    chunks_added: int
-
-
 def content_hash(paper: Paper, settings: Settings) -> str:
     """Changes whenever the stored chunks or vectors of the paper would change."""
-    key = "\x1f".join([paper.title, paper.abstract, model_name(settings), str(settings.chunk_tokens), CHUNKER_VERSION])
+    retrieval = settings.retrieval
+    key = "\x1f".join([paper.title, paper.abstract, model_name(retrieval), str(retrieval.chunk_tokens), CHUNKER_VERSION])
     return hashlib.sha1(key.encode("utf-8")).hexdigest()
 
 
@@ -47,27 +35,29 @@ def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
     return len(files), merge(paper for path in files for paper in parse_file(path))
 
 
-def ingest(
-    paths: Sequence[Path] | None = None,
-    settings: Settings | None = None,
-    store: Store | None = None,
-    progress: Progress | None = None,
-) -> IngestReport:
+def ingest(paths: Sequence[Path] | None, settings: Settings, store: Store, progress: Progress | None = None) -> IngestReport:
     """Add the papers of `paths` (default: the seeds folder) that the store does not hold yet."""
-    settings = settings or Settings()
-    n_files, papers = load_papers(list(paths) if paths else [settings.seeds_dir])
-    store = store or Store(settings)
+    n_files, papers = load_papers(list(paths) if paths else [settings.store.seeds_dir])
     stored = store.stored_papers([paper.paper_id for paper in papers])
     to_embed, to_relabel = _plan(papers, stored, settings)
     if not to_embed and not to_relabel:
-        return IngestReport(n_files, len(papers), 0, 0, len(papers), 0)
+        return IngestReport(
+            files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0
+        )
     store.bump_generation()
     stale = [paper.paper_id for paper in to_embed if paper.paper_id in stored]
     store.delete_papers(stale)
     chunks_added = _embed_and_add(to_embed, settings, store, progress)
     store.update_metadata([node for paper in to_relabel for node in _chunks(paper, settings)])
     unchanged = len(papers) - len(to_embed) - len(to_relabel)
-    return IngestReport(n_files, len(papers), len(to_embed), len(to_relabel), unchanged, chunks_added)
+    return IngestReport(
+        files=n_files,
+        papers=len(papers),
+        added=len(to_embed),
+        relabelled=len(to_relabel),
+        unchanged=unchanged,
+        chunks_added=chunks_added,
+    )
 
 
 def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> tuple[list[Paper], list[Paper]]:
@@ -108,4 +98,4 @@ def _embed_and_add(papers: list[Paper], settings: Settings, store: Store, progre
 
 
 def _chunks(paper: Paper, settings: Settings) -> list[TextNode]:
-    return chunk_paper(paper, content_hash(paper, settings), settings.chunk_tokens)
+    return chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)

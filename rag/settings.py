@@ -1,39 +1,77 @@
-"""The one settings object: every knob, read from `PAPERTRAIL_*` variables, passed into each entry point."""
+"""The one settings object, in groups (store, retrieval, answer, llm); the only module of `rag` that reads the environment.
+
+Each group reads its own `PAPERTRAIL_*` variables when it is created, so `Settings(store={"home": path})`
+keeps the environment's values for every field it does not name. Importing this module also sets the
+offline and no-telemetry flags of the libraries Papertrail loads, before any of them is imported.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OFFLINE_FLAGS = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+"""Set in code (never left to the user's shell): models load from disk only, and no library phones home."""
+os.environ.update(OFFLINE_FLAGS)
 
 
-class Settings(BaseSettings):
-    """Papertrail's configuration; callers may pass one or rely on the environment."""
+def bundled(name: str) -> Path:
+    """A data folder shipped with the package (`prompts`, `seeds`): inside the installed package, or at the top
+    of a source checkout, where an editable install leaves it."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / name, package.parent / name):
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(f"the bundled folder {name!r} is missing from {package}; reinstall papertrail")
 
-    model_config = SettingsConfigDict(env_prefix="PAPERTRAIL_", extra="ignore")
+
+def child_environment(changes: dict[str, str], drop: Sequence[str] = ()) -> dict[str, str]:
+    """This process's environment with `changes` made and `drop` removed, for a child `papertrail` process."""
+    return {name: value for name, value in {**os.environ, **changes}.items() if name not in drop}
+
+
+def _group(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", populate_by_name=True)
+
+
+class StoreSettings(BaseSettings):
+    """Where the chunks live: the embedded Chroma store under `home`, or a Chroma server."""
+
+    model_config = _group("PAPERTRAIL_")
 
     home: Path = Field(
         default=Path(".papertrail"),
         description="Folder holding the embedded Chroma store, the BM25 index and the feedback database.",
     )
     seeds_dir: Path = Field(
-        default=PROJECT_ROOT / "seeds",
-        description="Default corpus, ingested by `papertrail ingest` without arguments and on first use.",
+        default_factory=lambda: bundled("seeds"),
+        description="Default corpus for `papertrail ingest` without paths and for `ensure_corpus` (default: the bundled seeds).",
     )
-    collection: str = Field(
-        default="papers", description="Name of the Chroma collection holding the abstract chunks."
-    )
+    collection: str = Field(default="papers", description="Name of the Chroma collection holding the abstract chunks.")
     chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server (http://host:port); unset uses the embedded store under `home`.",
     )
+
+
+class RetrievalSettings(BaseSettings):
+    """How abstracts are embedded and chunks ranked."""
+
+    model_config = _group("PAPERTRAIL_")
+
     embedding: Literal["local", "openai"] = Field(
-        default="local",
-        description="Embedding provider: the bundled all-MiniLM-L6-v2 (offline) or OpenAI's API.",
+        default="local", description="Embedding provider: the bundled all-MiniLM-L6-v2 (offline) or OpenAI's API."
     )
     openai_embedding_model: str = Field(
         default="text-embedding-3-small", description="OpenAI embedding model, used when `embedding=openai`."
@@ -49,49 +87,58 @@ class Settings(BaseSettings):
         default=100, ge=5, le=500, description="How many chunks each retriever (dense, BM25) returns before fusion."
     )
     rrf_k: int = Field(default=10, ge=1, description="Reciprocal-rank-fusion constant: higher flattens rank weights.")
-    dense_weight: float = Field(
-        default=1.0, ge=0, description="Weight of the dense ranking in fusion, relative to BM25 at 1.0."
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in fusion, relative to BM25 at 1.0.")
+
+
+class AnswerSettings(BaseSettings):
+    """What a question may be and how much an answer may say."""
+
+    model_config = _group("PAPERTRAIL_ANSWER_")
+
+    words: int = Field(default=80, ge=10, description="Word budget for an extractive answer (sentences are never cut).")
+    min_dense_score: float = Field(
+        default=0.30, description="Abstain when no retrieved chunk's cosine similarity to the question reaches this."
     )
     max_question_chars: int = Field(default=2000, ge=1, description="Longest question accepted, in characters.")
-    answer_words: int = Field(
-        default=80, ge=10, description="Word budget for an extractive answer (sentences are never cut)."
-    )
-    min_dense_score: float = Field(
-        default=0.30,
-        description="Abstain when no retrieved chunk's cosine similarity to the question reaches this.",
-    )
-    llm: Literal["auto", "extractive", "openai", "llamacpp"] = Field(
-        default="auto",
-        description="Answering backend; `auto` is `openai` when OPENAI_API_KEY or OPENAI_BASE_URL is set, else `extractive`.",
-    )
+    history_turns: int = Field(default=2, ge=0, le=20, description="Earlier turns of a conversation a follow-up sees.")
 
-    # LLM backends (rag/backends/)
-    llm_model: str = Field(
+
+class LLMSettings(BaseSettings):
+    """The answering backend and, for language-model backends, how to reach the model."""
+
+    model_config = _group("PAPERTRAIL_LLM_")
+
+    backend: Literal["auto", "extractive", "openai", "llamacpp"] = Field(
+        default="auto",
+        validation_alias="PAPERTRAIL_LLM",
+        description="Answering backend; `auto` is `openai` when an OpenAI key or base URL is set, else `extractive`.",
+    )
+    model: str = Field(
         default="gpt-4o-mini",
         description="Model name for the openai backend, or the path of a .gguf file for the llamacpp backend.",
     )
-    llm_timeout: float = Field(
-        default=30.0, gt=0, description="Seconds one model call may take before it is retried or given up."
-    )
-    llm_retries: int = Field(
+    timeout: float = Field(default=30.0, gt=0, description="Seconds one model call may take before it is retried or given up.")
+    retries: int = Field(
         default=2, ge=0, le=10, description="Retries (with backoff) after a timeout, HTTP 429 or 5xx before falling back."
     )
-    llm_max_tokens: int = Field(default=512, ge=16, description="Most tokens the model may write in one answer.")
+    max_tokens: int = Field(default=512, ge=16, description="Most tokens the model may write in one answer.")
     context_tokens: int = Field(
         default=3000, ge=200, description="Token budget (tiktoken) of the numbered sources handed to a language model."
     )
-
-    # Web UI (ui/web.py)
-    ui_auth: str | None = Field(
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias="OPENAI_API_KEY", description="Key for the OpenAI API or a compatible server."
+    )
+    openai_base_url: str | None = Field(
         default=None,
-        description="`user:password` turning on the web UI's login; set it whenever the UI listens beyond 127.0.0.1.",
-    )
-    ui_concurrency: int = Field(
-        default=4, ge=1, description="Questions the web UI answers at the same time; the rest wait in its queue."
+        validation_alias="OPENAI_BASE_URL",
+        description="Base URL of an OpenAI-compatible server (vLLM, Ollama, LM Studio); unset: OpenAI's API.",
     )
 
-    # Slack bot (ui/slack.py)
-    slack_api_url: str = Field(
-        default="https://slack.com/api/",
-        description="Base URL of the Slack Web API the bot calls; tests point it at a local stand-in.",
-    )
+
+class Settings(BaseModel):
+    """Papertrail's configuration: pass one to any entry point, or rely on the environment."""
+
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Where the chunks are kept.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Embedding and ranking.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Question limits and answer length.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend and model server.")

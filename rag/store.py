@@ -19,7 +19,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from .embeddings import model_name
+from .embed import model_name
 from .errors import StoreError
 
 if TYPE_CHECKING:
@@ -49,15 +49,15 @@ class StoredPaper:
 
 def collection_name(settings: Settings) -> str:
     """Collection per embedding model, so vectors of two models never mix."""
-    return re.sub(r"[^a-zA-Z0-9._-]", "-", f"{settings.collection}-{model_name(settings)}")
+    return re.sub(r"[^a-zA-Z0-9._-]", "-", f"{settings.store.collection}-{model_name(settings.retrieval)}")
 
 
 def _client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
+    if settings.store.chroma_url:
+        url = urlparse(settings.store.chroma_url)
         if url.scheme not in {"http", "https"} or not url.hostname:
-            raise StoreError(f"PAPERTRAIL_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            raise StoreError(f"PAPERTRAIL_CHROMA_URL must look like http://host:port, got {settings.store.chroma_url!r}")
         try:
             return chromadb.HttpClient(
                 host=url.hostname,
@@ -66,8 +66,8 @@ def _client(settings: Settings) -> Any:
                 settings=chroma_settings,
             )
         except Exception as err:
-            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {err}") from None
-    path = settings.home / "chroma"
+            raise StoreError(f"cannot reach the Chroma server at {settings.store.chroma_url}: {err}") from None
+    path = settings.store.home / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
@@ -99,7 +99,7 @@ class Store:
     """One Chroma collection of chunks; writes go through llama-index, bookkeeping reads use Chroma directly."""
 
     def __init__(self, settings: Settings) -> None:
-        self.where = settings.chroma_url or str(settings.home / "chroma")
+        self.where = settings.store.chroma_url or str(settings.store.home / "chroma")
         try:
             collection = _client(settings).get_or_create_collection(
                 collection_name(settings),

@@ -1,4 +1,4 @@
-"""Small typed records passed between the stages and returned to callers."""
+"""The records passed between the stages and returned to callers: one per concept."""
 
 from __future__ import annotations
 
@@ -9,27 +9,22 @@ ABSTAIN = "I could not find this in the indexed abstracts."
 
 
 class Paper(BaseModel):
-    """One paper as parsed from the input files; the same title in several files is one paper."""
+    """One paper: parsed from the input files, stored as chunks, listed in the catalog."""
 
     paper_id: str
     title: str
     abstract: str
-    dates: list[str] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list)
+    dates: list[str] = Field(default_factory=list, description="Listing dates, e.g. 'Mar 11'.")
+    sources: list[str] = Field(default_factory=list, description="Names of the files the paper was read from.")
     url: str | None = None
 
 
-class Source(BaseModel):
+class Source(Paper):
     """A retrieved paper, numbered as the answer cites it."""
 
     n: int
-    paper_id: str
-    title: str
-    abstract: str
-    dates: list[str]
     score: float = Field(description="Fused retrieval score (higher is better).")
     dense_score: float = Field(description="Best cosine similarity of one of its chunks to the question.")
-    url: str | None = None
 
 
 class Citation(BaseModel):
@@ -69,3 +64,17 @@ class Answer(BaseModel):
     uncited_sentences: list[str] = Field(default_factory=list, description="Sentences of the answer that cite no source.")
     prompt_tokens: int = Field(default=0, description="Tokens sent to the language model (0 for the extractive backend).")
     completion_tokens: int = Field(default=0, description="Tokens the language model wrote (0 for the extractive backend).")
+    ranked: list[str] = Field(
+        default_factory=list, description="Paper ids of the best-ranked papers (up to 10, best first), sources included."
+    )
+
+
+class IngestReport(BaseModel):
+    """What one ingest did."""
+
+    files: int
+    papers: int
+    added: int
+    relabelled: int
+    unchanged: int
+    chunks_added: int

@@ -19,7 +19,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], env=env, input=stdin, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "ui.cli", *args], env=env, input=stdin, capture_output=True, text=True, timeout=600
     )
 
 
@@ -76,10 +76,10 @@ def test_ingest_of_a_bad_file_names_it_and_changes_nothing(home: Path, tmp_path:
 def test_empty_store_is_seeded_first_and_says_so(tmp_path: Path, fresh: rag.Settings) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    shutil.copy(rag.Settings().seeds_dir / "003_f27ba73f9d03f97c.txt", seeds)
+    shutil.copy(rag.Settings().store.seeds_dir / "003_f27ba73f9d03f97c.txt", seeds)
     env_home = tmp_path / "home"
     result = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "What is linguistic entity masking?"],
+        [sys.executable, "-m", "ui.cli", "ask", "What is linguistic entity masking?"],
         env={**os.environ, "PAPERTRAIL_HOME": str(env_home), "PAPERTRAIL_SEEDS_DIR": str(seeds), "PAPERTRAIL_LLM": "extractive"},
         capture_output=True,
         text=True,

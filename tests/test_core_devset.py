@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import rag
-from rag.evaluation import evaluate
-from rag.settings import PROJECT_ROOT
 
-DEV_SET = PROJECT_ROOT / "eval" / "dev.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+from rag.devtools.evaluation import evaluate
+
+DEV_SET = ROOT / "eval" / "dev.jsonl"
 
 
 def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ import pytest
 from llama_index.core.schema import MetadataMode
 
 import rag
-from rag.chunking import MODEL_WINDOW, chunk_paper, wordpiece_tokenizer
+from rag.chunk import MODEL_WINDOW, chunk_paper, wordpiece_tokenizer
 from rag.errors import BadInputError
 from rag.ingestion import content_hash
-from rag.parsing import expand_paths, merge, parse_file
-from rag.retrieval import _join
+from rag.parse import expand_paths, merge, parse_file
+from rag.papers import _join
 from rag.store import Store
 from tests.conftest import SEEDS
 
@@ -38,7 +38,7 @@ def test_every_seed_chunk_fits_the_model_window_and_keeps_its_metadata() -> None
     settings = rag.Settings()
     tokenize = wordpiece_tokenizer()
     for paper in _seed_papers():
-        nodes = chunk_paper(paper, content_hash(paper, settings), settings.chunk_tokens)
+        nodes = chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)
         for index, node in enumerate(nodes):
             embedded = node.get_content(metadata_mode=MetadataMode.EMBED)
             assert embedded.startswith(paper.title)
@@ -99,8 +99,8 @@ def _store_is_consistent(settings: rag.Settings, expected_papers: int) -> None:
 def test_ingest_killed_mid_way_then_rerun_ends_exact(fresh: rag.Settings, tmp_path: Path) -> None:
     papers = _seed_papers()[:60]
     source = _jsonl(tmp_path / "list.jsonl", papers)
-    env = {**os.environ, "PAPERTRAIL_HOME": str(fresh.home)}
-    command = [sys.executable, "-m", "rag.cli", "ingest", str(source)]
+    env = {**os.environ, "PAPERTRAIL_HOME": str(fresh.store.home)}
+    command = [sys.executable, "-m", "ui.cli", "ingest", str(source)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen = b""
     deadline = time.monotonic() + 300

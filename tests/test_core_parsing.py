@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import BadInputError
-from rag.parsing import expand_paths, merge, paper_id, parse_file
-from rag.sentences import split_sentences
+from rag.parse import expand_paths, merge, paper_id, parse_file
+from rag.text import split_sentences
 from tests.conftest import SEEDS
 
 

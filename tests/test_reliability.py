@@ -18,11 +18,12 @@ from threading import Barrier
 import pytest
 
 import rag
-from rag.chunking import chunk_id, chunk_paper
+
+ROOT = Path(__file__).resolve().parent.parent
+from rag.chunk import chunk_id, chunk_paper
 from rag.ingestion import content_hash
-from rag.lexical import cache_dir, load_bm25
-from rag.parsing import expand_paths, merge, parse_file
-from rag.settings import PROJECT_ROOT
+from rag.engine import get_engine
+from rag.parse import expand_paths, merge, parse_file
 from rag.store import Store
 from tests.conftest import SEEDS
 
@@ -42,7 +43,7 @@ def _jsonl(path: Path, papers: list) -> Path:
 
 
 def _questions(count: int) -> list[str]:
-    lines = (PROJECT_ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()][:count]
 
 
@@ -58,7 +59,7 @@ def seeded_copy(seeded_home: Path, tmp_path: Path) -> rag.Settings:
     """A private copy of the seeded store, for tests that could write to it."""
     home = tmp_path / "home"
     shutil.copytree(seeded_home, home)
-    return rag.Settings(home=home, llm="extractive")
+    return rag.Settings(store={"home": home}, llm={"backend": "extractive"})
 
 
 def _essence(answer: rag.Answer) -> tuple[str, list[str], bool]:
@@ -85,7 +86,7 @@ def _ingest_until_killed(source: Path, home: Path, batches: int, extra_s: float)
     """Run ingest in a child; SIGKILL it after `batches` written batches and `extra_s` more seconds."""
     script = (
         "import sys, rag\n"
-        "rag.ingest([sys.argv[1]], rag.Settings(home=sys.argv[2]), progress=lambda d, t: print(d, t, flush=True))\n"
+        "rag.ingest([sys.argv[1]], rag.Settings(store={'home': sys.argv[2]}), progress=lambda d, t: print(d, t, flush=True))\n"
     )
     child = subprocess.Popen(
         [sys.executable, "-c", script, str(source), str(home)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -102,12 +103,12 @@ def _ingest_until_killed(source: Path, home: Path, batches: int, extra_s: float)
 def test_ingest_killed_at_five_random_moments_then_rerun_ends_consistent(tmp_path: Path) -> None:
     papers = _seed_papers()[:KILL_PAPERS]
     source = _jsonl(tmp_path / "list.jsonl", papers)
-    settings = rag.Settings(home=tmp_path / "home", llm="extractive")
+    settings = rag.Settings(store={"home": tmp_path / "home"}, llm={"backend": "extractive"})
     seed = int.from_bytes(os.urandom(4), "big")
     print(f"kill moments drawn with random seed {seed}")
     rng = random.Random(seed)
     for _ in range(KILLS):
-        _ingest_until_killed(source, settings.home, batches=rng.randint(0, 2), extra_s=rng.uniform(0.0, 1.5))
+        _ingest_until_killed(source, settings.store.home, batches=rng.randint(0, 2), extra_s=rng.uniform(0.0, 1.5))
     report = rag.ingest([source], settings)
     assert report.papers == KILL_PAPERS
 
@@ -115,14 +116,14 @@ def test_ingest_killed_at_five_random_moments_then_rerun_ends_consistent(tmp_pat
     expected = {
         chunk_id(paper.paper_id, index)
         for paper in papers
-        for index in range(len(chunk_paper(paper, content_hash(paper, settings), settings.chunk_tokens)))
+        for index in range(len(chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)))
     }
     stored_ids = [node.node_id for node in store.iter_nodes()]
     assert len(stored_ids) == len(set(stored_ids)) == store.count()
     assert set(stored_ids) == expected
     assert store.paper_count() == KILL_PAPERS
     assert all(p.complete and p.consistent for p in store.stored_papers([p.paper_id for p in papers]).values())
-    bm25_ids = {json.loads(entry["_node_content"])["id_"] for entry in load_bm25(store, settings).corpus}
+    bm25_ids = {json.loads(entry["_node_content"])["id_"] for entry in get_engine(settings).retriever().bm25.corpus}
     assert bm25_ids == expected
 
     target = papers[7]
@@ -132,10 +133,11 @@ def test_ingest_killed_at_five_random_moments_then_rerun_ends_consistent(tmp_pat
 
 def test_corrupt_bm25_cache_is_rebuilt_and_answers_do_not_change(seeded: rag.Settings, seeded_copy: rag.Settings) -> None:
     question = _questions(1)[0]
-    for path in cache_dir(seeded_copy).iterdir():
+    (cache,) = (seeded_copy.store.home / "bm25").iterdir()
+    for path in cache.iterdir():
         path.write_bytes(b"\x00garbage")
     assert _essence(rag.ask(question, settings=seeded_copy)) == _essence(rag.ask(question, settings=seeded))
-    assert json.loads((cache_dir(seeded_copy) / "papertrail_stamp.json").read_text())["count"] == rag.stats(seeded)["chunks"]
+    assert json.loads((cache / "papertrail_stamp.json").read_text())["count"] == rag.stats(seeded)["chunks"]
 
 
 BAD_FILES = {
@@ -165,7 +167,7 @@ def test_each_bad_file_is_refused_by_name_and_the_store_is_unchanged(seeded_copy
         assert name in str(refused.value)
         assert (rag.stats(seeded_copy), store.generation()) == before, name
 
-    shown = _papertrail(["ingest", str(good), str(tmp_path / "scan.txt")], seeded_copy.home)
+    shown = _papertrail(["ingest", str(good), str(tmp_path / "scan.txt")], seeded_copy.store.home)
     assert shown.returncode == 1 and "Traceback" not in shown.stderr
     last = shown.stderr.strip().splitlines()[-1]
     assert last.startswith("papertrail: error:") and "scan.txt" in last
@@ -223,7 +225,7 @@ def test_help_lists_the_commands_without_loading_heavy_modules() -> None:
     assert shown.returncode == 0 and "bench" in shown.stdout and "ask" in shown.stdout
     probe = (
         "import sys, contextlib, io\n"
-        "from rag.cli import main\n"
+        "from ui.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         "    main(['--help'])\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY_MODULES)!r})))\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.parsing import expand_paths, merge, parse_file
+from rag.parse import expand_paths, merge, parse_file
 from tests.chroma_server import ChromaServer
 from tests.conftest import SEEDS
 
@@ -54,7 +54,9 @@ def test_ingest_and_ask_through_the_server_then_fail_clearly_while_it_is_down(
     server: ChromaServer, corpus: tuple[Path, list], tmp_path: Path
 ) -> None:
     folder, papers = corpus
-    settings = rag.Settings(home=tmp_path / "home", chroma_url=server.url, seeds_dir=folder, llm="extractive")
+    settings = rag.Settings(
+        store={"home": tmp_path / "home", "chroma_url": server.url, "seeds_dir": folder}, llm={"backend": "extractive"}
+    )
     report = rag.ingest(settings=settings)
     assert report.added == N_PAPERS
     assert rag.stats(settings)["papers"] == N_PAPERS

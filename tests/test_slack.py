@@ -23,10 +23,11 @@ from urllib.parse import urlencode
 import pytest
 
 import rag
-from rag.cli import main
+from ui.cli import main
 from conftest import free_port
 from slack_server import APP_TOKEN, BOT_USER, TEAM, TOKEN, SlackStandIn
 from ui import slack
+from ui.settings import SlackSettings
 from ui.slack_blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks
 
 pytestmark = pytest.mark.slow
@@ -52,13 +53,13 @@ def settings(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory, api: S
     """The seeded store copied (the feedback buttons write to it), talking to the stand-in."""
     home = tmp_path_factory.mktemp("slack") / "home"
     shutil.copytree(seeded_home, home)
-    return rag.Settings(home=home, llm="extractive", slack_api_url=api.url)
+    return rag.Settings(store={"home": home}, llm={"backend": "extractive"})
 
 
 @pytest.fixture(scope="module")
-def endpoint(settings: rag.Settings) -> Iterator[str]:
+def endpoint(settings: rag.Settings, api: SlackStandIn) -> Iterator[str]:
     """The bot's real HTTP endpoint on 127.0.0.1."""
-    app = slack.build_app(settings, bot_token=TOKEN, signing_secret=SECRET)
+    app = slack.build_app(settings, SlackSettings(api_url=api.url), bot_token=TOKEN, signing_secret=SECRET)
     server = slack.http_server(app, "127.0.0.1", free_port())
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}{slack.EVENTS_PATH}"
@@ -249,7 +250,7 @@ def test_failed_answer_is_a_short_apology_without_traceback_or_token(
     api: SlackStandIn, endpoint: str, settings: rag.Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    event = direct_message(api, "D0ERROR", "why " * settings.max_question_chars)
+    event = direct_message(api, "D0ERROR", "why " * settings.answer.max_question_chars)
     send_event(endpoint, event, "Ev0ERROR")
     apology = api.wait_for(
         lambda: [m for m in api.thread("D0ERROR", event["ts"]) if m.get("bot_id") and m["text"].startswith("Sorry")], WAIT
@@ -285,7 +286,7 @@ def test_socket_mode_answers_a_mention_from_the_cli(api: SlackStandIn, seeded_ho
     env.pop("SLACK_SIGNING_SECRET", None)
     log_file = tmp_path / "bot.log"
     with log_file.open("w") as log:
-        bot = subprocess.Popen([sys.executable, "-m", "rag.cli", "slack"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        bot = subprocess.Popen([sys.executable, "-m", "ui.cli", "slack"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         assert api.socket.connected.wait(180), f"the bot never connected: {log_file.read_text()[-2000:]}"
         event = mention(api, "C0SOCKET", QUESTION)

@@ -18,7 +18,8 @@ import pytest
 from conftest import free_port
 
 import rag
-from rag.settings import PROJECT_ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-RESULTS = PROJECT_ROOT / "test-results"
+RESULTS = ROOT / "test-results"
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 180_000
@@ -61,7 +62,7 @@ def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
     env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", **env}
     with log_path.open("w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         url = f"http://127.0.0.1:{port}/"
         try:
@@ -222,7 +223,7 @@ def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) ->
     out = tmp_path / "review.jsonl"
     env = {**os.environ, "PAPERTRAIL_HOME": str(home)}
     done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "feedback", "export", "--out", str(out)], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "ui.cli", "feedback", "export", "--out", str(out)], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert question in out.read_text(encoding="utf-8")

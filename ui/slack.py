@@ -6,13 +6,14 @@ Socket Mode when SLACK_APP_TOKEN is set, else an HTTP endpoint at /slack/events 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
 from collections import OrderedDict
 from socketserver import ThreadingMixIn
 from typing import Any
+
+from pydantic import SecretStr
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
@@ -24,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 import rag
 
+from .settings import SlackSettings
 from .slack_blocks import (
     FEEDBACK_ACTION,
     TEXT_LIMIT,
@@ -72,14 +74,6 @@ class Recent:
         """The value stored under `key`, forgotten; None when unknown."""
         with self._lock:
             return self._items.pop(key, None)
-
-
-def required(name: str) -> str:
-    """The environment variable `name`, or a clear start-up error naming it (never its value)."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise rag.PapertrailError(f"{name} is not set; see the README's Slack section")
-    return value
 
 
 class Bot:
@@ -223,10 +217,12 @@ class Bot:
             return None
 
 
-def build_app(settings: rag.Settings | None = None, *, bot_token: str, signing_secret: str = "") -> App:
-    """A bolt app calling the Web API at `settings.slack_api_url`; checks the token with auth.test."""
+def build_app(
+    settings: rag.Settings | None = None, slack: SlackSettings | None = None, *, bot_token: str, signing_secret: str = ""
+) -> App:
+    """A bolt app calling the Web API at `slack.api_url`; checks the token with auth.test."""
     settings = settings or rag.Settings()
-    client = WebClient(token=bot_token, base_url=settings.slack_api_url)
+    client = WebClient(token=bot_token, base_url=(slack or SlackSettings()).api_url)
     try:
         app = App(client=client, signing_secret=signing_secret, name="papertrail")
     except BoltError as err:
@@ -253,17 +249,27 @@ def http_server(app: App, host: str, port: int) -> WSGIServer:
     return make_server(host, port, SlackRequestHandler(app, EVENTS_PATH), _ThreadingWSGIServer, _QuietHandler)
 
 
-def credentials() -> tuple[str, str, str]:
-    """(bot token, signing secret, app token) from their standard variables; a missing required one is an error."""
-    bot_token = required("SLACK_BOT_TOKEN")
-    app_token = os.environ.get("SLACK_APP_TOKEN", "").strip()
-    return bot_token, "" if app_token else required("SLACK_SIGNING_SECRET"), app_token
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value else ""
 
 
-def run(settings: rag.Settings | None = None, *, port: int = 3000, host: str = "0.0.0.0") -> None:
+def credentials(slack: SlackSettings) -> tuple[str, str, str]:
+    """(bot token, signing secret, app token); a missing required one is an error naming it (never its value)."""
+    bot_token, app_token = _secret(slack.bot_token), _secret(slack.app_token)
+    signing_secret = "" if app_token else _secret(slack.signing_secret)
+    missing = "SLACK_BOT_TOKEN" if not bot_token else "SLACK_SIGNING_SECRET" if not (app_token or signing_secret) else ""
+    if missing:
+        raise rag.PapertrailError(f"{missing} is not set; see the README's Slack section")
+    return bot_token, signing_secret, app_token
+
+
+def run(
+    settings: rag.Settings | None = None, slack: SlackSettings | None = None, *, port: int = 3000, host: str = "0.0.0.0"
+) -> None:
     """`papertrail slack`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on `host:port`."""
-    bot_token, signing_secret, app_token = credentials()
-    app = build_app(settings, bot_token=bot_token, signing_secret=signing_secret)
+    slack = slack or SlackSettings()
+    bot_token, signing_secret, app_token = credentials(slack)
+    app = build_app(settings, slack, bot_token=bot_token, signing_secret=signing_secret)
     if app_token:
         print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
         SocketModeHandler(app, app_token).start()

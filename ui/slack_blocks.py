@@ -7,6 +7,9 @@ from urllib.parse import quote_plus
 
 import rag
 
+from .present import notes as answer_notes
+from .present import listed_sources, quotes_by_source
+
 SECTION_LIMIT = 3000
 """Slack rejects a section whose text is longer than this."""
 MAX_BLOCKS = 50
@@ -70,14 +73,12 @@ def _source_block(source: rag.Source, quotes: list[str]) -> Block:
 
 
 def source_blocks(answer: rag.Answer) -> list[Block]:
-    """One section per cited source: number, linked title, listing date and the quoted sentences."""
-    quotes: dict[int, list[str]] = {}
-    for citation in answer.citations:
-        quotes.setdefault(citation.n, []).append(citation.quote)
-    cited = [source for source in answer.sources if source.n in quotes]
-    if not cited:
+    """One section per listed source (the cited ones): number, linked title, listing date and the quoted sentences."""
+    quotes = quotes_by_source(answer)
+    listed = listed_sources(answer)
+    if not listed:
         return []
-    return [_section("*Sources*")] + [_source_block(source, quotes[source.n]) for source in cited]
+    return [_section("*Sources*")] + [_source_block(source, quotes.get(source.n, [])) for source in listed]
 
 
 def feedback_block() -> Block:
@@ -101,9 +102,7 @@ def answer_blocks(answer: rag.Answer) -> list[Block]:
     """The answer text (split across sections), its cited sources, notes, backend and time, and feedback buttons."""
     body = [_section(piece) for piece in split(escape(answer.text))]
     body += source_blocks(answer)
-    notes = list(answer.notes)
-    if unverified := getattr(answer, "unverified_quotes", None):
-        notes.append(f"{len(unverified)} quote(s) could not be found verbatim in the abstracts.")
+    notes = answer_notes(answer)
     seconds = answer.timings_ms.get("total", 0) / 1000
     tail = [_context(escape(note)) for note in notes[:3]]
     tail += [_context(f"Answered by `{answer.backend}` in {seconds:.1f} s"), feedback_block()]

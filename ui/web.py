@@ -11,7 +11,9 @@ from typing import Any
 import gradio as gr
 
 import rag
-from ui import web_render as render
+
+from . import web_render as render
+from .settings import WebSettings
 
 HERE = Path(__file__).resolve().parent
 EXTRACTIVE_LABEL = "Offline (quotes only)"
@@ -27,14 +29,14 @@ def backend_choices(settings: rag.Settings) -> list[tuple[str, str]]:
     return choices if configured == "extractive" else [(LLM_LABELS.get(configured, configured), configured), *choices]
 
 
-def example_questions(papers: list[rag.PaperEntry]) -> list[str]:
+def example_questions(papers: list[rag.Paper]) -> list[str]:
     """A few questions about papers spread over the corpus, phrased from their titles."""
     short = [p for p in papers if len(p.title) <= MAX_EXAMPLE_TITLE] or papers
     step = max(1, len(short) // EXAMPLE_COUNT)
     return [f"What does “{p.title}” propose?" for p in short[::step][:EXAMPLE_COUNT]]
 
 
-def listing_dates(papers: list[rag.PaperEntry]) -> list[str]:
+def listing_dates(papers: list[rag.Paper]) -> list[str]:
     """Every listing date in the store, in calendar order."""
     return sorted({d for p in papers for d in p.dates}, key=render.date_key)
 
@@ -174,7 +176,7 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
                     backend = gr.Dropdown(
                         choices, value=choices[0][1], label="Answered by", min_width=160, elem_id="pt-answered-by"
                     )
-                    top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to draw on", min_width=160)
+                    top_k = gr.Slider(1, 15, value=settings.retrieval.top_k, step=1, label="Papers to draw on", min_width=160)
                     dates = gr.Dropdown(
                         [], multiselect=True, label="Listing dates (all when empty)", min_width=160
                     )
@@ -202,17 +204,20 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, settings: rag.Settings | None = None) -> None:
-    """Start the web UI and block; `settings.ui_auth` (user:password) turns on the login."""
+def serve(
+    host: str = "127.0.0.1", port: int = 7860, settings: rag.Settings | None = None, web: WebSettings | None = None
+) -> None:
+    """Start the web UI and block; `web.auth` (user:password) turns on the login."""
     settings = settings or rag.Settings()
-    auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
-    if settings.ui_auth and auth and len(auth) != 2:
+    web = web or WebSettings()
+    auth = tuple(web.auth.split(":", 1)) if web.auth else None
+    if web.auth and auth and len(auth) != 2:
         raise rag.BadInputError("PAPERTRAIL_UI_AUTH must look like user:password")
     if host not in ("127.0.0.1", "localhost") and not auth:
         warning = f"serving on {host} without a login; set PAPERTRAIL_UI_AUTH=user:password"
         print(f"papertrail: warning: {warning}", file=sys.stderr)
     app = build_app(settings)
-    app.queue(default_concurrency_limit=settings.ui_concurrency, max_size=200)
+    app.queue(default_concurrency_limit=web.concurrency, max_size=200)
     app.launch(
         server_name=host,
         server_port=port,

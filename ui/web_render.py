@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
-if TYPE_CHECKING:
-    from rag import Answer, Source
+from rag import Answer, Source
+
+from .present import notes as answer_notes
+from .present import quotes_by_source
 
 MARKER = re.compile(r"\[(\d+)\]")
 DATE_FORMATS = ("%b %d", "%b %d, %Y", "%B %d", "%B %d, %Y")
@@ -74,28 +75,14 @@ def sources_panel(answer: Answer) -> str:
     """Cards for every source of the answer, cited ones first, in number order."""
     if not answer.sources:
         return '<div class="pt-empty">No papers matched this question.</div>'
-    quotes: dict[int, list[str]] = {}
-    for citation in answer.citations:
-        quotes.setdefault(citation.n, []).append(citation.quote)
+    quotes = quotes_by_source(answer)
     ordered = sorted(answer.sources, key=lambda s: (s.n not in quotes, s.n))
     return '<div class="pt-sources">' + "".join(source_card(s, quotes.get(s.n, [])) for s in ordered) + "</div>"
 
 
 def notes(answer: Answer) -> str:
-    """Warnings a reader should see next to the answer: abstention, dropped citations, unverified quotes.
-
-    The backend's own notes explain dropped citations and quotes when it gives any; ours cover older backends."""
-    lines = []
-    if answer.abstained:
-        lines.append("No answer: the indexed abstracts do not support one. The closest papers are listed for reference.")
-    backend_notes = getattr(answer, "notes", None) or []
-    removed = getattr(answer, "removed_citations", None) or []
-    if removed and not backend_notes:
-        lines.append(f"{len(removed)} citation(s) were removed because they did not match a retrieved source.")
-    unverified = getattr(answer, "unverified_quotes", None) or []
-    if unverified and not backend_notes:
-        lines.append(f"{len(unverified)} quote(s) could not be found verbatim in the cited abstract.")
-    return note_html([*lines, *backend_notes])
+    """Warnings a reader should see next to the answer, in a notice box."""
+    return note_html(answer_notes(answer))
 
 
 def note_html(lines: list[str], kind: str = "warn") -> str:

@@ -1,13 +1,17 @@
-"""Checks that the retrieved abstracts mention what the question names and the quantity it asks for.
+"""The abstention gate, run before any backend: is there evidence to answer from at all?
 
 A question about "GCG" or "how many days" cannot be answered from abstracts that never say
-"GCG" or "days", however close they are in topic; this is what makes the offline backend abstain.
+"GCG" or "days", however close they are in topic; nor can one whose closest chunk is far from it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..types import Source
 
 _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
 _GENERIC_SUFFIX = re.compile(
@@ -74,3 +78,14 @@ def missing_evidence(question: str, top_text: str, all_text: str) -> list[str]:
     missing = [name for name in names(question) if not _mentioned(everywhere, name)]
     missing += [unit for unit in asked_units(question) if not _mentioned(top, unit[: max(3, len(unit) - 2)])]
     return missing
+
+
+def abstain_reason(question: str, sources: list[Source], min_dense_score: float) -> str | None:
+    """Why the sources cannot answer `question`, or None when a backend should try."""
+    if not sources:
+        return "no indexed paper matches the question"
+    if max(source.dense_score for source in sources) < min_dense_score:
+        return "no indexed abstract is close to the question"
+    top = f"{sources[0].title} {sources[0].abstract}"
+    missing = missing_evidence(question, top, " ".join(f"{s.title} {s.abstract}" for s in sources))
+    return f"the abstracts never mention {', '.join(missing)}" if missing else None

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import numpy as np
 from llama_index.core.schema import TextNode
 
-from .chunking import chunk_id
-from .sentences import split_sentences
+from ..chunk import chunk_id
+from ..text import split_sentences
 
 DONOR_WEIGHT = 0.25
 NOISE = 0.02

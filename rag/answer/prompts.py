@@ -1,4 +1,4 @@
-"""Prompt templates from prompts/, checked once at load, and the message lists built from them for a model.
+"""Prompt templates from prompts/ (package data), checked once at load, and the message lists built from them for a model.
 
 Templates use str.format placeholders; each file must use exactly its expected placeholders, so a
 missing or misspelt one fails when a language-model backend is created, naming the file and placeholder.
@@ -13,12 +13,11 @@ from pathlib import Path
 
 from llama_index.core.utils import get_tokenizer
 
-from .errors import PapertrailError
-from .settings import PROJECT_ROOT
-from .sentences import split_sentences
-from .types import ABSTAIN, Source, Turn
+from ..errors import PapertrailError
+from ..settings import bundled
+from ..text import split_sentences
+from ..types import ABSTAIN, Source, Turn
 
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
 PLACEHOLDERS = {
     "system": {"abstain"},
     "answer": {"sources", "question"},
@@ -57,8 +56,9 @@ def check(name: str, text: str, path: Path) -> None:
 
 
 @cache
-def load(folder: Path = PROMPTS_DIR) -> Prompts:
-    """Read and check every template in `folder` once per process."""
+def load(folder: Path | None = None) -> Prompts:
+    """Read and check every template in `folder` (default: the bundled prompts) once per process."""
+    folder = folder or bundled("prompts")
     templates = {}
     for name in PLACEHOLDERS:
         path = folder / f"{name}.txt"

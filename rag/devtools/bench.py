@@ -22,10 +22,11 @@ from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
 
-from .settings import PROJECT_ROOT, Settings
+from ..settings import Settings, child_environment
 
 STAGES = ("embed_query", "dense", "bm25", "fusion", "answer", "total")
-QUESTIONS_FILE = PROJECT_ROOT / "eval" / "dev.jsonl"
+QUESTIONS_FILE = Path("eval") / "dev.jsonl"
+"""Questions asked at every size, read from the checkout the benchmark runs in."""
 N_QUESTIONS = 20
 ROUNDS = 3
 COLD_RUNS = 3
@@ -63,8 +64,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 def ingest_seeds(settings: Settings) -> dict[str, float]:
     """Ingest the seeds into an empty store; papers/s and the share of the time spent embedding."""
-    from .api import ingest
-    from .engine import get_engine
+    from ..api import ingest
+    from ..engine import get_engine
 
     started = time.perf_counter()
     get_engine(settings)
@@ -86,11 +87,11 @@ def ingest_seeds(settings: Settings) -> dict[str, float]:
 
 def write_synthetic(settings: Settings, seeds_settings: Settings, size: int) -> dict[str, float]:
     """Fill the store with `size` synthetic papers derived from the seed store's chunks and vectors."""
-    from .store import Store
+    from ..engine import get_engine
     from .synthetic import seed_papers, synthetic_papers
 
-    seeds = seed_papers(list(Store(seeds_settings).iter_nodes(embeddings=True)))
-    store = Store(settings)
+    seeds = seed_papers(list(get_engine(seeds_settings).store.iter_nodes(embeddings=True)))
+    store = get_engine(settings).store
     store.bump_generation()
     started = time.perf_counter()
     batch, chunks = [], 0
@@ -107,10 +108,8 @@ def write_synthetic(settings: Settings, seeds_settings: Settings, size: int) -> 
 
 def warm_asks(settings: Settings) -> dict[str, Any]:
     """Per-stage p50/p95 of warm `ask` with the extractive backend, and the raw floor on the same questions."""
-    import bm25s
-
-    from .answering import ask
-    from .engine import get_engine
+    from ..api import ask
+    from ..engine import get_engine
 
     asked = questions()
     started = time.perf_counter()
@@ -134,10 +133,9 @@ def warm_asks(settings: Settings) -> dict[str, Any]:
             t0 = time.perf_counter()
             vector = retriever.embed_model.get_query_embedding(question)
             t1 = time.perf_counter()
-            engine.store.raw_query(vector, settings.candidates)
+            engine.store.raw_query(vector, retriever.bm25.candidates)
             t2 = time.perf_counter()
-            tokens = bm25s.tokenize(question, stemmer=retriever.bm25.stemmer, show_progress=False)
-            retriever.bm25.bm25.retrieve(tokens, k=settings.candidates, show_progress=False)
+            retriever.bm25.raw_search(question)
             t3 = time.perf_counter()
             for key, seconds in (("embed", t1 - t0), ("chroma", t2 - t1), ("bm25s", t3 - t2), ("total", t3 - t0)):
                 floor[key].append(seconds * 1000)
@@ -150,19 +148,18 @@ def warm_asks(settings: Settings) -> dict[str, Any]:
 
 def measure(size: int, home: Path, seeds_home: Path) -> dict[str, Any]:
     """One corpus size, in this process: fill the store, build BM25, time warm asks, read peak memory."""
-    from .lexical import load_bm25
-    from .store import Store
+    from ..engine import get_engine
 
-    settings = Settings(home=home, llm="extractive")
+    settings = Settings(store={"home": home}, llm={"backend": "extractive"})
     result: dict[str, Any] = {"size": size}
     if home == seeds_home:
         result["ingest"] = ingest_seeds(settings)
     else:
-        result["synthetic"] = write_synthetic(settings, Settings(home=seeds_home), size)
+        result["synthetic"] = write_synthetic(settings, Settings(store={"home": seeds_home}), size)
         started = time.perf_counter()
-        load_bm25(Store(settings), settings)
+        get_engine(settings).retriever()
         result["bm25_build_seconds"] = round(time.perf_counter() - started, 1)
-    store = Store(settings)
+    store = get_engine(settings).store
     result["papers"], result["chunks"] = store.paper_count(), store.count()
     result["ask"] = warm_asks(settings)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -173,8 +170,7 @@ def measure(size: int, home: Path, seeds_home: Path) -> dict[str, Any]:
 def cold_start(home: Path) -> dict[str, Any]:
     """Wall time of `papertrail ask` in a new process (imports and model load included), and of `--help`."""
     command = str(Path(sys.executable).with_name("papertrail"))
-    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
-    env.pop("PAPERTRAIL_CHROMA_URL", None)
+    env = child_environment({"PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}, drop=["PAPERTRAIL_CHROMA_URL"])
 
     def wall(args: list[str]) -> float:
         started = time.perf_counter()
@@ -209,8 +205,8 @@ def run(sizes: list[int], out_dir: Path) -> dict[str, Any]:
             home = seeds_home if size == 0 else work / str(size)
             print(f"bench: measuring {'the seeds' if size == 0 else f'{size:,} papers'} ...", file=sys.stderr, flush=True)
             out = work / f"result-{size}.json"
-            args = [sys.executable, "-m", "rag.bench", str(size), str(home), str(seeds_home), str(out)]
-            subprocess.run(args, check=True, cwd=PROJECT_ROOT)
+            args = [sys.executable, "-m", "rag.devtools.bench", str(size), str(home), str(seeds_home), str(out)]
+            subprocess.run(args, check=True)
             results["sizes"].append(json.loads(out.read_text()))
             if size:
                 shutil.rmtree(home, ignore_errors=True)

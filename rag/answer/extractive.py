@@ -1,30 +1,21 @@
 """The offline answer: verbatim sentences of the retrieved abstracts, picked for the question, each cited.
 
 Own code: llama-index's extractive pieces (SentenceEmbeddingOptimizer and kin) trim context for an
-LLM; none writes a cited answer of whole sentences or decides when the evidence is too weak.
+LLM; none writes a cited answer of whole sentences.
 """
 
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import Stemmer
+from ..settings import Settings
+from ..text import split_sentences, terms
+from ..types import Citation, Source, Turn
+from . import Draft, Request, register
 
-from .evidence import missing_evidence
-from .sentences import split_sentences
-from .types import ABSTAIN, Citation, Source
-
-_WORD = re.compile(r"[^\W\d_][\w\-]*\w|\d+(?:[.,]\d+)*%?|[^\W\d_]")
 _NUMBER = re.compile(r"\d")
-_STOP = set(
-    """a an and are as at be been being but by can could did do does doing done for from had has have how i if in
-    into is it its of on or so such than that the their them then there these they this those to too was we were
-    what when where which who whom why will with would you your our us about any some much many more most other
-    paper papers work works study studies studied approach method methods use used using based also give gave
-    get got make made one both either way ways kind kinds type types sort""".split()
-)
 _MULTI = re.compile(
     r"^\s*(which|what|list|name|are there|is there|any)\b.{0,40}\b(papers|works|studies|approaches|methods|models)\b",
     re.I,
@@ -35,21 +26,11 @@ _FOCUS = re.compile(
     r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made|form|forms)\b)",
     re.I,
 )
-_stemmer = Stemmer.Stemmer("english")
 NAME_BONUS = 0.15
 FOCUS_WEIGHT = 2.0
 """Words of the asked-for thing ("which *regularization technique* ...") weigh double: the answer names it."""
 CONTEXT_WEIGHT = 0.3
 MAX_PAPERS_LISTED = 5
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An answer before it is wrapped for the caller: its text and the citations it makes."""
-
-    text: str
-    citations: list[Citation]
-    abstained: bool
 
 
 @dataclass(frozen=True)
@@ -60,35 +41,35 @@ class _Candidate:
     score: float
 
 
-def terms(text: str) -> set[str]:
-    """Stemmed content words: the unit in which questions and sentences are compared."""
-    words = [w.casefold() for w in _WORD.findall(text)]
-    return {stem for stem in _stemmer.stemWords([w for w in words if w not in _STOP])}
+class ExtractiveBackend:
+    """The offline default backend: quotes from the abstracts, no language model; earlier questions break ties."""
 
+    name = "extractive"
 
-class Extractor:
-    """Scores abstract sentences against a question with corpus IDF weights, and writes a cited answer."""
+    def __init__(self, settings: Settings) -> None:
+        self.answer_words = settings.answer.words
 
-    def __init__(self, document_frequency: dict[str, int], documents: int, answer_words: int):
-        self.df = document_frequency
-        self.n = max(documents, 1)
-        self.answer_words = answer_words
+    def fit(self, sources: list[Source]) -> list[Source]:
+        """Every source: no context window to respect."""
+        return sources
 
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 0)
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """Retrieve with the last questions and this one joined: no model to rewrite them."""
+        return " ".join([turn.question for turn in history] + [question])
 
-    def answer(self, question: str, sources: list[Source], context: str = "") -> Draft:
+    def stream(self, request: Request) -> Iterator[str | Draft]:
+        """The answer is composed at once, so it arrives as one piece."""
+        context = " ".join(turn.question for turn in request.history)
+        draft = self.answer(request.question, request.sources, request.idf, context)
+        yield draft.text
+        yield draft
+
+    def answer(self, question: str, sources: list[Source], idf: Callable[[str], float], context: str = "") -> Draft:
         """Cited sentences for `question`; words of `context` (earlier questions) weigh less than its own."""
-        all_text = " ".join(f"{s.title} {s.abstract}" for s in sources)
-        if not sources or missing_evidence(question, f"{sources[0].title} {sources[0].abstract}", all_text):
-            return Draft(ABSTAIN, [], True)
         focus = terms(" ".join(_FOCUS.findall(question)))
-        wanted = {t: self.idf(t) * (FOCUS_WEIGHT if t in focus else 1.0) for t in terms(question)}
-        wanted.update({t: CONTEXT_WEIGHT * self.idf(t) for t in terms(context) if t not in wanted})
+        wanted = {t: idf(t) * (FOCUS_WEIGHT if t in focus else 1.0) for t in terms(question)}
+        wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) if t not in wanted})
         candidates = self._score(question, wanted, sources)
-        if not candidates:
-            return Draft(ABSTAIN, [], True)
         if _MULTI.search(question):
             return _compose(self._pick_many(candidates))
         top = sources[0]
@@ -180,4 +161,10 @@ def _compose(picked: list[_Candidate], heading: str = "") -> Draft:
                 dates=cand.source.dates,
             )
         )
-    return Draft(" ".join(parts), citations, False)
+    return Draft(" ".join(parts), citations)
+
+
+@register("extractive")
+def _factory(settings: Settings) -> ExtractiveBackend:
+    """The offline backend."""
+    return ExtractiveBackend(settings)

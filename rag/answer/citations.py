@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .extractive import terms
-from .sentences import split_sentences
-from .types import ABSTAIN, Citation, Source
+from ..text import split_sentences, terms
+from ..types import ABSTAIN, Citation, Source
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+[.,;:]?")
@@ -84,28 +83,39 @@ def claims(text: str) -> list[str]:
     return out
 
 
-def verify(text: str, sources: list[Source]) -> Checked:
-    """Remove and mark unknown citations, quote each cited abstract, flag unverifiable quotes and uncited sentences."""
+def quote_claims(sentences: list[str], by_number: dict[int, Source]) -> list[Citation]:
+    """One citation per cited (source, backing sentence) pair, in order of first mention."""
+    citations: list[Citation] = []
+    seen: set[tuple[int, str]] = set()
+    for sentence in sentences:
+        for number in cited_numbers(sentence, set(by_number)):
+            source = by_number[number]
+            quote = best_sentence(sentence, source.abstract)
+            if (number, quote) not in seen:
+                seen.add((number, quote))
+                citations.append(
+                    Citation(n=number, paper_id=source.paper_id, title=source.title, quote=quote, dates=source.dates)
+                )
+    return citations
+
+
+def verify(text: str, sources: list[Source], given: list[Citation] | None = None) -> Checked:
+    """Remove and mark unknown citations, quote each cited abstract, flag unverifiable quotes and uncited sentences.
+
+    `given`: citations the backend made itself with their quotes (the extractive backend), kept as they are.
+    """
     by_number = {source.n: source for source in sources}
     text, removed = mark_unknown(text.strip(), set(by_number))
     sentences = claims(text)
     cited_anywhere = {n for s in sentences for n in cited_numbers(s, set(by_number))}
     if normalise(ABSTAIN) in normalise(text) and not cited_anywhere:
         return Checked(ABSTAIN, [], True, removed)
-    checked = Checked(text, [], False, removed)
-    seen: set[tuple[int, str]] = set()
+    citations = [c for c in given if c.n in by_number] if given else quote_claims(sentences, by_number)
+    checked = Checked(text, citations, False, removed)
     for sentence in sentences:
         numbers = cited_numbers(sentence, set(by_number))
         if not numbers and terms(sentence):
             checked.uncited_sentences.append(sentence)
-        for number in numbers:
-            source = by_number[number]
-            quote = best_sentence(sentence, source.abstract)
-            if (number, quote) not in seen:
-                seen.add((number, quote))
-                checked.citations.append(
-                    Citation(n=number, paper_id=source.paper_id, title=source.title, quote=quote, dates=source.dates)
-                )
         against = [by_number[n].abstract for n in numbers or sorted(cited_anywhere) or sorted(by_number)]
         for match in _QUOTE.finditer(sentence):
             quoted = (match.group(1) or match.group(2)).strip().rstrip(",.;:")

@@ -1,4 +1,7 @@
-"""The answering logic shared by language-model backends: prompts, context budget, streaming, citation checks."""
+"""The shell shared by language-model backends: prompts, its own context budget, streaming, token counts.
+
+A vendor module (rag/providers/) supplies only the `ChatModel` call; this shell does the rest.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..citations import verify
-from ..extractive import Draft
-from ..prompts import answer_messages, condense_messages, count_tokens, load
 from ..settings import Settings
-from ..types import Turn
-from . import Reply, Request
+from ..types import Source, Turn
+from . import Draft, Request
+from .prompts import answer_messages, condense_messages, count_tokens, fit, load
 
 Messages = list[dict[str, str]]
 
@@ -39,12 +40,12 @@ class ChatBackend:
         self.settings = settings
         self.prompts = load()
 
-    def answer(self, request: Request) -> Draft:
-        """The whole answer, checked."""
-        return next(item for item in self.stream(request) if isinstance(item, Reply)).draft
+    def fit(self, sources: list[Source]) -> list[Source]:
+        """The leading sources whose blocks fit the model's context budget (`llm.context_tokens`)."""
+        return fit(sources, self.settings.llm.context_tokens, self.prompts)
 
-    def stream(self, request: Request) -> Iterator[str | Reply]:
-        """The model's text as it arrives, then the checked `Reply` with token counts."""
+    def stream(self, request: Request) -> Iterator[str | Draft]:
+        """The model's text as it arrives, then the `Draft` with token counts."""
         messages = answer_messages(request.question, request.sources, self.prompts)
         pieces: list[str] = []
         usage = Usage()
@@ -55,14 +56,10 @@ class ChatBackend:
                 pieces.append(item)
                 yield item
         text = "".join(pieces)
-        checked = verify(text, request.sources)
-        yield Reply(
-            Draft(checked.text, checked.citations, checked.abstained),
+        yield Draft(
+            text,
             prompt_tokens=_or_count(usage.prompt_tokens, "\n".join(m["content"] for m in messages)),
             completion_tokens=_or_count(usage.completion_tokens, text),
-            removed_citations=checked.removed_citations,
-            unverified_quotes=checked.unverified_quotes,
-            uncited_sentences=checked.uncited_sentences,
         )
 
     def condense(self, question: str, history: list[Turn]) -> str:
@@ -71,7 +68,7 @@ class ChatBackend:
             return question
         pieces = self.model.chat(condense_messages(question, history, self.prompts))
         rewritten = "".join(piece for piece in pieces if isinstance(piece, str)).strip()
-        return rewritten[: self.settings.max_question_chars] or question
+        return rewritten[: self.settings.answer.max_question_chars] or question
 
 
 def _or_count(reported: int | None, text: str) -> int:

@@ -9,13 +9,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .answering import HISTORY_TURNS, as_turns, ask
-from .backends import create
-from .engine import get_engine
-from .errors import BadInputError
-from .settings import Settings
-
-RETRIEVED_LIST = 10
+from ..api import ask, catalog
+from ..errors import BadInputError
+from ..retrieve import RANKED_PAPERS
+from ..settings import Settings
 
 
 class EvalQuestion(BaseModel):
@@ -59,18 +56,14 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     return questions
 
 
-def run_question(item: EvalQuestion, settings: Settings, backend: str | None) -> dict:
+def run_question(item: EvalQuestion, settings: Settings, backend: str | None, titles: dict[str, str]) -> dict:
     """One result line: the ranked titles, the answer, what it cited, and how long it took."""
     answer = ask(item.question, item.history, settings, backend=backend)
-    engine = get_engine(settings)
-    query = create(answer.backend, settings, engine).condense(answer.question, as_turns(item.history)[-HISTORY_TURNS:])
-    retriever = engine.retriever()
-    ranked = retriever.retrieve(query, max(RETRIEVED_LIST, settings.top_k)).sources if retriever else []
     timings = answer.timings_ms
     retrieve_ms = sum(timings.get(stage, 0.0) for stage in ("embed_query", "dense", "bm25", "fusion"))
     return {
         "id": item.id,
-        "retrieved": [source.title for source in ranked],
+        "retrieved": [titles[paper_id] for paper_id in answer.ranked],
         "answer": answer.text,
         "cited": list(dict.fromkeys(citation.title for citation in answer.citations)),
         "abstained": answer.abstained,
@@ -81,7 +74,8 @@ def run_question(item: EvalQuestion, settings: Settings, backend: str | None) ->
 def evaluate(path: Path, out: Path | None, settings: Settings, backend: str | None = None) -> Summary:
     """Run every question of `path`, write results to `out` if given, and compute the summary."""
     questions = load_questions(path)
-    results = [run_question(item, settings, backend) for item in questions]
+    titles = {paper.paper_id: paper.title for paper in catalog(settings)}
+    results = [run_question(item, settings, backend, titles) for item in questions]
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
@@ -105,7 +99,7 @@ def summarise(questions: list[EvalQuestion], results: list[dict]) -> Summary:
     recall5, recall10, mrr, facts, precision, abstain, false_abstain, words = [], [], [], [], [], [], [], []
     for item, result in zip(questions, results):
         gold = {_norm(t) for t in item.gold_titles}
-        ranked = [_norm(t) for t in result["retrieved"][:RETRIEVED_LIST]]
+        ranked = [_norm(t) for t in result["retrieved"][:RANKED_PAPERS]]
         if not gold:
             abstain.append(float(result["abstained"]))
             continue

@@ -9,7 +9,7 @@ from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import TextNode
 
-from .sentences import split_sentences
+from .text import split_sentences
 from .types import Paper
 
 MODEL_WINDOW = 256
@@ -23,7 +23,7 @@ def wordpiece_tokenizer() -> Callable[[str], list[str]]:
     """The embedding model's own tokenizer, read from the bundled model folder (no download)."""
     from tokenizers import Tokenizer
 
-    from .embeddings import local_model_dir
+    from .embed import local_model_dir
 
     tokenizer = Tokenizer.from_file(str(local_model_dir() / "tokenizer.json"))
     tokenizer.no_padding()

@@ -1,4 +1,4 @@
-"""The embedding model: bundled all-MiniLM-L6-v2, checked against its upstream checksum, or OpenAI's API."""
+"""The embedding model: the bundled all-MiniLM-L6-v2, checked against its upstream checksum, or OpenAI's API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .errors import ModelError
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
-    from .settings import Settings
+    from .settings import RetrievalSettings, Settings
 
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 """SHA-256 of upstream sentence-transformers/all-MiniLM-L6-v2 `model.safetensors`."""
@@ -45,22 +45,22 @@ def verify_weights(model_dir: Path) -> None:
         )
 
 
-def model_name(settings: Settings) -> str:
+def model_name(retrieval: RetrievalSettings) -> str:
     """Name recorded with each chunk, so a change of model re-embeds rather than mixes vectors."""
-    return LOCAL_MODEL_NAME if settings.embedding == "local" else settings.openai_embedding_model
+    return LOCAL_MODEL_NAME if retrieval.embedding == "local" else retrieval.openai_embedding_model
 
 
 def build_embedding(settings: Settings) -> BaseEmbedding:
     """The configured llama-index embedding model, loaded without any network access; one per process."""
-    return _embedding(settings.embedding, settings.openai_embedding_model)
+    if settings.retrieval.embedding == "openai":
+        from .providers.openai import openai_embedding
+
+        return openai_embedding(settings)
+    return _local()
 
 
-@lru_cache(maxsize=2)
-def _embedding(kind: str, openai_model: str) -> BaseEmbedding:
-    if kind == "openai":
-        from llama_index.embeddings.openai import OpenAIEmbedding
-
-        return OpenAIEmbedding(model=openai_model)
+@lru_cache(maxsize=1)
+def _local() -> BaseEmbedding:
     model_dir = local_model_dir()
     verify_weights(model_dir)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding

@@ -1,16 +1,20 @@
-"""The `papertrail` command: ingest, ask, chat, stats, eval; errors end as one line and a non-zero exit."""
+"""The `papertrail` command: ingest, ask, chat, stats, eval, serve, slack; errors end as one line and exit 1.
+
+Imports only `rag`'s public API (cheap: heavy libraries load inside its functions) and, per command,
+the front end or dev tool it runs, so `papertrail --help` stays instant.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import offline
+import rag
 
-offline.apply()
+from .present import flags, listed_sources, quotes_by_source
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -23,11 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    from .errors import PapertrailError
-
     try:
         return args.handler(args) or 0
-    except PapertrailError as err:
+    except rag.PapertrailError as err:
         print(f"papertrail: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -94,19 +96,16 @@ def _answer_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--backend", help="answering backend (default: PAPERTRAIL_LLM)")
 
 
-def _ensure_seeded(settings) -> None:
-    """Ingest the seeds first when the store is empty, and say so."""
-    from .store import Store
-
-    if Store(settings).count() == 0:
-        print(f"The store is empty: ingesting {settings.seeds_dir} first.", file=sys.stderr)
-        _run_ingest(None, settings)
+def _ensure_seeded(settings: rag.Settings) -> None:
+    """Ingest the seeds first when the store is empty, and say so, with a progress bar."""
+    if rag.stats(settings)["chunks"] == 0:
+        print(f"The store is empty: ingesting {settings.store.seeds_dir} first.", file=sys.stderr)
+        _report(_with_progress(lambda progress: rag.ensure_corpus(settings, progress)))
 
 
-def _run_ingest(paths: list[Path] | None, settings) -> None:
+def _with_progress(work: Callable[[Callable[[int, int], None]], rag.IngestReport | None]) -> rag.IngestReport | None:
+    """Run `work` with a progress bar on stderr that it moves by calling (done, total)."""
     from tqdm import tqdm
-
-    from .api import ingest
 
     with tqdm(total=0, unit="paper", desc="Embedding", file=sys.stderr, mininterval=0) as bar:
 
@@ -114,42 +113,39 @@ def _run_ingest(paths: list[Path] | None, settings) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        report = ingest(paths, settings, progress=progress)
-    print(
-        f"{report.files} file(s), {report.papers} papers: {report.added} added, "
-        f"{report.relabelled} updated, {report.unchanged} already stored ({report.chunks_added} chunks added)."
-    )
+        return work(progress)
+
+
+def _report(report: rag.IngestReport | None) -> None:
+    if report:
+        print(
+            f"{report.files} file(s), {report.papers} papers: {report.added} added, "
+            f"{report.relabelled} updated, {report.unchanged} already stored ({report.chunks_added} chunks added)."
+        )
+
+
+def _options(args: argparse.Namespace) -> rag.AskOptions:
+    return {"top_k": args.top_k, "dates": args.dates, "backend": args.backend}
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from .settings import Settings
-
-    _run_ingest(args.paths or None, Settings())
+    settings = rag.Settings()
+    _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
-    from .answering import ask, ask_stream
-    from .settings import Settings
-
-    settings = Settings()
+    settings = rag.Settings()
     _ensure_seeded(settings)
     if args.json:
-        answer = ask(args.question, settings=settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
-        print(answer.model_dump_json(indent=2))
+        print(rag.ask(args.question, settings=settings, **_options(args)).model_dump_json(indent=2))
         return
-    pieces = ask_stream(args.question, settings=settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
-    print(render(_print_stream(pieces), text=False))
+    print(render(_print_stream(rag.ask_stream(args.question, settings=settings, **_options(args))), text=False))
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
-    from .answering import ask_stream
-    from .errors import BadInputError
-    from .settings import Settings
-    from .types import Turn
-
-    settings = Settings()
+    settings = rag.Settings()
     _ensure_seeded(settings)
-    history: list[Turn] = []
+    history: list[rag.Turn] = []
     print("Ask about the indexed papers. Empty line or Ctrl-D to quit.")
     while True:
         try:
@@ -159,67 +155,58 @@ def cmd_chat(args: argparse.Namespace) -> None:
         if not question:
             return
         try:
-            pieces = ask_stream(question, history, settings, top_k=args.top_k, dates=args.dates, backend=args.backend)
-            answer = _print_stream(pieces)
-        except BadInputError as err:
+            answer = _print_stream(rag.ask_stream(question, history, settings, **_options(args)))
+        except rag.BadInputError as err:
             print(f"papertrail: {err}")
             continue
         print(render(answer, text=False))
-        history.append(Turn(question=question, answer=answer.text))
+        history.append(rag.Turn(question=question, answer=answer.text))
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from .api import stats
-    from .settings import Settings
-
-    counts = stats(Settings())
+    counts = rag.stats(rag.Settings())
     print(json.dumps(counts) if args.json else f"{counts['papers']} papers, {counts['chunks']} chunks")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from .evaluation import evaluate, format_summary
-    from .settings import Settings
+    from rag.devtools.evaluation import evaluate, format_summary
 
-    settings = Settings()
+    settings = rag.Settings()
     _ensure_seeded(settings)
-    summary = evaluate(args.file, args.out, settings, backend=args.backend)
-    print(format_summary(summary))
+    print(format_summary(evaluate(args.file, args.out, settings, backend=args.backend)))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from .bench import run
+    from rag.devtools.bench import run
 
     run(args.sizes, args.out)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from .settings import Settings
-    from ui.web import serve
+    from .web import serve
 
-    settings = Settings()
+    settings = rag.Settings()
     _ensure_seeded(settings)
     serve(args.host, args.port, settings)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> None:
-    from .feedback import export_feedback
-    from .settings import Settings
-
-    count = export_feedback(args.out, Settings(), rating=args.rating)
+    count = rag.export_feedback(args.out, rag.Settings(), rating=args.rating)
     print(f"{count} {'thumbs-down' if args.rating == 'down' else 'thumbs-up'} answer(s) written to {args.out}")
 
 
 def cmd_slack(args: argparse.Namespace) -> None:
-    from .settings import Settings
-    from ui.slack import credentials, run
+    from .settings import SlackSettings
+    from .slack import credentials, run
 
-    credentials()  # a missing token fails here, before any slow ingest
-    settings = Settings()
+    slack = SlackSettings()
+    credentials(slack)  # a missing token fails here, before any slow ingest
+    settings = rag.Settings()
     _ensure_seeded(settings)
-    run(settings, port=args.port, host=args.host)
+    run(settings, slack, port=args.port, host=args.host)
 
 
-def _print_stream(pieces) -> object:
+def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
     """Print streamed text as it arrives; reprint the answer when the checks changed it. Returns the Answer."""
     streamed = []
     for piece in pieces:
@@ -234,18 +221,12 @@ def _print_stream(pieces) -> object:
     raise RuntimeError("the answer stream ended without an answer")
 
 
-def render(answer, text: bool = True) -> str:
+def render(answer: rag.Answer, text: bool = True) -> str:
     """The answer (unless already streamed), its flags, then its numbered sources with dates and quoted sentences."""
     lines = [answer.text, ""] if text else [""]
-    lines += [f"Note: {note}" for note in answer.notes]
-    lines += [f'Not found verbatim in the cited abstract: "{quote}"' for quote in answer.unverified_quotes]
-    lines += [f"Cites no source: {sentence}" for sentence in answer.uncited_sentences]
-    quotes: dict[int, list[str]] = {}
-    for citation in answer.citations:
-        quotes.setdefault(citation.n, []).append(citation.quote)
-    for source in answer.sources:
-        if source.n not in quotes and not answer.abstained:
-            continue
+    lines += [f"Note: {note}" for note in answer.notes] + flags(answer)
+    quotes = quotes_by_source(answer)
+    for source in listed_sources(answer):
         dates = ", ".join(source.dates) or "no listing date"
         lines.append(f"[{source.n}] {source.title} ({dates})")
         lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))

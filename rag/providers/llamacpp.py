@@ -10,12 +10,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..answer import register
+from ..answer.llm import ChatBackend, Messages, Usage
 from ..errors import PapertrailError
-from . import register
-from .chat import ChatBackend, Messages, Usage
 
 if TYPE_CHECKING:
-    from ..engine import Engine
     from ..settings import Settings
 
 CONTEXT_WINDOW = 4096
@@ -36,13 +35,13 @@ class LlamaCppChat:
     """Streams chat completions from a GGUF model in this process."""
 
     def __init__(self, settings: Settings) -> None:
-        self.llama = _load(settings.llm_model)
-        self.settings = settings
+        self.llama = _load(settings.llm.model)
+        self.max_tokens = settings.llm.max_tokens
 
     def chat(self, messages: Messages) -> Iterator[str | Usage]:
         """Text deltas; llama.cpp reports no usage while streaming, so the backend counts tokens itself."""
         for chunk in self.llama.create_chat_completion(
-            messages=messages, max_tokens=self.settings.llm_max_tokens, temperature=0, stream=True
+            messages=messages, max_tokens=self.max_tokens, temperature=0, stream=True
         ):
             content = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
             if content:
@@ -51,6 +50,6 @@ class LlamaCppChat:
 
 
 @register("llamacpp")
-def _factory(settings: Settings, engine: Engine) -> ChatBackend:
-    """A chat backend over the GGUF model named by `settings.llm_model`."""
+def _factory(settings: Settings) -> ChatBackend:
+    """A chat backend over the GGUF model named by `settings.llm.model`."""
     return ChatBackend("llamacpp", LlamaCppChat(settings), settings)

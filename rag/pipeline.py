@@ -1,0 +1,159 @@
+"""One question's way to its answer: check → condense → retrieve → gate → generate → verify → fall back.
+
+Each step is a function below, called in that order by `ask_stream`; sources are numbered at retrieval
+and never renumbered, so an [n] streamed early is source n of the final `Answer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator, Iterator, Sequence
+
+from .answer import Backend, BackendUnavailable, Draft, Request, backend_name, create
+from .answer.citations import Checked, verify
+from .answer.gate import abstain_reason
+from .engine import Engine, get_engine
+from .errors import BadInputError, PapertrailError
+from .settings import AnswerSettings, Settings
+from .types import ABSTAIN, Answer, Source, Turn
+
+log = logging.getLogger(__name__)
+
+
+def ask_stream(
+    question: str,
+    history: Sequence[Turn | dict | str] | None,
+    settings: Settings,
+    top_k: int | None = None,
+    dates: list[str] | None = None,
+    backend: str | None = None,
+) -> Iterator[str | Answer]:
+    """Yield the answer text in pieces as it is produced, then the final `Answer`."""
+    started = time.perf_counter()
+    question = check_question(question, settings.answer)
+    turns = recent_turns(history, settings.answer.history_turns)
+    engine = ready_engine(settings)
+    notes: list[str] = []
+    chosen = create(backend or backend_name(settings), settings)
+    clock = time.perf_counter()
+    chosen, query = condense(chosen, question, turns, settings, notes)
+    timings = {"condense": _ms(clock)}
+    retrieval = engine.search(query, top_k or settings.retrieval.top_k, dates)
+    timings.update(retrieval.timings_ms)
+    sources = chosen.fit(retrieval.sources)
+    clock = time.perf_counter()
+    if reason := abstain_reason(question, sources, settings.answer.min_dense_score):
+        log.info("abstaining: %s", reason)
+        draft = Draft(ABSTAIN)
+        yield ABSTAIN
+    else:
+        request = Request(question, sources, turns, engine.idf)
+        chosen, draft = yield from generate(chosen, request, settings, notes)
+    checked = verify(draft.text, sources, draft.citations)
+    if checked.removed_citations:
+        notes.append(f"removed citations to sources that were not given: {checked.removed_citations}")
+    timings["answer"] = _ms(clock)
+    timings["total"] = _ms(started)
+    yield _answer(question, checked, draft, sources, chosen.name, timings, notes, retrieval.ranked)
+
+
+def check_question(question: str, limits: AnswerSettings) -> str:
+    """The question without surrounding white space or unprintable characters; refuses empty and over-long ones."""
+    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    if not cleaned:
+        raise BadInputError("the question is empty")
+    if len(cleaned) > limits.max_question_chars:
+        raise BadInputError(
+            f"the question is {len(cleaned):,} characters long; the limit is {limits.max_question_chars:,}"
+        )
+    return cleaned
+
+
+def recent_turns(history: Sequence[Turn | dict | str] | None, keep: int) -> list[Turn]:
+    """The last `keep` earlier turns, given as `Turn`s, dicts with question/answer, or bare question strings."""
+    turns = [
+        item if isinstance(item, Turn) else Turn(question=item) if isinstance(item, str) else Turn.model_validate(item)
+        for item in history or []
+    ]
+    return turns[-keep:] if keep else []
+
+
+def ready_engine(settings: Settings) -> Engine:
+    """The engine over the store; an empty store is an error naming the command that fills it."""
+    engine = get_engine(settings)
+    if engine.retriever() is None:
+        raise PapertrailError(
+            f"the store at {engine.store.where} is empty: run `papertrail ingest` (or call rag.ensure_corpus()) first"
+        )
+    return engine
+
+
+def condense(
+    chosen: Backend, question: str, turns: list[Turn], settings: Settings, notes: list[str]
+) -> tuple[Backend, str]:
+    """The query to retrieve with, from the backend (the extractive one when the backend's model fails)."""
+    try:
+        return chosen, chosen.condense(question, turns)
+    except BackendUnavailable as err:
+        notes.append(_fallback_note(chosen.name, err))
+        fallback = create("extractive", settings)
+        return fallback, fallback.condense(question, turns)
+
+
+def generate(
+    chosen: Backend, request: Request, settings: Settings, notes: list[str]
+) -> Generator[str, None, tuple[Backend, Draft]]:
+    """Pass the backend's text pieces on and return it with its draft; the extractive backend answers when it fails."""
+    try:
+        return chosen, (yield from _drain(chosen, request))
+    except BackendUnavailable as err:
+        notes.append(_fallback_note(chosen.name, err))
+        fallback = create("extractive", settings)
+        return fallback, (yield from _drain(fallback, request))
+
+
+def _drain(chosen: Backend, request: Request) -> Generator[str, None, Draft]:
+    for item in chosen.stream(request):
+        if isinstance(item, Draft):
+            return item
+        yield item
+    raise RuntimeError(f"backend {chosen.name!r} ended its stream without a draft")
+
+
+def _answer(
+    question: str,
+    checked: Checked,
+    draft: Draft,
+    sources: list[Source],
+    backend: str,
+    timings: dict[str, float],
+    notes: list[str],
+    ranked: list[str],
+) -> Answer:
+    return Answer(
+        question=question,
+        text=checked.text,
+        citations=checked.citations,
+        sources=sources,
+        abstained=checked.abstained,
+        backend=backend,
+        timings_ms=timings,
+        notes=notes,
+        removed_citations=checked.removed_citations,
+        unverified_quotes=checked.unverified_quotes,
+        uncited_sentences=checked.uncited_sentences,
+        prompt_tokens=draft.prompt_tokens,
+        completion_tokens=draft.completion_tokens,
+        ranked=ranked,
+    )
+
+
+def _fallback_note(name: str, err: Exception) -> str:
+    """Log the failure and word it for the Answer's notes."""
+    log.warning("%s backend unavailable, falling back to extractive: %s", name, err)
+    return f"The {name} backend was unavailable ({err}); answered by the extractive backend instead."
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)

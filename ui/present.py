@@ -1,0 +1,32 @@
+"""What every front end shows beside an answer, decided once: quotes by source number, which sources to list, notes."""
+
+from __future__ import annotations
+
+import rag
+
+ABSTAINED_NOTE = "No answer: the indexed abstracts do not support one. The closest papers are listed for reference."
+
+
+def quotes_by_source(answer: rag.Answer) -> dict[int, list[str]]:
+    """The quoted sentences of each cited source, by source number, in citation order."""
+    quotes: dict[int, list[str]] = {}
+    for citation in answer.citations:
+        quotes.setdefault(citation.n, []).append(citation.quote)
+    return quotes
+
+
+def listed_sources(answer: rag.Answer) -> list[rag.Source]:
+    """The sources a reader should see: the cited ones, or all of them when the answer abstained."""
+    cited = quotes_by_source(answer)
+    return [source for source in answer.sources if answer.abstained or source.n in cited]
+
+
+def flags(answer: rag.Answer) -> list[str]:
+    """What the citation checks flagged: quotes not found in the cited abstract, sentences citing nothing."""
+    lines = [f'Not found verbatim in the cited abstract: "{quote}"' for quote in answer.unverified_quotes]
+    return lines + [f"Cites no source: {sentence}" for sentence in answer.uncited_sentences]
+
+
+def notes(answer: rag.Answer) -> list[str]:
+    """Every warning to show next to the answer: abstention, the pipeline's notes (fallbacks, removed citations), flags."""
+    return ([ABSTAINED_NOTE] if answer.abstained else []) + answer.notes + flags(answer)
