@@ -38,6 +38,13 @@ def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
 def ingest(paths: Sequence[Path] | None, settings: Settings, store: Store, progress: Progress | None = None) -> IngestReport:
     """Add the papers of `paths` (default: the seeds folder) that the store does not hold yet."""
     n_files, papers = load_papers(list(paths) if paths else [settings.store.seeds_dir])
+    return add_papers(papers, n_files, settings, store, progress)
+
+
+def add_papers(
+    papers: list[Paper], n_files: int, settings: Settings, store: Store, progress: Progress | None = None
+) -> IngestReport:
+    """Store the papers (one record per paper id) that the store lacks or holds in another version."""
     stored = store.stored_papers([paper.paper_id for paper in papers])
     to_embed, to_relabel = _plan(papers, stored, settings)
     if not to_embed and not to_relabel:
