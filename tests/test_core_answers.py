@@ -84,3 +84,23 @@ def test_date_filter_keeps_only_papers_listed_that_day(seeded: rag.Settings, dat
 def test_empty_and_overlong_questions_are_refused(seeded: rag.Settings, question: str, message: str) -> None:
     with pytest.raises(BadInputError, match=message):
         rag.ask(question, settings=seeded)
+
+
+def test_empty_store_is_a_clear_error_and_seeding_is_explicit(fresh: rag.Settings, seeded: rag.Settings) -> None:
+    with pytest.raises(rag.PapertrailError, match="is empty: run `papertrail ingest`"):
+        rag.ask("Which papers study continual pre-training?", settings=fresh)
+    assert rag.stats(fresh) == {"papers": 0, "chunks": 0}
+    assert rag.ensure_corpus(seeded) is None
+
+
+def test_the_retriever_composes_as_a_llama_index_retriever(seeded: rag.Settings) -> None:
+    from llama_index.core.base.base_retriever import BaseRetriever
+
+    from rag.engine import get_engine
+
+    retriever = get_engine(seeded).retriever()
+    assert isinstance(retriever, BaseRetriever)
+    nodes = retriever.retrieve("How many tokens was CT-LLM trained on?")
+    assert len(nodes) == seeded.retrieval.top_k
+    assert nodes[0].node.metadata["title"].startswith("Chinese Tiny LLM")
+    assert [n.score for n in nodes] == sorted((n.score for n in nodes), reverse=True)

@@ -139,7 +139,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
     if args.json:
         print(rag.ask(args.question, settings=settings, **_options(args)).model_dump_json(indent=2))
         return
-    print(render(_print_stream(rag.ask_stream(args.question, settings=settings, **_options(args))), text=False))
+    print(render(_print_stream(rag.ask_stream(args.question, settings=settings, **_options(args)))))
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
@@ -159,7 +159,7 @@ def cmd_chat(args: argparse.Namespace) -> None:
         except rag.BadInputError as err:
             print(f"papertrail: {err}")
             continue
-        print(render(answer, text=False))
+        print(render(answer))
         history.append(rag.Turn(question=question, answer=answer.text))
 
 
@@ -221,9 +221,9 @@ def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
     raise RuntimeError("the answer stream ended without an answer")
 
 
-def render(answer: rag.Answer, text: bool = True) -> str:
-    """The answer (unless already streamed), its flags, then its numbered sources with dates and quoted sentences."""
-    lines = [answer.text, ""] if text else [""]
+def render(answer: rag.Answer) -> str:
+    """What follows the streamed answer: its flags, then its numbered sources with dates and quoted sentences."""
+    lines = [""]
     lines += [f"Note: {note}" for note in answer.notes] + flags(answer)
     quotes = quotes_by_source(answer)
     for source in listed_sources(answer):
