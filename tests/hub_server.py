@@ -79,6 +79,7 @@ class HubStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stall between them
 
             def log_message(self, *args: object) -> None:
                 """Quiet: tests read `requests`."""
