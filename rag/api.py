@@ -100,7 +100,7 @@ def sync(
 
     Reaches the network (HF_ENDPOINT); days stored by earlier syncs are skipped. `progress` gets (days done, days to
     do). A failure raises `SyncError` after keeping every day fetched before it (`err.report` counts them)."""
-    from .sync import sync as run
+    from .daily_papers import sync as run
 
     return run(settings or Settings(), day=date, week=week, month=month, since=since, progress=progress)
 
@@ -108,7 +108,7 @@ def sync(
 def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Progress | None = None) -> SyncReport:
     """Add papers by arXiv id or arxiv.org / huggingface.co/papers link (fetched from HF_ENDPOINT); ids that cannot
     be used are skipped by name in the report; `SyncError` when none could be added."""
-    from .sync import add
+    from .daily_papers import add
 
     return add(ids, settings or Settings(), progress)
 

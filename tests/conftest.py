@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hub_server import HubStandIn
 
 import rag
 
@@ -39,3 +42,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+SYNC_WEEK = "2026-W11"
+"""The week of the recorded Daily Papers listings (tests/fixtures/hub/daily_papers: 2026-03-09 to 13)."""
+
+
+def sync_settings(home: Path, endpoint: str) -> rag.Settings:
+    """Settings over `home` syncing from the hub stand-in at `endpoint`: listings paged by 3, quick retries."""
+    return rag.Settings(
+        store={"home": home}, llm={"backend": "extractive"}, sync={"endpoint": endpoint, "page_size": 3, "backoff": 0.05}
+    )
+
+
+@pytest.fixture
+def hub() -> Iterator[HubStandIn]:
+    """A Hugging Face Hub stand-in replaying the recorded listings (a fresh one per test: 429s replay)."""
+    with HubStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="session")
+def synced_home(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PAPERTRAIL_HOME holding the seeds and the recorded week synced from the stand-in (copy it before writing)."""
+    home = tmp_path_factory.mktemp("synced-home") / "home"
+    shutil.copytree(seeded_home, home)
+    with HubStandIn() as stand_in:
+        rag.sync(week=SYNC_WEEK, settings=sync_settings(home, stand_in.url))
+    return home

@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,23 @@ def listing(day: str) -> list[dict[str, Any]]:
     return exchanges("daily_papers", day)[-1]["body"]
 
 
+@dataclass(frozen=True)
+class Received:
+    """One request as the stand-in saw it."""
+
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    """Names in lower case."""
+    at: float
+    """time.monotonic() on arrival."""
+
+
 class HubStandIn:
-    """Serves the recorded exchanges; `requests` lists (path, query) in arrival order."""
+    """Serves the recorded exchanges; `requests` lists what arrived, in order."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[Received] = []
         self.scripted: dict[str, list[dict[str, Any]]] = {}
         self.delay = 0.0
         self._played: Counter[str] = Counter()
@@ -67,6 +80,11 @@ class HubStandIn:
             self.scripted[key] = plays
             self._played[key] = 0
 
+    def days_asked(self) -> list[str]:
+        """The listing days asked for, in order (one entry per request, pages included)."""
+        with self._lock:
+            return [r.query["date"] for r in self.requests if r.path == "/api/daily_papers" and "date" in r.query]
+
     def _next(self, kind: str, name: str) -> dict[str, Any]:
         key = f"{kind}/{name}"
         with self._lock:
@@ -88,11 +106,12 @@ class HubStandIn:
                 parts = urlsplit(self.path)
                 query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
                 with stand_in._lock:
-                    stand_in.requests.append((parts.path, query))
+                    headers = {name.lower(): value for name, value in self.headers.items()}
+                    stand_in.requests.append(Received(parts.path, query, headers, time.monotonic()))
                 time.sleep(stand_in.delay)
                 if parts.path == "/api/daily_papers" and "date" in query:
                     play = stand_in._next("daily_papers", query["date"])
-                    if play["status"] == 200:
+                    if play["status"] == 200 and isinstance(play["body"], list):
                         limit, page = int(query.get("limit", 50)), int(query.get("p", 0))
                         play = {**play, "body": play["body"][page * limit : (page + 1) * limit]}
                 elif parts.path.startswith("/api/papers/"):

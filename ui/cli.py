@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("ingest", cmd_ingest, "Add paper lists (Daily Papers .txt or JSONL) to the store.")
     sub.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the seeds folder)")
 
-    # Hugging Face Daily Papers (rag/sync.py): the only commands that reach the network
+    # Hugging Face Daily Papers (rag/daily_papers.py): the only commands that reach the network
     sub = command("sync", cmd_sync, "Add Hugging Face Daily Papers (default: today and any day missed since the last sync).")
     when = sub.add_mutually_exclusive_group()
     when.add_argument("--date", help="one listing day, e.g. 2024-03-11")

@@ -1,6 +1,7 @@
 """Hugging Face Daily Papers listing days and arXiv ids into the store, through huggingface_hub's `HfApi`.
 
-The only module that imports huggingface_hub. Papertrail keeps the hub offline for the whole process
+The only module that imports huggingface_hub (named for what it fetches: a `rag/sync.py` would shadow the public
+`rag.sync` function with the module once imported). Papertrail keeps the hub offline for the whole process
 (rag/settings.py sets HF_HUB_OFFLINE before anything loads), and that flag is never turned off: instead
 huggingface_hub's shared HTTP client gets a request hook that lets a request out only while a sync or add of
 this thread holds the switch (a context variable), and only to the configured endpoint. So the network is
