@@ -49,7 +49,8 @@ def header(settings: rag.Settings) -> str:
     if status.last_sync:
         synced = f"Last sync with Hugging Face Daily Papers: {status.last_sync:%Y-%m-%d %H:%M} UTC"
         if status.latest:
-            synced += f" (latest papers added {status.latest.finished:%Y-%m-%d %H:%M} UTC: {len(status.latest.papers)})"
+            count = len(status.latest.papers)
+            synced += f" · latest additions: {count} paper{'' if count == 1 else 's'} ({status.latest.finished:%Y-%m-%d %H:%M} UTC)"
     else:
         synced = "Not synced with Hugging Face Daily Papers yet."
     return (
