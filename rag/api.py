@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from .settings import Settings
 from .types import Answer, IngestReport, Paper, SyncBatch, SyncReport, SyncStatus, Turn
+
+if TYPE_CHECKING:
+    from .sync_state import Batch
 
 Progress = Callable[[int, int], None]
 """Called with (papers embedded so far, papers to embed)."""
@@ -152,7 +155,7 @@ def listing_date_key(date: str) -> tuple[int, int, int, str]:
     return sort_key(date)
 
 
-def _batches(batches: Sequence, settings: Settings) -> list[SyncBatch]:
+def _batches(batches: Sequence[Batch], settings: Settings) -> list[SyncBatch]:
     """Sync batches with their papers as the store holds them now (papers removed since are left out)."""
     if not batches:
         return []
