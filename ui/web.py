@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 from collections.abc import Iterator
@@ -45,19 +46,26 @@ def listing_dates(papers: list[rag.Paper]) -> list[str]:
 def header(settings: rag.Settings) -> str:
     """The page heading with the size of the corpus and when the last sync with Daily Papers ran."""
     counts = rag.stats(settings)
-    status = rag.sync_status(settings)
-    if status.last_sync:
-        synced = f"Last sync with Hugging Face Daily Papers: {status.last_sync:%Y-%m-%d %H:%M} UTC"
-        if status.latest:
-            count = len(status.latest.papers)
-            synced += f" · latest additions: {count} paper{'' if count == 1 else 's'} ({status.latest.finished:%Y-%m-%d %H:%M} UTC)"
-    else:
-        synced = "Not synced with Hugging Face Daily Papers yet."
     return (
         "# Papertrail\nCited answers over "
         f"**{counts['papers']:,}** research-paper abstracts. Every [n] links to the paper and the sentence behind it."
-        f"\n\n<span id='pt-synced'>{synced}</span>"
+        f"\n\n<span id='pt-synced'>{html.escape(last_sync(settings))}</span>"
     )
+
+
+def last_sync(settings: rag.Settings) -> str:
+    """When the last sync with Daily Papers ran and what the latest one that added papers brought."""
+    try:
+        status = rag.sync_status(settings)
+    except rag.PapertrailError as err:
+        return f"Sync state: {err}"
+    if not status.last_sync:
+        return "Not synced with Hugging Face Daily Papers yet."
+    synced = f"Last sync with Hugging Face Daily Papers: {status.last_sync:%Y-%m-%d %H:%M} UTC"
+    if status.latest:
+        count = len(status.latest.papers)
+        synced += f" · latest additions: {count} paper{'' if count == 1 else 's'} ({status.latest.finished:%Y-%m-%d %H:%M} UTC)"
+    return synced
 
 
 class Handlers:
