@@ -18,7 +18,7 @@ from conftest import free_port, sync_settings
 from hub_server import HubStandIn
 from slack_server import APP_TOKEN, TEAM, TOKEN, SlackStandIn
 from slack_sdk import WebClient
-from test_slack import SECRET, block_text, mention, post, send_event, wait_replies
+from test_slack import SECRET, api, block_text, endpoint, mention, post, send_event, wait_replies  # noqa: F401 (fixtures)
 
 import rag
 from ui import slack
@@ -30,29 +30,9 @@ WAIT = 60.0
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[SlackStandIn]:
-    stand_in = SlackStandIn().start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture(scope="module")
-def home(synced_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("slack-sync") / "home"
-    shutil.copytree(synced_home, copy)
-    return copy
-
-
-@pytest.fixture(scope="module")
-def endpoint(home: Path, api: SlackStandIn) -> Iterator[str]:
-    """The bot's real HTTP endpoint over the synced store."""
-    settings = rag.Settings(store={"home": home}, llm={"backend": "extractive"})
-    app = slack.build_app(settings, SlackSettings(api_url=api.url), bot_token=TOKEN, signing_secret=SECRET)
-    server = slack.http_server(app, "127.0.0.1", free_port())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}{slack.EVENTS_PATH}"
-    server.shutdown()
-    server.server_close()
+def settings(synced_copy: Path) -> rag.Settings:
+    """The synced store (test_slack's `endpoint` serves the bot over it)."""
+    return rag.Settings(store={"home": synced_copy}, llm={"backend": "extractive"})
 
 
 def slash(endpoint: str, api: SlackStandIn, channel: str, text: str) -> int:
@@ -70,11 +50,11 @@ def posted_to(api: SlackStandIn, channel: str) -> list[dict]:
 
 
 def test_slash_new_lists_the_latest_sync_with_arxiv_links_authors_and_first_sentences(
-    api: SlackStandIn, endpoint: str, home: Path
+    api: SlackStandIn, endpoint: str, settings: rag.Settings  # noqa: F811
 ) -> None:
     assert slash(endpoint, api, "C0NEW", "new") == 200
     [message] = api.wait_for(lambda: posted_to(api, "C0NEW"), WAIT)
-    latest = rag.sync_status(rag.Settings(store={"home": home})).latest
+    latest = rag.sync_status(settings).latest
     assert latest and len(latest.papers) == 16
     shown = block_text(message)
     assert shown.startswith("*16 new papers* from Hugging Face Daily Papers")

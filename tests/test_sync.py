@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import SYNC_WEEK, free_port, sync_settings
+from conftest import SYNC_WEEK, free_port, kill_when_seen, store_is_consistent, sync_settings
 from hub_server import HubStandIn, exchanges, listing
 
 import rag
@@ -128,28 +127,15 @@ def test_synced_papers_are_found_by_listing_date_and_show_authors_in_json(synced
 
 
 def test_sync_killed_mid_way_then_rerun_ends_exact(home: Path, hub: HubStandIn) -> None:
-    command = [sys.executable, "-m", "ui.cli", "sync", "--week", SYNC_WEEK]
-    process = subprocess.Popen(command, env=_env(home, hub.url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen = b""
-    deadline = time.monotonic() + 300
     # The bar counts a day once its papers are stored: kill right after the second, while the third is on its way.
-    while not re.search(rb"\b2/7\b", seen) and process.poll() is None and time.monotonic() < deadline:
-        seen += process.stderr.read(1)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_when_seen([sys.executable, "-m", "ui.cli", "sync", "--week", SYNC_WEEK], _env(home, hub.url), rb"\b2/7\b")
     settings = sync_settings(home, hub.url)
     assert SEED_PAPERS < rag.stats(settings)["papers"] < SEED_PAPERS + len(NEW_IDS)
 
     rerun = papertrail(home, hub.url, "sync", "--week", SYNC_WEEK)
     assert rerun.returncode == 0, rerun.stderr
     assert re.fullmatch(r"\d listing days \(\d days synced before\), \d+ papers: \d+ new, \d+ already stored\.", rerun.stdout.strip())
-    assert rag.stats(settings)["papers"] == SEED_PAPERS + len(NEW_IDS)
-    rows = Store(settings)._collection.get(include=["metadatas"])
-    per_paper: dict[str, set[int]] = {}
-    for meta in rows["metadatas"]:
-        per_paper.setdefault(meta["paper_id"], set()).add(meta["chunk_index"])
-    assert all(indexes == set(range(len(indexes))) for indexes in per_paper.values())
+    store_is_consistent(settings, SEED_PAPERS + len(NEW_IDS))
     assert by_arxiv(settings)["2312.03549"].dates == ["2026-03-11"]
     latest = rag.sync_status(settings).latest
     assert latest and {p.arxiv_id for p in latest.papers} == NEW_IDS, "papers the killed run added are reported too"

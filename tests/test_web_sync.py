@@ -4,8 +4,8 @@ cards show authors and arXiv links, Update runs a sync with progress; read-only 
 from __future__ import annotations
 
 import copy
-import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,30 +32,22 @@ def hub() -> Iterator[HubStandIn]:
         yield stand_in
 
 
-@pytest.fixture(scope="module")
-def home(synced_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy_home = tmp_path_factory.mktemp("web-sync") / "home"
-    shutil.copytree(synced_home, copy_home)
-    return copy_home
+@contextmanager
+def served_page(browser, home: Path, log: Path, **env: str) -> Iterator:  # noqa: F811 (the fixture's value)
+    """`papertrail serve` over `home` with `env`, and a fresh laptop-width page on it."""
+    with running_app(home, log, **env) as url:
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        try:
+            yield page
+        finally:
+            context.close()
 
 
-@pytest.fixture(scope="module")
-def app_url(home: Path, hub: HubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_app(home, tmp_path_factory.mktemp("web-sync-log") / "serve.log", HF_ENDPOINT=hub.url) as url:
-        yield url
-
-
-def open_page(browser, url: str):  # noqa: F811 (the fixture's value)
-    context = browser.new_context(viewport=LAPTOP)
-    tab = context.new_page()
-    tab.set_default_timeout(WAIT_MS)
-    tab.goto(url)
-    return context, tab
-
-
-def test_header_cards_and_update(browser, app_url: str, hub: HubStandIn) -> None:  # noqa: F811
-    context, page = open_page(browser, app_url)
-    try:
+def test_header_cards_and_update(browser, synced_copy: Path, hub: HubStandIn, tmp_path: Path) -> None:  # noqa: F811
+    with served_page(browser, synced_copy, tmp_path / "serve.log", HF_ENDPOINT=hub.url) as page:
         header = page.locator("#pt-header")
         header.get_by_text("research-paper abstracts").wait_for()
         assert "355" in header.inner_text(), "339 seeds and 16 synced papers"
@@ -80,31 +72,21 @@ def test_header_cards_and_update(browser, app_url: str, hub: HubStandIn) -> None
         ask(page, "How are key-value caches compressed losslessly while streaming?")
         assert page.locator("#source-1 .pt-title").inner_text() == TODAY_TITLE
         shoot(page, "update")
-    finally:
-        context.close()
 
 
-def test_read_only_hides_update_and_add(browser, home: Path, tmp_path: Path) -> None:  # noqa: F811
-    with running_app(home, tmp_path / "serve.log", PAPERTRAIL_UI_READ_ONLY="true") as url:
-        context, page = open_page(browser, url)
-        try:
-            page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-            assert page.locator("#pt-update").count() == 0 or not page.locator("#pt-update").is_visible()
-            assert page.locator("#pt-add").count() == 0 or not page.locator("#pt-add").is_visible()
-        finally:
-            context.close()
+def test_read_only_hides_update_and_add(browser, synced_copy: Path, tmp_path: Path) -> None:  # noqa: F811
+    with served_page(browser, synced_copy, tmp_path / "serve.log", PAPERTRAIL_UI_READ_ONLY="true") as page:
+        page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+        assert page.locator("#pt-update").count() == 0 or not page.locator("#pt-update").is_visible()
+        assert page.locator("#pt-add").count() == 0 or not page.locator("#pt-add").is_visible()
 
 
-def test_update_is_shown_only_after_login_when_auth_is_on(browser, home: Path, tmp_path: Path) -> None:  # noqa: F811
-    with running_app(home, tmp_path / "serve.log", PAPERTRAIL_UI_AUTH="alice:s3cret") as url:
-        context, page = open_page(browser, url)
-        try:
-            page.get_by_label("username").wait_for()
-            assert page.locator("#pt-update").count() == 0
-            page.get_by_label("username").fill("alice")
-            page.get_by_label("password").fill("s3cret")
-            page.get_by_role("button", name="Login").click()
-            page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-            assert page.locator("#pt-update").is_visible()
-        finally:
-            context.close()
+def test_update_is_shown_only_after_login_when_auth_is_on(browser, synced_copy: Path, tmp_path: Path) -> None:  # noqa: F811
+    with served_page(browser, synced_copy, tmp_path / "serve.log", PAPERTRAIL_UI_AUTH="alice:s3cret") as page:
+        page.get_by_label("username").wait_for()
+        assert page.locator("#pt-update").count() == 0
+        page.get_by_label("username").fill("alice")
+        page.get_by_label("password").fill("s3cret")
+        page.get_by_role("button", name="Login").click()
+        page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+        assert page.locator("#pt-update").is_visible()
