@@ -66,7 +66,8 @@ def sync(
     with sync_state.running(home):
         state = sync_state.read(home)
         days = listing_days(today, state.last_sync, day=day, week=week, month=month, since=since)
-        todo = [d for d in days if d.isoformat() not in set(state.days)]
+        stored = set(state.days)
+        todo = [d for d in days if d.isoformat() not in stored]
         report = _empty(synced_before=len(days) - len(todo))
         client = DailyPapers(settings.sync)
         settled: list[str] = []
