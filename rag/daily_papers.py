@@ -316,7 +316,8 @@ class DailyPapers:
                     hint = "; check HF_TOKEN" if status in (401, 403) else ""
                     raise SyncError(f"{what}: {self.host} refused the request (HTTP {status}){hint}") from None
             except httpx2.TimeoutException:
-                wait, failure = backoff, f"{what}: {self.host} did not answer within {self.config.timeout:g} s, {attempts} times"
+                wait = backoff
+                failure = f"{what}: {self.host} did not answer within {self.config.timeout:g} s, {attempts} times"
             except OfflineModeIsEnabled as err:
                 raise SyncError(f"{what}: refused to leave {self.endpoint} ({err})") from None
             except httpx2.TransportError as err:

@@ -17,9 +17,12 @@ class Paper(BaseModel):
     title: str
     abstract: str
     dates: list[str] = Field(
-        default_factory=list, description="Listing dates: '2024-03-11' when the year is known (synced), else as the page gave it ('Mar 11')."
+        default_factory=list,
+        description="Listing dates: '2024-03-11' when the year is known (synced), else as the page gave it ('Mar 11').",
     )
-    sources: list[str] = Field(default_factory=list, description="Names of the files (or synced listing days) the paper was read from.")
+    sources: list[str] = Field(
+        default_factory=list, description="Names of the files (or synced listing days) the paper was read from."
+    )
     url: str | None = None
     arxiv_id: str | None = Field(default=None, description="arXiv identifier, e.g. '2403.04706' (synced papers).")
     authors: list[str] = Field(default_factory=list, description="Author names in paper order (synced papers).")
@@ -99,7 +102,9 @@ class SyncReport(IngestReport):
     skipped: list[str] = Field(
         default_factory=list, description="Records that could not be used, each naming its arXiv id and why."
     )
-    synced_before: int = Field(default=0, description="Listing days asked for that earlier syncs stored in full (not fetched again).")
+    synced_before: int = Field(
+        default=0, description="Listing days asked for that earlier syncs stored in full (not fetched again)."
+    )
 
 
 class SyncBatch(BaseModel):

@@ -105,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _answer_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--top-k", type=int, help="how many papers to draw on")
     sub.add_argument(
-        "--date", action="append", dest="dates", help="only papers listed on this date: 2024-03-11, or Mar 11 for any year (repeatable)"
+        "--date",
+        action="append",
+        dest="dates",
+        help="only papers listed on this date: 2024-03-11, or Mar 11 for any year (repeatable)",
     )
     sub.add_argument("--backend", help="answering backend (default: PAPERTRAIL_LLM)")
 

@@ -64,7 +64,8 @@ def last_sync(settings: rag.Settings) -> str:
     synced = f"Last sync with Hugging Face Daily Papers: {status.last_sync:%Y-%m-%d %H:%M} UTC"
     if status.latest:
         count = len(status.latest.papers)
-        synced += f" · latest additions: {count} paper{'' if count == 1 else 's'} ({status.latest.finished:%Y-%m-%d %H:%M} UTC)"
+        added = f"{count} paper{'' if count == 1 else 's'}"
+        synced += f" · latest additions: {added} ({status.latest.finished:%Y-%m-%d %H:%M} UTC)"
     return synced
 
 
