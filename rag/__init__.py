@@ -1,14 +1,31 @@
 """Papertrail: cited answers over research-paper abstracts.
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
-`backend_name`, feedback, `Settings`, the result types and the one abstention phrase `ABSTAIN`.
+`backend_name`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's `unannounced` and
+`mark_announced`), `Settings`, the result types and the one abstention phrase `ABSTAIN`.
 """
 
-from .api import AskOptions, ask, ask_stream, backend_name, catalog, ensure_corpus, ingest, stats
-from .errors import BadInputError, PapertrailError
+from .api import (
+    AskOptions,
+    add_arxiv,
+    ask,
+    ask_stream,
+    backend_name,
+    catalog,
+    ensure_corpus,
+    first_sentence,
+    ingest,
+    listing_date_key,
+    mark_announced,
+    stats,
+    sync,
+    sync_status,
+    unannounced,
+)
+from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
 from .settings import Settings
-from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, Turn
+from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
 
 __all__ = [
     "ABSTAIN",
@@ -21,14 +38,25 @@ __all__ = [
     "PapertrailError",
     "Settings",
     "Source",
+    "SyncBatch",
+    "SyncError",
+    "SyncReport",
+    "SyncStatus",
     "Turn",
+    "add_arxiv",
     "ask",
     "ask_stream",
     "backend_name",
     "catalog",
     "ensure_corpus",
     "export_feedback",
+    "first_sentence",
     "ingest",
+    "listing_date_key",
+    "mark_announced",
     "record_feedback",
     "stats",
+    "sync",
+    "sync_status",
+    "unannounced",
 ]

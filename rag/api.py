@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from .settings import Settings
-from .types import Answer, IngestReport, Paper, Turn
+from .types import Answer, IngestReport, Paper, SyncBatch, SyncReport, SyncStatus, Turn
+
+if TYPE_CHECKING:
+    from .sync_state import Batch
 
 Progress = Callable[[int, int], None]
 """Called with (papers embedded so far, papers to embed)."""
@@ -24,7 +27,7 @@ class AskOptions(TypedDict, total=False):
     top_k: int | None
     """How many papers to draw on."""
     dates: list[str] | None
-    """Only papers listed on one of these dates ("Mar 11")."""
+    """Only papers listed on one of these dates ("2024-03-11", or "Mar 11": any year)."""
     backend: str | None
     """Answering backend by name ("extractive", "openai", "llamacpp", or a registered one)."""
 
@@ -84,3 +87,86 @@ def backend_name(settings: Settings | None = None) -> str:
     from .answer import backend_name as resolve
 
     return resolve(settings or Settings())
+
+
+def sync(
+    date: str | None = None,
+    *,
+    week: str | None = None,
+    month: str | None = None,
+    since: str | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Add the papers of Hugging Face Daily Papers listing days: one `date` (2024-03-11), a `week` (2024-W11), a
+    `month` (2024-03), every day `since` a date, or by default today and the days missed since the last sync.
+
+    Reaches the network (HF_ENDPOINT); days stored by earlier syncs are skipped. `progress` gets (days done, days to
+    do). A failure raises `SyncError` after keeping every day fetched before it (`err.report` counts them)."""
+    from .daily_papers import sync as run
+
+    return run(settings or Settings(), day=date, week=week, month=month, since=since, progress=progress)
+
+
+def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Progress | None = None) -> SyncReport:
+    """Add papers by arXiv id or arxiv.org / huggingface.co/papers link (fetched from HF_ENDPOINT); ids that cannot
+    be used are skipped by name in the report; `SyncError` when none could be added."""
+    from .daily_papers import add
+
+    return add(ids, settings or Settings(), progress)
+
+
+def sync_status(settings: Settings | None = None) -> SyncStatus:
+    """When the last sync ran, how many listing days are stored, and the papers the latest sync added."""
+    from .sync_state import read
+
+    settings = settings or Settings()
+    state = read(settings.store.home)
+    latest = _batches(state.batches[-1:], settings)
+    return SyncStatus(last_sync=state.last_sync, days=len(state.days), latest=latest[0] if latest else None)
+
+
+def unannounced(channel: str, settings: Settings | None = None) -> list[SyncBatch]:
+    """The batches of added papers not yet posted to `channel` (only the latest for a channel never posted to)."""
+    from .sync_state import unannounced as pending
+
+    settings = settings or Settings()
+    return _batches(pending(settings.store.home, channel), settings)
+
+
+def mark_announced(channel: str, batch: SyncBatch, settings: Settings | None = None) -> None:
+    """Note that `batch` (and every earlier one) was posted to `channel`, so it is posted once."""
+    from .sync_state import mark_announced as mark
+
+    mark((settings or Settings()).store.home, channel, batch.number)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of an abstract, as answers quote sentences."""
+    from .text import split_sentences
+
+    return next(iter(split_sentences(text.strip())), "").strip()
+
+
+def listing_date_key(date: str) -> tuple[int, int, int, str]:
+    """Sort key putting listing dates in calendar order ("Mar 11" without a year first, then dated ones)."""
+    from .dates import sort_key
+
+    return sort_key(date)
+
+
+def _batches(batches: Sequence[Batch], settings: Settings) -> list[SyncBatch]:
+    """Sync batches with their papers as the store holds them now (papers removed since are left out)."""
+    if not batches:
+        return []
+    from .engine import get_engine
+
+    papers = get_engine(settings).papers()
+    return [
+        SyncBatch(
+            number=batch.number,
+            finished=batch.finished,
+            papers=[papers[paper_id] for paper_id in batch.paper_ids if paper_id in papers],
+        )
+        for batch in batches
+    ]

@@ -15,7 +15,10 @@ from .types import Paper
 MODEL_WINDOW = 256
 """all-MiniLM-L6-v2 reads at most 256 wordpieces, [CLS] and [SEP] included; the rest is silently cut."""
 SPECIAL_TOKENS = 2
-METADATA_KEYS = ("paper_id", "title", "dates", "sources", "url", "content_hash", "chunk_index", "n_chunks")
+LABEL_KEYS = ("dates", "sources", "url", "arxiv_id", "authors", "published")
+"""Fields of a paper besides its title and abstract, kept in every chunk's metadata (only when set: Chroma refuses
+empty lists)."""
+METADATA_KEYS = ("paper_id", "title", *LABEL_KEYS, "content_hash", "chunk_index", "n_chunks")
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +32,11 @@ def wordpiece_tokenizer() -> Callable[[str], list[str]]:
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return lambda text: tokenizer.encode(text, add_special_tokens=False).tokens
+
+
+def labels(metadata: dict) -> dict:
+    """A paper's fields besides title and abstract, read back from one of its chunks' metadata."""
+    return {key: metadata.get(key) or ([] if key in ("dates", "sources", "authors") else None) for key in LABEL_KEYS}
 
 
 def chunk_id(paper_id: str, index: int) -> str:
@@ -50,9 +58,7 @@ def chunk_paper(paper: Paper, content_hash: str, max_tokens: int) -> list[TextNo
         "paper_id": paper.paper_id,
         "title": paper.title,
         "content_hash": content_hash,
-        **({"dates": paper.dates} if paper.dates else {}),
-        "sources": paper.sources,
-        **({"url": paper.url} if paper.url else {}),
+        **{key: getattr(paper, key) for key in LABEL_KEYS if getattr(paper, key)},
     }
     hidden = [key for key in METADATA_KEYS if key != "title"]
     document = Document(

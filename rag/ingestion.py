@@ -10,7 +10,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 
 from .chunk import chunk_paper
 from .embed import build_embedding, model_name
-from .parse import expand_paths, merge, parse_file
+from .parse import combine, expand_paths, merge, parse_file
 from .settings import Settings
 from .store import Store, StoredPaper
 from .types import IngestReport, Paper
@@ -68,18 +68,22 @@ def add_papers(
 
 
 def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> tuple[list[Paper], list[Paper]]:
-    """Papers to (re-)embed, and stored papers that only gained listing dates or source files."""
+    """Papers to (re-)embed, and stored papers that only gained listing dates, sources or bibliographic fields.
+
+    Either way a stored paper keeps what the store knew of it (its dates, sources, arXiv id, authors)."""
     to_embed: list[Paper] = []
     to_relabel: list[Paper] = []
     for paper in papers:
         known = stored.get(paper.paper_id)
-        if known is None or not (known.complete and known.consistent) or known.content_hash != content_hash(paper, settings):
+        if known is None:
             to_embed.append(paper)
             continue
-        dates = list(known.dates) + [d for d in paper.dates if d not in known.dates]
-        sources = list(known.sources) + [s for s in paper.sources if s not in known.sources]
-        if tuple(dates) != known.dates or tuple(sources) != known.sources:
-            to_relabel.append(paper.model_copy(update={"dates": dates, "sources": sources}))
+        before = paper.model_copy(update=known.labels)
+        after = combine(before, paper)
+        if not (known.complete and known.consistent) or known.content_hash != content_hash(paper, settings):
+            to_embed.append(after)
+        elif after != before:
+            to_relabel.append(after)
     return to_embed, to_relabel
 
 

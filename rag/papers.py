@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from .chunk import labels
 from .types import Paper
 
 
@@ -21,9 +22,7 @@ def from_chunks(chunks: list[dict]) -> dict[str, Paper]:
             paper_id=paper_id,
             title=meta["title"],
             abstract=_join([content for _, content, _ in pieces]),
-            dates=list(meta.get("dates") or []),
-            sources=list(meta.get("sources") or []),
-            url=meta.get("url") or None,
+            **labels(meta),
         )
     return papers
 

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import dates
 from .errors import BadInputError
 from .types import Paper
 
@@ -139,13 +140,28 @@ def merge(papers: Iterable[Paper]) -> list[Paper]:
     merged: dict[str, Paper] = {}
     for paper in papers:
         known = merged.get(paper.paper_id)
-        if known is None:
-            merged[paper.paper_id] = paper.model_copy(deep=True)
-            continue
-        known.dates.extend(d for d in paper.dates if d not in known.dates)
-        known.sources.extend(s for s in paper.sources if s not in known.sources)
-        known.url = known.url or paper.url
+        merged[paper.paper_id] = paper.model_copy(deep=True) if known is None else combine(known, paper)
     return list(merged.values())
+
+
+def combine(first: Paper, second: Paper) -> Paper:
+    """`first` (its title and abstract) with the listing dates and sources of `second` it lacks, and the links,
+    arXiv id, authors and publication date of `second` where `first` has none."""
+    return first.model_copy(
+        update={
+            "dates": dates.merge(first.dates, second.dates),
+            "sources": first.sources + [s for s in second.sources if s not in first.sources],
+            "url": first.url or second.url,
+            "arxiv_id": first.arxiv_id or second.arxiv_id,
+            "authors": first.authors or second.authors,
+            "published": first.published or second.published,
+        }
+    )
+
+
+def new_paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:
+    """A paper read from elsewhere than a file (a sync), checked and normalised like the papers of files."""
+    return _paper(title, abstract, date, source, url)
 
 
 def _paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:

@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator, Sequence
 from .answer import Backend, BackendUnavailable, Draft, Request, backend_name, create
 from .answer.citations import Checked, verify
 from .answer.gate import abstain_reason
+from .dates import matching
 from .engine import Engine, get_engine
 from .errors import BadInputError, PapertrailError
 from .settings import AnswerSettings, Settings
@@ -39,6 +40,8 @@ def ask_stream(
     clock = time.perf_counter()
     chosen, query = condense(chosen, question, turns, settings, notes)
     timings = {"condense": _ms(clock)}
+    if dates:  # "Mar 11" also finds papers synced on 2024-03-11, and the other way round
+        dates = matching(dates, (day for paper in engine.papers().values() for day in paper.dates))
     retrieval = engine.search(query, top_k or settings.retrieval.top_k, dates)
     timings.update(retrieval.timings_ms)
     sources = chosen.fit(retrieval.sources)

@@ -1,4 +1,4 @@
-"""The one settings object, in groups (store, retrieval, answer, llm); the only module of `rag` that reads the environment.
+"""The one settings object, in groups (store, retrieval, answer, llm, sync); the only module of `rag` that reads the environment.
 
 Each group reads its own `PAPERTRAIL_*` variables when it is created, so `Settings(store={"home": path})`
 keeps the environment's values for every field it does not name. Importing this module also sets the
@@ -135,6 +135,35 @@ class LLMSettings(BaseSettings):
     )
 
 
+class SyncSettings(BaseSettings):
+    """`papertrail sync` and `add`: where Hugging Face Daily Papers are fetched from, the only network Papertrail
+    reaches on its own (only when a user runs them). `HF_ENDPOINT` and `HF_TOKEN` as in every huggingface_hub tool."""
+
+    model_config = _group("PAPERTRAIL_SYNC_")
+
+    endpoint: str = Field(
+        default="https://huggingface.co",
+        validation_alias="HF_ENDPOINT",
+        description="Base URL of the Hugging Face Hub (or a mirror) serving /api/daily_papers and /api/papers/{id}.",
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        validation_alias="HF_TOKEN",
+        description="Hugging Face access token sent with listing requests; unset sends none (public listings need none).",
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds one request may take before it counts as failed.")
+    retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of one request after HTTP 429, a 5xx answer or a timeout."
+    )
+    backoff: float = Field(
+        default=2.0, ge=0, description="Seconds before the first retry after a 5xx or timeout, doubled at each retry."
+    )
+    max_wait: float = Field(
+        default=300.0, ge=0, description="Longest Retry-After (seconds) a 429 answer is waited out; longer ends the sync."
+    )
+    page_size: int = Field(default=50, ge=1, le=100, description="Papers asked for per listing request (the service's default is 50).")
+
+
 class Settings(BaseModel):
     """Papertrail's configuration: pass one to any entry point, or rely on the environment."""
 
@@ -142,3 +171,4 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Embedding and ranking.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Question limits and answer length.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend and model server.")
+    sync: SyncSettings = Field(default_factory=SyncSettings, description="Hugging Face Daily Papers sync.")

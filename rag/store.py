@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -19,6 +19,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from .chunk import labels
 from .embed import model_name
 from .errors import StoreError
 
@@ -41,6 +42,8 @@ class StoredPaper:
     sources: tuple[str, ...]
     consistent: bool = True
     """False when its chunks disagree on dates or sources (a relabel was cut short)."""
+    labels: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Its fields besides title and abstract (dates, sources, links, arXiv id, authors), as `chunk.labels` reads them."""
 
     @property
     def complete(self) -> bool:
@@ -152,6 +155,7 @@ class Store:
                     dates=dates,
                     sources=sources,
                     consistent=same and (known is None or known.consistent),
+                    labels=labels(meta),
                 )
         return found
 

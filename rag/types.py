@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+
+from pydantic import BaseModel, Field, computed_field
 
 ABSTAIN = "I could not find this in the indexed abstracts."
 """The one abstention phrase: every backend, prompt and front end uses this exact text."""
@@ -14,9 +16,23 @@ class Paper(BaseModel):
     paper_id: str
     title: str
     abstract: str
-    dates: list[str] = Field(default_factory=list, description="Listing dates, e.g. 'Mar 11'.")
-    sources: list[str] = Field(default_factory=list, description="Names of the files the paper was read from.")
+    dates: list[str] = Field(
+        default_factory=list,
+        description="Listing dates: '2024-03-11' when the year is known (synced), else as the page gave it ('Mar 11').",
+    )
+    sources: list[str] = Field(
+        default_factory=list, description="Names of the files (or synced listing days) the paper was read from."
+    )
     url: str | None = None
+    arxiv_id: str | None = Field(default=None, description="arXiv identifier, e.g. '2403.04706' (synced papers).")
+    authors: list[str] = Field(default_factory=list, description="Author names in paper order (synced papers).")
+    published: str | None = Field(default=None, description="arXiv publication date, ISO (synced papers).")
+
+    @computed_field
+    @property
+    def arxiv_url(self) -> str | None:
+        """Direct link to the paper's arXiv page, when its arXiv id is known."""
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
 
 
 class Source(Paper):
@@ -78,3 +94,30 @@ class IngestReport(BaseModel):
     relabelled: int
     unchanged: int
     chunks_added: int
+
+
+class SyncReport(IngestReport):
+    """What one `sync` or `add` did: the ingest counts, `files` counting the listing days (or arXiv ids) read."""
+
+    skipped: list[str] = Field(
+        default_factory=list, description="Records that could not be used, each naming its arXiv id and why."
+    )
+    synced_before: int = Field(
+        default=0, description="Listing days asked for that earlier syncs stored in full (not fetched again)."
+    )
+
+
+class SyncBatch(BaseModel):
+    """The papers one sync added to the store (numbered, so a digest can be posted once per batch)."""
+
+    number: int
+    finished: datetime
+    papers: list[Paper]
+
+
+class SyncStatus(BaseModel):
+    """What the syncs have done so far: for the web header, `/papertrail new` and the Slack digest."""
+
+    last_sync: datetime | None = Field(description="When the latest sync that fetched every day it was asked for ended.")
+    days: int = Field(description="Listing days stored in full.")
+    latest: SyncBatch | None = Field(description="The papers added by the latest sync that added any.")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import signal
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hub_server import HubStandIn
 
 import rag
 
@@ -39,3 +46,65 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def kill_when_seen(command: list[str], env: dict[str, str], progress: bytes) -> None:
+    """Run `command` and SIGKILL it as soon as its stderr (a progress bar) matches the regex `progress`."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + 300
+    while not re.search(progress, seen) and process.poll() is None and time.monotonic() < deadline:
+        seen += process.stderr.read(1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, f"it ended before the kill: {seen[-500:]!r}"
+
+
+def store_is_consistent(settings: rag.Settings, expected_papers: int) -> None:
+    """Every stored paper whole (chunks 0..n-1, no duplicate ids), and `expected_papers` of them."""
+    from rag.store import Store
+
+    rows = Store(settings)._collection.get(include=["metadatas"])
+    assert len(rows["ids"]) == len(set(rows["ids"]))
+    per_paper: dict[str, set[int]] = {}
+    for meta in rows["metadatas"]:
+        per_paper.setdefault(meta["paper_id"], set()).add(meta["chunk_index"])
+    assert len(per_paper) == expected_papers
+    for meta in rows["metadatas"]:
+        assert per_paper[meta["paper_id"]] == set(range(meta["n_chunks"]))
+
+
+@pytest.fixture(scope="module")
+def synced_copy(synced_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the synced home that this module's tests may write to."""
+    copy = tmp_path_factory.mktemp("synced-copy") / "home"
+    shutil.copytree(synced_home, copy)
+    return copy
+
+
+SYNC_WEEK = "2026-W11"
+"""The week of the recorded Daily Papers listings (tests/fixtures/hub/daily_papers: 2026-03-09 to 13)."""
+
+
+def sync_settings(home: Path, endpoint: str) -> rag.Settings:
+    """Settings over `home` syncing from the hub stand-in at `endpoint`: listings paged by 3, quick retries."""
+    return rag.Settings(
+        store={"home": home}, llm={"backend": "extractive"}, sync={"endpoint": endpoint, "page_size": 3, "backoff": 0.05}
+    )
+
+
+@pytest.fixture
+def hub() -> Iterator[HubStandIn]:
+    """A Hugging Face Hub stand-in replaying the recorded listings (a fresh one per test: 429s replay)."""
+    with HubStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="session")
+def synced_home(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PAPERTRAIL_HOME holding the seeds and the recorded week synced from the stand-in (copy it before writing)."""
+    home = tmp_path_factory.mktemp("synced-home") / "home"
+    shutil.copytree(seeded_home, home)
+    with HubStandIn() as stand_in:
+        rag.sync(week=SYNC_WEEK, settings=sync_settings(home, stand_in.url))
+    return home

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from rag.ingestion import content_hash
 from rag.parse import expand_paths, merge, parse_file
 from rag.papers import _join
 from rag.store import Store
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, kill_when_seen, store_is_consistent
 
 
 def _seed_papers() -> list[rag.types.Paper]:
@@ -83,37 +80,17 @@ def test_a_bad_file_among_good_ones_leaves_the_store_as_it_was(fresh: rag.Settin
     assert rag.stats(fresh) == before
 
 
-def _store_is_consistent(settings: rag.Settings, expected_papers: int) -> None:
-    store = Store(settings)
-    rows = store._collection.get(include=["metadatas"])
-    ids = rows["ids"]
-    assert len(ids) == len(set(ids))
-    per_paper: dict[str, set[int]] = {}
-    for meta in rows["metadatas"]:
-        per_paper.setdefault(meta["paper_id"], set()).add(meta["chunk_index"])
-    assert len(per_paper) == expected_papers
-    for meta in rows["metadatas"]:
-        assert per_paper[meta["paper_id"]] == set(range(meta["n_chunks"]))
-
-
 def test_ingest_killed_mid_way_then_rerun_ends_exact(fresh: rag.Settings, tmp_path: Path) -> None:
     papers = _seed_papers()[:60]
     source = _jsonl(tmp_path / "list.jsonl", papers)
     env = {**os.environ, "PAPERTRAIL_HOME": str(fresh.store.home)}
     command = [sys.executable, "-m", "ui.cli", "ingest", str(source)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen = b""
-    deadline = time.monotonic() + 300
     # The progress bar first counts papers after a batch is written: kill right then, mid-ingest.
-    while not re.search(rb"\b[1-9]\d*/60\b", seen) and process.poll() is None and time.monotonic() < deadline:
-        seen += process.stderr.read(1)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_when_seen(command, env, rb"\b[1-9]\d*/60\b")
     partial = Store(fresh).count()
     assert partial > 0, "the kill came after a batch was written"
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
-    _store_is_consistent(fresh, 60)
+    store_is_consistent(fresh, 60)
     answer = rag.ask("What did we learn?", settings=fresh)
     assert all(s.paper_id in {p.paper_id for p in papers} for s in answer.sources)

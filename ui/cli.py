@@ -1,4 +1,4 @@
-"""The `papertrail` command: ingest, ask, chat, stats, eval, serve, slack; errors end as one line and exit 1.
+"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack; errors end as one line and exit 1.
 
 Imports only `rag`'s public API (cheap: heavy libraries load inside its functions) and, per command,
 the front end or dev tool it runs, so `papertrail --help` stays instant.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import rag
 
-from .present import flags, listed_sources, quotes_by_source
+from .present import byline, flags, listed_sources, quotes_by_source, sync_summary
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -52,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("ingest", cmd_ingest, "Add paper lists (Daily Papers .txt or JSONL) to the store.")
     sub.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the seeds folder)")
 
+    # Hugging Face Daily Papers (rag/daily_papers.py): the only commands that reach the network
+    sub = command("sync", cmd_sync, "Add Hugging Face Daily Papers (default: today and any day missed since the last sync).")
+    when = sub.add_mutually_exclusive_group()
+    when.add_argument("--date", help="one listing day, e.g. 2024-03-11")
+    when.add_argument("--week", help="the listing days of an ISO week, e.g. 2024-W11")
+    when.add_argument("--month", help="the listing days of a month, e.g. 2024-03")
+    when.add_argument("--since", help="every listing day from this one (e.g. 2024-03-01) to today; resumable")
+    sub = command("add", cmd_add, "Add papers by arXiv id or arxiv.org / huggingface.co/papers link.")
+    sub.add_argument("ids", nargs="+", metavar="ID|URL", help="e.g. 2403.04706 or https://arxiv.org/abs/2403.04706")
+
     sub = command("ask", cmd_ask, "Answer one question with cited sources.")
     sub.add_argument("question")
     sub.add_argument("--json", action="store_true", help="print the Answer as JSON")
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("serve", cmd_serve, "Start the chat web UI (open http://127.0.0.1:7860).")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
     sub.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    sub.add_argument("--read-only", action="store_true", help="hide the controls that change the library (Update, Add papers)")
     feedback = commands.add_parser("feedback", help="Work with the thumbs up/down given in the front ends.")
     actions = feedback.add_subparsers(title="actions", metavar="ACTION")
     sub = actions.add_parser("export", help="Write the rated answers as eval JSONL lines for review.")
@@ -87,12 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
     sub.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default: 3000)")
+    sub.add_argument("--digest-channel", metavar="CHANNEL", help="post the papers of each sync that added some to this channel id")
     return parser
 
 
 def _answer_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--top-k", type=int, help="how many papers to draw on")
-    sub.add_argument("--date", action="append", dest="dates", help="only papers listed on this date (repeatable)")
+    sub.add_argument(
+        "--date",
+        action="append",
+        dest="dates",
+        help="only papers listed on this date: 2024-03-11, or Mar 11 for any year (repeatable)",
+    )
     sub.add_argument("--backend", help="answering backend (default: PAPERTRAIL_LLM)")
 
 
@@ -103,11 +120,13 @@ def _ensure_seeded(settings: rag.Settings) -> None:
         _report(_with_progress(lambda progress: rag.ensure_corpus(settings, progress)))
 
 
-def _with_progress(work: Callable[[Callable[[int, int], None]], rag.IngestReport | None]) -> rag.IngestReport | None:
+def _with_progress(
+    work: Callable[[Callable[[int, int], None]], rag.IngestReport | None], desc: str = "Embedding", unit: str = "paper"
+) -> rag.IngestReport | None:
     """Run `work` with a progress bar on stderr that it moves by calling (done, total)."""
     from tqdm import tqdm
 
-    with tqdm(total=0, unit="paper", desc="Embedding", file=sys.stderr, mininterval=0) as bar:
+    with tqdm(total=0, unit=unit, desc=desc, file=sys.stderr, mininterval=0) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -124,6 +143,23 @@ def _report(report: rag.IngestReport | None) -> None:
         )
 
 
+def _synced(work: Callable[[Callable[[int, int], None]], rag.SyncReport], desc: str, unit: str, noun: str) -> None:
+    """Run a sync or add with a progress bar, then print what it skipped and its summary (also when it failed)."""
+    try:
+        report = _with_progress(work, desc, unit)
+    except rag.SyncError as err:
+        if err.report:
+            _sync_summary(err.report, noun)
+        raise
+    _sync_summary(report, noun)
+
+
+def _sync_summary(report: rag.SyncReport, noun: str) -> None:
+    for line in report.skipped:
+        print(f"papertrail: skipped {line}", file=sys.stderr)
+    print(sync_summary(report, noun))
+
+
 def _options(args: argparse.Namespace) -> rag.AskOptions:
     return {"top_k": args.top_k, "dates": args.dates, "backend": args.backend}
 
@@ -131,6 +167,23 @@ def _options(args: argparse.Namespace) -> rag.AskOptions:
 def cmd_ingest(args: argparse.Namespace) -> None:
     settings = rag.Settings()
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
+
+
+def cmd_sync(args: argparse.Namespace) -> None:
+    settings = rag.Settings()
+    _synced(
+        lambda progress: rag.sync(
+            args.date, week=args.week, month=args.month, since=args.since, settings=settings, progress=progress
+        ),
+        "Syncing",
+        "day",
+        "listing day",
+    )
+
+
+def cmd_add(args: argparse.Namespace) -> None:
+    settings = rag.Settings()
+    _synced(lambda progress: rag.add_arxiv(args.ids, settings, progress), "Fetching", "paper", "arXiv id")
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
@@ -183,11 +236,13 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from .settings import WebSettings
     from .web import serve
 
     settings = rag.Settings()
     _ensure_seeded(settings)
-    serve(args.host, args.port, settings)
+    web = WebSettings()
+    serve(args.host, args.port, settings, web.model_copy(update={"read_only": True}) if args.read_only else web)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> None:
@@ -200,6 +255,8 @@ def cmd_slack(args: argparse.Namespace) -> None:
     from .slack import credentials, run
 
     slack = SlackSettings()
+    if args.digest_channel:
+        slack = slack.model_copy(update={"digest_channel": args.digest_channel})
     credentials(slack)  # a missing token fails here, before any slow ingest
     settings = rag.Settings()
     _ensure_seeded(settings)
@@ -229,6 +286,8 @@ def render(answer: rag.Answer) -> str:
     for source in listed_sources(answer):
         dates = ", ".join(source.dates) or "no listing date"
         lines.append(f"[{source.n}] {source.title} ({dates})")
+        if source.authors or source.arxiv_url:
+            lines.append("    " + " · ".join(filter(None, [byline(source), source.arxiv_url])))
         lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))
     lines.append(f"\n(answered by {answer.backend} in {answer.timings_ms.get('total', 0):.0f} ms)")
     return "\n".join(lines)

@@ -30,3 +30,21 @@ def flags(answer: rag.Answer) -> list[str]:
 def notes(answer: rag.Answer) -> list[str]:
     """Every warning to show next to the answer: abstention, the pipeline's notes (fallbacks, removed citations), flags."""
     return ([ABSTAINED_NOTE] if answer.abstained else []) + answer.notes + flags(answer)
+
+
+def byline(paper: rag.Paper, shown: int = 3) -> str:
+    """The paper's authors as a source listing shows them: the first `shown`, then "et al." (empty when unknown)."""
+    return ", ".join(paper.authors[:shown]) + (" et al." if len(paper.authors) > shown else "")
+
+
+def sync_summary(report: rag.SyncReport, noun: str = "listing day") -> str:
+    """One line saying what a sync (`noun` "listing day") or an add (`noun` "arXiv id") did."""
+    before = f" ({_count(report.synced_before, 'day')} synced before)" if report.synced_before else ""
+    return (
+        f"{_count(report.files, noun)}{before}, {_count(report.papers, 'paper')}: {report.added} new, "
+        f"{report.relabelled + report.unchanged} already stored."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -22,6 +22,9 @@ class WebSettings(BaseSettings):
     concurrency: int = Field(
         default=4, ge=1, description="Questions the web UI answers at the same time; the rest wait in its queue."
     )
+    read_only: bool = Field(
+        default=False, description="Hide the controls that change the library (Update from Daily Papers, Add papers)."
+    )
 
 
 class SlackSettings(BaseSettings):
@@ -43,4 +46,10 @@ class SlackSettings(BaseSettings):
     )
     signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET", description="Verifies HTTP-mode requests (HTTP mode only)."
+    )
+    digest_channel: str | None = Field(
+        default=None, description="Channel id the bot posts the papers of each sync that added some to (once per sync)."
+    )
+    digest_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between two looks at the sync state for a digest to post."
     )

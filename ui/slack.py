@@ -1,4 +1,5 @@
-"""Slack front end: answers mentions, DMs and `/papertrail` in threads with cited Block Kit replies (slack-bolt).
+"""Slack front end: answers mentions, DMs and `/papertrail` in threads with cited Block Kit replies (slack-bolt);
+`/papertrail new` lists the papers of the latest sync, and a digest channel gets them once after each sync.
 
 Socket Mode when SLACK_APP_TOKEN is set, else an HTTP endpoint at /slack/events whose requests bolt verifies.
 """
@@ -30,6 +31,8 @@ from .slack_blocks import (
     FEEDBACK_ACTION,
     TEXT_LIMIT,
     answer_blocks,
+    batch_blocks,
+    batch_text,
     escape,
     fallback_text,
     rated_blocks,
@@ -49,6 +52,8 @@ QUESTION_EVENT = "papertrail_question"
 SEARCHING = ":mag: Searching the abstracts…"
 TOO_OLD = "This answer is too old to rate, sorry."
 APOLOGY = "Sorry, something went wrong while answering. Please try again later."
+NEW_COMMAND = "new"
+NOTHING_NEW = "No sync has added papers yet: run `papertrail sync` (or press Update in the web UI)."
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 
 
@@ -116,7 +121,10 @@ class Bot:
         ack()
         question = unescape(command.get("text", "")).strip()
         if not question:
-            respond(text="Ask a question: `/papertrail <question>`", response_type="ephemeral")
+            respond(text="Ask a question: `/papertrail <question>`, or `/papertrail new`", response_type="ephemeral")
+            return
+        if question.casefold() == NEW_COMMAND:
+            self.post_new(client, command["channel_id"], respond)
             return
         try:
             root = client.chat_postMessage(
@@ -130,6 +138,18 @@ class Bot:
             return
         event = {"channel": command["channel_id"], "ts": root["ts"], "text": question}
         self.answer(client, context, event, react=False)
+
+    def post_new(self, client: WebClient, channel: str, respond: Any) -> None:
+        """`/papertrail new`: the papers the latest sync added, posted to the channel."""
+        latest = rag.sync_status(self.settings).latest
+        if latest is None or not latest.papers:
+            respond(text=NOTHING_NEW, response_type="ephemeral")
+            return
+        try:
+            client.chat_postMessage(channel=channel, text=batch_text(latest), blocks=batch_blocks(latest))
+        except SlackApiError as err:
+            log.warning("cannot post the new papers in %s: %s", channel, err.response.get("error"))
+            respond(text="I can't post in this conversation; invite me to it first.", response_type="ephemeral")
 
     def answer(self, client: WebClient, context: dict, event: dict, react: bool = True) -> None:
         """Show progress, answer with the thread's history, and replace the progress message by the reply."""
@@ -217,6 +237,40 @@ class Bot:
             return None
 
 
+class Digest:
+    """Posts the papers of each sync that added some to one channel, once per sync, whichever process ran it."""
+
+    def __init__(self, client: WebClient, channel: str, settings: rag.Settings) -> None:
+        self.client = client
+        self.channel = channel
+        self.settings = settings
+
+    def post_pending(self) -> int:
+        """Post every batch of added papers the channel has not had yet, oldest first; returns how many were posted.
+        A batch is marked posted only once Slack took it, so a refusal is tried again next time."""
+        posted = 0
+        for batch in rag.unannounced(self.channel, self.settings):
+            if batch.papers:
+                try:
+                    self.client.chat_postMessage(channel=self.channel, text=batch_text(batch), blocks=batch_blocks(batch))
+                except SlackApiError as err:
+                    log.warning("cannot post the digest in %s: %s", self.channel, err.response.get("error"))
+                    return posted
+                posted += 1
+            rag.mark_announced(self.channel, batch, self.settings)
+        return posted
+
+    def run(self, interval: float, stop: threading.Event) -> None:
+        """Look for new batches now and every `interval` seconds until `stop` is set; failures are one log line."""
+        while True:
+            try:
+                self.post_pending()
+            except Exception as err:  # the edge of the digest thread: log and look again later
+                log.error("digest for %s failed: %s: %s", self.channel, type(err).__name__, str(err).replace("\n", " "))
+            if stop.wait(interval):
+                return
+
+
 def build_app(
     settings: rag.Settings | None = None, slack: SlackSettings | None = None, *, bot_token: str, signing_secret: str = ""
 ) -> App:
@@ -267,9 +321,14 @@ def run(
     settings: rag.Settings | None = None, slack: SlackSettings | None = None, *, port: int = 3000, host: str = "0.0.0.0"
 ) -> None:
     """`papertrail slack`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on `host:port`."""
+    settings = settings or rag.Settings()
     slack = slack or SlackSettings()
     bot_token, signing_secret, app_token = credentials(slack)
     app = build_app(settings, slack, bot_token=bot_token, signing_secret=signing_secret)
+    if slack.digest_channel:
+        digest = Digest(app.client, slack.digest_channel, settings)
+        threading.Thread(target=digest.run, args=(slack.digest_interval, threading.Event()), daemon=True).start()
+        print(f"Posting the papers of each sync to {slack.digest_channel}.")
     if app_token:
         print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
         SocketModeHandler(app, app_token).start()

@@ -7,8 +7,8 @@ from urllib.parse import quote_plus
 
 import rag
 
+from .present import byline, listed_sources, quotes_by_source
 from .present import notes as answer_notes
-from .present import listed_sources, quotes_by_source
 
 SECTION_LIMIT = 3000
 """Slack rejects a section whose text is longer than this."""
@@ -20,6 +20,8 @@ FEEDBACK_ACTION = "papertrail_feedback_"
 """Prefix of the action ids of the thumbs buttons; the suffix is the rating ("up" or "down")."""
 LOOKUP_URL = "https://huggingface.co/papers?q={}"
 """Where a paper without its own URL is looked up (the seeds are Hugging Face Daily Papers)."""
+FIRST_SENTENCE_LIMIT = 400
+"""Longest first sentence shown for a new paper."""
 
 Block = dict[str, Any]
 
@@ -63,11 +65,16 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}]}
 
 
+def _link(paper: rag.Paper) -> str:
+    """The paper's title linked to arXiv when its id is known, else to its own page or a title search."""
+    url = paper.arxiv_url or paper.url or LOOKUP_URL.format(quote_plus(paper.title))
+    return f"<{url}|{escape(trim(paper.title, 300)).replace('|', '¦')}>"
+
+
 def _source_block(source: rag.Source, quotes: list[str]) -> Block:
-    url = source.url or LOOKUP_URL.format(quote_plus(source.title))
     dates = ", ".join(source.dates) or "no listing date"
-    title = escape(trim(source.title, 300)).replace("|", "¦")
-    lines = [f"*[{source.n}]* <{url}|{title}> · listed {dates}"]
+    lines = [f"*[{source.n}]* {_link(source)} · listed {dates}"]
+    lines += [escape(byline(source))] if source.authors else []
     lines += [f"> “{escape(quote)}”" for quote in quotes]
     return _section("\n".join(lines))
 
@@ -114,3 +121,32 @@ def rated_blocks(blocks: list[Block], rating: str, user: str) -> list[Block]:
     thumb = ":thumbsup:" if rating == "up" else ":thumbsdown:"
     kept = [block for block in blocks if block.get("block_id") != "papertrail_feedback"]
     return kept + [_context(f"{thumb} Rated by <@{user}>, thank you.")]
+
+
+def batch_text(batch: rag.SyncBatch) -> str:
+    """The plain text of a new-papers message: how many and their titles."""
+    titles = "; ".join(paper.title for paper in batch.papers)
+    return trim(escape(f"{_count_papers(batch)} from Hugging Face Daily Papers: {titles}"), TEXT_LIMIT)
+
+
+def batch_blocks(batch: rag.SyncBatch) -> list[Block]:
+    """The papers one sync added, each its title linked to arXiv, its authors and first sentence, in as few sections
+    as Slack's limits allow; what does not fit is counted at the end."""
+    heading = f"*{_count_papers(batch)}* from Hugging Face Daily Papers (sync of {batch.finished:%Y-%m-%d %H:%M} UTC)"
+    sections: list[tuple[str, int]] = []
+    for paper in batch.papers:
+        authors = f" · {escape(byline(paper))}" if paper.authors else ""
+        sentence = escape(trim(rag.first_sentence(paper.abstract), FIRST_SENTENCE_LIMIT))
+        entry = f"• {_link(paper)}{authors}\n{sentence}"
+        if sections and len(sections[-1][0]) + 2 + len(entry) <= SECTION_LIMIT:
+            sections[-1] = (f"{sections[-1][0]}\n\n{entry}", sections[-1][1] + 1)
+        else:
+            sections.append((entry, 1))
+    shown = sections[: MAX_BLOCKS - 2]
+    left = len(batch.papers) - sum(count for _, count in shown)
+    tail = [_context(f"…and {left} more: ask me about them.")] if left else []
+    return [_section(heading)] + [_section(text) for text, _ in shown] + tail
+
+
+def _count_papers(batch: rag.SyncBatch) -> str:
+    return f"{len(batch.papers)} new paper{'' if len(batch.papers) == 1 else 's'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import gradio as gr
 import rag
 
 from . import web_render as render
+from .present import sync_summary
 from .settings import WebSettings
 
 HERE = Path(__file__).resolve().parent
@@ -38,23 +40,41 @@ def example_questions(papers: list[rag.Paper]) -> list[str]:
 
 def listing_dates(papers: list[rag.Paper]) -> list[str]:
     """Every listing date in the store, in calendar order."""
-    return sorted({d for p in papers for d in p.dates}, key=render.date_key)
+    return sorted({d for p in papers for d in p.dates}, key=rag.listing_date_key)
 
 
 def header(settings: rag.Settings) -> str:
-    """The page heading with the size of the corpus."""
+    """The page heading with the size of the corpus and when the last sync with Daily Papers ran."""
     counts = rag.stats(settings)
     return (
         "# Papertrail\nCited answers over "
         f"**{counts['papers']:,}** research-paper abstracts. Every [n] links to the paper and the sentence behind it."
+        f"\n\n<span id='pt-synced'>{html.escape(last_sync(settings))}</span>"
     )
 
 
-class Handlers:
-    """The page's event handlers, bound to one `Settings`."""
+def last_sync(settings: rag.Settings) -> str:
+    """When the last sync with Daily Papers ran and what the latest one that added papers brought."""
+    try:
+        status = rag.sync_status(settings)
+    except rag.PapertrailError as err:
+        return f"Sync state: {err}"
+    if not status.last_sync:
+        return "Not synced with Hugging Face Daily Papers yet."
+    synced = f"Last sync with Hugging Face Daily Papers: {status.last_sync:%Y-%m-%d %H:%M} UTC"
+    if status.latest:
+        count = len(status.latest.papers)
+        added = f"{count} paper{'' if count == 1 else 's'}"
+        synced += f" · latest additions: {added} ({status.latest.finished:%Y-%m-%d %H:%M} UTC)"
+    return synced
 
-    def __init__(self, settings: rag.Settings) -> None:
+
+class Handlers:
+    """The page's event handlers, bound to one `Settings` and the UI's own settings."""
+
+    def __init__(self, settings: rag.Settings, web: WebSettings | None = None) -> None:
         self.settings = settings
+        self.web = web or WebSettings()
 
     def respond(
         self,
@@ -117,6 +137,25 @@ class Handlers:
         )
         return render.note_html([summary], "ok"), *self.refresh(), None
 
+    def update(self, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Sync with Daily Papers (today and the days missed since the last sync) with progress; only a logged-in
+        user may when the UI has a login (read-only mode never offers it)."""
+        if self.web.auth and not request.username:
+            return render.note_html(["Updating the library needs a logged-in user."], "error"), gr.skip(), gr.skip()
+
+        def report(done: int, total: int) -> None:
+            progress((done, total), desc="Fetching Daily Papers", unit="days")
+
+        try:
+            result = rag.sync(settings=self.settings, progress=report)
+        except rag.SyncError as err:
+            stored = f" Stored before it: {sync_summary(err.report)}" if err.report and err.report.files else ""
+            return render.note_html([f"The update stopped: {err}.{stored}"], "error"), *self.refresh()
+        except rag.PapertrailError as err:
+            return render.note_html([f"The update failed: {err}"], "error"), gr.skip(), gr.skip()
+        lines = [f"Updated: {sync_summary(result)}"] + [f"Skipped {line}" for line in result.skipped]
+        return render.note_html(lines, "ok"), *self.refresh()
+
     def refresh(self) -> tuple[str, Any]:
         """The heading and the listing-date choices as the store holds them now (on page load and after adding)."""
         return header(self.settings), gr.update(choices=listing_dates(rag.catalog(self.settings)))
@@ -139,16 +178,22 @@ def chat_messages(turns: list[rag.Turn]) -> list[dict[str, str]]:
     return messages
 
 
-def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
-    """The Blocks app over `settings` (default: the environment's)."""
+def build_app(settings: rag.Settings | None = None, web: WebSettings | None = None) -> gr.Blocks:
+    """The Blocks app over `settings` (default: the environment's); `web.read_only` hides what changes the library."""
     settings = settings or rag.Settings()
-    handlers = Handlers(settings)
+    web = web or WebSettings()
+    handlers = Handlers(settings, web)
     papers = rag.catalog(settings)
     choices = backend_choices(settings)
     with gr.Blocks(title="Papertrail", analytics_enabled=False) as app:
         turns = gr.State([])
         answers = gr.State({})
-        heading = gr.Markdown(elem_id="pt-header")
+        with gr.Row(equal_height=True):
+            heading = gr.Markdown(elem_id="pt-header")
+            update = gr.Button(
+                "Update from Daily Papers", size="sm", scale=0, min_width=190, elem_id="pt-update", visible=not web.read_only
+            )
+        updated = gr.HTML("", elem_id="pt-updated")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chatbot = gr.Chatbot(
@@ -181,7 +226,7 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
                         [], multiselect=True, label="Listing dates (all when empty)", min_width=160
                     )
                 clear = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="pt-clear")
-                with gr.Accordion("Add papers", open=False, elem_id="pt-add"):
+                with gr.Accordion("Add papers", open=False, elem_id="pt-add", visible=not web.read_only):
                     gr.Markdown("A Daily Papers page saved as .txt, or a JSONL file with title and abstract fields.")
                     upload = gr.File(label="Paper list", file_types=[".txt", ".jsonl", ".json"], elem_id="pt-upload")
                     add = gr.Button("Add to the library", elem_id="pt-add-button")
@@ -198,7 +243,9 @@ def build_app(settings: rag.Settings | None = None) -> gr.Blocks:
         clear.click(
             lambda: ([], render.EMPTY_PANEL, "", [], {}, ""), None, ask_outputs, api_visibility="private", queue=False
         )
-        add.click(handlers.add_papers, [upload], [added, heading, dates, upload], api_visibility="private")
+        if not web.read_only:
+            add.click(handlers.add_papers, [upload], [added, heading, dates, upload], api_visibility="private")
+            update.click(handlers.update, None, [updated, heading, dates], api_visibility="private")
         app.load(handlers.refresh, None, [heading, dates], api_visibility="private")
         gr.api(handlers.api_ask, api_name="ask")
     return app
@@ -216,7 +263,7 @@ def serve(
     if host not in ("127.0.0.1", "localhost") and not auth:
         warning = f"serving on {host} without a login; set PAPERTRAIL_UI_AUTH=user:password"
         print(f"papertrail: warning: {warning}", file=sys.stderr)
-    app = build_app(settings)
+    app = build_app(settings, web)
     app.queue(default_concurrency_limit=web.concurrency, max_size=200)
     app.launch(
         server_name=host,

@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
 from urllib.parse import quote_plus
 
 from rag import Answer, Source
 
+from .present import byline, quotes_by_source
 from .present import notes as answer_notes
-from .present import quotes_by_source
 
 MARKER = re.compile(r"\[(\d+)\]")
-DATE_FORMATS = ("%b %d", "%b %d, %Y", "%B %d", "%B %d, %Y")
 EMPTY_PANEL = '<div class="pt-empty">Ask a question: the papers behind the answer appear here.</div>'
 
 
 def link_citations(text: str) -> str:
     """The answer as Markdown whose [n] markers link to source card n."""
     return MARKER.sub(lambda m: f"[[{m.group(1)}]](#source-{m.group(1)})", text)
-
-
-def date_key(date: str) -> tuple[int, int, str]:
-    """Sort key putting listing dates like "Mar 11" in calendar order (unparsed ones last)."""
-    for fmt in DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(date, fmt)
-        except ValueError:
-            continue
-        return parsed.month, parsed.day, date
-    return 13, 0, date
 
 
 def highlight(abstract: str, quotes: list[str]) -> tuple[str, list[str]]:
@@ -47,17 +34,19 @@ def highlight(abstract: str, quotes: list[str]) -> tuple[str, list[str]]:
 
 
 def source_card(source: Source, quotes: list[str]) -> str:
-    """One numbered card: title, dates, the abstract with its quoted sentences highlighted, look-up links."""
+    """One numbered card: title, dates, authors, the abstract with its quoted sentences highlighted, links (straight to
+    arXiv when the arXiv id is known, else a title search)."""
     abstract, missing = highlight(source.abstract, quotes)
     title = html.escape(source.title)
     dates = html.escape(", ".join(source.dates) or "no listing date")
     query = quote_plus(source.title)
     status = "cited" if quotes else "uncited"
     extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
+    authors = f'<div class="pt-authors">{html.escape(byline(source))}</div>' if source.authors else ""
     links = [
         (source.url, "Paper page") if source.url else None,
-        (f"https://arxiv.org/search/?query={query}&searchtype=title", "arXiv"),
-        (f"https://huggingface.co/papers?q={query}", "Hugging Face papers"),
+        (source.arxiv_url or f"https://arxiv.org/search/?query={query}&searchtype=title", "arXiv"),
+        None if source.url else (f"https://huggingface.co/papers?q={query}", "Hugging Face papers"),
     ]
     anchors = " · ".join(
         f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{label}</a>' for url, label in filter(None, links)
@@ -65,7 +54,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
     return (
         f'<article class="pt-card pt-{status}" id="source-{source.n}">'
         f'<header><span class="pt-n">{source.n}</span><h3 class="pt-title">{title}</h3></header>'
-        f'<div class="pt-meta">Listed {dates}{"" if quotes else " · retrieved, not cited"}</div>'
+        f'<div class="pt-meta">Listed {dates}{"" if quotes else " · retrieved, not cited"}</div>{authors}'
         f'<details{" open" if quotes else ""}><summary>Abstract</summary><p class="pt-abstract">{abstract}</p></details>'
         f"{extra}<div class=\"pt-links\">Look up: {anchors}</div></article>"
     )
