@@ -1,0 +1,220 @@
+"""`python -m rag.devtools.tuning eval/dev.jsonl`: fit the extractive scorer's weights by k-fold cross-validation.
+
+Each question is retrieved and gated once, its top paper's sentences get their features once; then every
+weight combination of a small grid re-scores and re-picks them. For each fold the grid point with the
+best fact hit on the other folds is kept and scored on the held-out fold; the figures reported are the
+held-out fact hits (mean and spread), and the weights chosen are the per-feature medians of the fold
+winners, never a fit on the whole set. `--dense` adds the question-sentence cosine of the embedding model
+(computed here, ad hoc) as one more feature, to measure whether it earns its place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import statistics
+import sys
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from ..answer.extractive import WEIGHTS, Candidate, ExtractiveBackend, Question, Weights, compose, rank, weigh
+from ..answer.gate import abstain_reason, refusal_reason
+from ..engine import get_engine
+from ..pipeline import recent_turns
+from ..settings import Settings
+from .evaluation import EvalQuestion, load_questions
+
+GRID = {
+    "rare_terms": [1.0],
+    "distinctive_terms": [0.0, 0.5, 1.0],
+    "proximity": [0.0, 0.25, 0.5, 1.0],
+    "answer_type": [0.0, 0.8, 1.6, 3.2],
+    "background": [0.0, -0.1, -0.2, -0.4],
+    "coverage": [0.0, 0.5, 1.0],
+}
+"""Weights tried; `rare_terms` is the unit the others are measured in."""
+DENSE_GRID = [0.0, 0.25, 0.5, 1.0]
+
+
+@dataclass
+class Case:
+    """One dev question with a fact to find: its reading, its top paper's sentences with features, the gate's verdict."""
+
+    item: EvalQuestion
+    question: Question
+    candidates: list[Candidate]
+    abstained: bool
+    dense: dict[int, float]
+    """Cosine of the question to each sentence (by index); empty unless measured."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One grid point: the scorer's weights and the dense feature's weight."""
+
+    weights: Weights
+    dense: float = 0.0
+
+
+@dataclass
+class Fold:
+    """One fold: the setting fit on the other folds, its fact hit there and on this fold."""
+
+    setting: Setting
+    train: float
+    held_out: float
+
+
+def load_cases(path: Path, settings: Settings, dense: bool = False) -> list[Case]:
+    """Every question of `path` with facts to find (`must_contain`), retrieved and gated as `ask` does."""
+    engine = get_engine(settings)
+    backend = ExtractiveBackend(settings)
+    cases = []
+    for item in load_questions(path):
+        if not item.must_contain:
+            continue
+        turns = recent_turns(item.history, settings.answer.history_turns)
+        sources = engine.search(backend.condense(item.question, turns), settings.retrieval.top_k, None).sources
+        abstained = bool(
+            refusal_reason(item.question) or abstain_reason(item.question, sources, settings.answer.min_dense_score)
+        )
+        context = " ".join(turn.question for turn in turns)
+        question = weigh(item.question, engine.idf, context)
+        candidates = rank(question, sources[:1], WEIGHTS) if sources else []
+        cases.append(Case(item, question, candidates, abstained or not candidates, {}))
+    if dense:
+        _add_dense(cases, settings)
+    return cases
+
+
+def _add_dense(cases: list[Case], settings: Settings) -> None:
+    """The embedding model's cosine between each question and each of its candidate sentences."""
+    import numpy as np
+
+    from ..embed import build_embedding
+
+    model = build_embedding(settings)
+    for case in cases:
+        if not case.candidates:
+            continue
+        query = np.array(model.get_query_embedding(case.item.question))
+        texts = [c.sentence.text for c in case.candidates]
+        vectors = np.array(model.get_text_embedding_batch(texts))
+        cosines = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
+        case.dense = {c.sentence.index: float(v) for c, v in zip(case.candidates, cosines)}
+
+
+def hits(case: Case, setting: Setting, settings: Settings) -> tuple[list[float], float]:
+    """Whether the answer under `setting` holds each asked fact, and 1/rank of the best sentence holding one."""
+    if case.abstained:
+        return [0.0] * len(case.item.must_contain), 0.0
+    scored = sorted(
+        (
+            replace(c, score=c.features.score(setting.weights) + setting.dense * case.dense.get(c.sentence.index, 0.0))
+            for c in case.candidates
+        ),
+        key=lambda c: c.score,
+        reverse=True,
+    )
+    picked = ExtractiveBackend(settings, setting.weights).pick(case.question, scored)
+    text = compose(picked).text.casefold()
+    found = [float(any(s.casefold() in text for s in group)) for group in case.item.must_contain]
+    holding = (rank for rank, c in enumerate(scored, start=1) if _holds(c.sentence.text, case.item.must_contain))
+    return found, 1.0 / next(holding, float("inf"))
+
+
+def _holds(text: str, facts: list[list[str]]) -> bool:
+    return any(any(s.casefold() in text.casefold() for s in group) for group in facts)
+
+
+def fact_hit(cases: list[Case], setting: Setting, settings: Settings) -> tuple[float, float]:
+    """Share of asked facts found in the answers, and the mean reciprocal rank of the first sentence holding one."""
+    found, ranks = [], []
+    for case in cases:
+        case_found, rank = hits(case, setting, settings)
+        found.extend(case_found)
+        ranks.append(rank)
+    return statistics.fmean(found) if found else 0.0, statistics.fmean(ranks) if ranks else 0.0
+
+
+def grid(dense: bool) -> list[Setting]:
+    """Every setting of the grid."""
+    names = [f.name for f in fields(Weights)]
+    points = [Weights(**dict(zip(names, values))) for values in itertools.product(*(GRID[n] for n in names))]
+    return [Setting(w, d) for w in points for d in (DENSE_GRID if dense else [0.0])]
+
+
+def fit(cases: list[Case], points: list[Setting], settings: Settings) -> tuple[Setting, float]:
+    """The setting with the best fact hit on `cases` (ties: the fact-holding sentences ranked higher, then smaller weights)."""
+
+    def key(setting: Setting) -> tuple[float, float, float]:
+        found, rank = fact_hit(cases, setting, settings)
+        size = sum(abs(getattr(setting.weights, f.name)) for f in fields(Weights)) + abs(setting.dense)
+        return round(found, 6), round(rank, 6), -size
+
+    best = max(points, key=key)
+    return best, fact_hit(cases, best, settings)[0]
+
+
+def cross_validate(cases: list[Case], k: int, seed: int, dense: bool, settings: Settings) -> list[Fold]:
+    """Fit on k-1 folds, score on the held-out one, for each of the k folds."""
+    order = list(range(len(cases)))
+    random.Random(seed).shuffle(order)
+    points = grid(dense)
+    folds = []
+    for fold in range(k):
+        held = [cases[i] for i in order[fold::k]]
+        train = [cases[i] for j, i in enumerate(order) if j % k != fold]
+        setting, train_hit = fit(train, points, settings)
+        folds.append(Fold(setting, train_hit, fact_hit(held, setting, settings)[0]))
+    return folds
+
+
+def chosen(folds: list[Fold]) -> Setting:
+    """The per-feature median of the fold winners."""
+    weights = {
+        f.name: statistics.median(getattr(fold.setting.weights, f.name) for fold in folds) for f in fields(Weights)
+    }
+    return Setting(Weights(**weights), statistics.median(fold.setting.dense for fold in folds))
+
+
+def report(folds: list[Fold], pick: Setting, whole: float, current: float) -> str:
+    """The fold table, the held-out mean and spread, the chosen weights and their fact hit on the whole set."""
+    lines = ["fold  train  held-out  weights"]
+    for number, fold in enumerate(folds, start=1):
+        lines.append(f"{number:>4}  {fold.train:.3f}  {fold.held_out:.3f}     {_describe(fold.setting)}")
+    held = [fold.held_out for fold in folds]
+    lines.append(f"held-out fact hit: mean {statistics.fmean(held):.3f}, spread (sd) {statistics.pstdev(held):.3f}, "
+                 f"range {min(held):.3f}-{max(held):.3f}")
+    lines.append(f"chosen (per-feature median of the fold winners): {_describe(pick)}")
+    lines.append(f"whole-set fact hit with the chosen weights: {whole:.3f}; with the shipped WEIGHTS: {current:.3f}")
+    return "\n".join(lines)
+
+
+def _describe(setting: Setting) -> str:
+    text = ", ".join(f"{f.name}={getattr(setting.weights, f.name):g}" for f in fields(Weights))
+    return f"{text}, dense={setting.dense:g}" if setting.dense else text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: the question file, the number of folds, the seed, whether to measure the dense feature."""
+    parser = argparse.ArgumentParser(prog="python -m rag.devtools.tuning", description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path, help="JSONL questions (eval/dev.jsonl; never the held-back sets)")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--dense", action="store_true", help="add the question-sentence cosine as a feature")
+    args = parser.parse_args(argv)
+    settings = Settings(llm={"backend": "extractive"})
+    cases = load_cases(args.file, settings, args.dense)
+    folds = cross_validate(cases, args.folds, args.seed, args.dense, settings)
+    pick = chosen(folds)
+    whole = fact_hit(cases, pick, settings)[0]
+    current = fact_hit(cases, Setting(WEIGHTS), settings)[0]
+    print(f"{len(cases)} questions with facts, {sum(len(c.item.must_contain) for c in cases)} facts, {args.folds} folds")
+    print(report(folds, pick, whole, current))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
