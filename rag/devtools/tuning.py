@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from ..answer.extractive import WEIGHTS, Candidate, ExtractiveBackend, Question, Weights, compose, rank, weigh
+from ..answer.extractive import WEIGHTS, Candidate, ExtractiveBackend, Question, Weights, rank, weigh
 from ..answer.gate import abstain_reason, refusal_reason
 from ..engine import get_engine
 from ..pipeline import recent_turns
@@ -27,11 +27,9 @@ from .evaluation import EvalQuestion, load_questions
 
 GRID = {
     "rare_terms": [1.0],
-    "distinctive_terms": [0.0, 0.5, 1.0],
     "proximity": [0.0, 0.25, 0.5, 1.0],
-    "answer_type": [0.0, 0.8, 1.6, 3.2],
-    "background": [0.0, -0.1, -0.2, -0.4],
-    "coverage": [0.0, 0.5, 1.0],
+    "answer_type": [0.0, 0.8, 1.6, 3.2, 6.4],
+    "background": [0.0, -0.2, -0.4, -0.8],
 }
 """Weights tried; `rare_terms` is the unit the others are measured in."""
 DENSE_GRID = [0.0, 0.25, 0.5, 1.0]
@@ -117,8 +115,7 @@ def hits(case: Case, setting: Setting, settings: Settings) -> tuple[list[float],
         key=lambda c: c.score,
         reverse=True,
     )
-    picked = ExtractiveBackend(settings, setting.weights).pick(case.question, scored)
-    text = compose(picked).text.casefold()
+    text = ExtractiveBackend(settings, setting.weights).answer_one(case.question, scored).text.casefold()
     found = [float(any(s.casefold() in text for s in group)) for group in case.item.must_contain]
     holding = (rank for rank, c in enumerate(scored, start=1) if _holds(c.sentence.text, case.item.must_contain))
     return found, 1.0 / next(holding, float("inf"))
