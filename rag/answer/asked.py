@@ -64,6 +64,15 @@ _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
 ]
 """Tried in order; the first that matches names the answer type ("why ... how often" asks a cause)."""
 
+_FOCUS = re.compile(
+    r"\b(?:what|which)\s+((?:[\w\-]+\s+){0,3}?[\w\-]+)"
+    r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made)\b)",
+    re.I,
+)
+_NOT_FOCUS = {
+    "kind", "kinds", "type", "types", "sort", "sorts", "of", "in", "the", "a", "an", "new", "other", "main", "key",
+    "two", "three", "four", "five", "six", "several", "papers", "paper", "works", "studies", "study",
+}
 _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
 _GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
 _HOW_MANY = re.compile(
@@ -98,12 +107,26 @@ class Asked:
     """Words of the measured thing ("hours" in "how many GPU hours", "MMLU" in "what MMLU score")."""
     names: tuple[str, ...]
     """Acronyms and coined names ("GEB-1.3B", "MMLU"): what the question is about."""
+    focus: tuple[str, ...]
+    """The asked-for thing of a what/which question, its head last: ("watermarking", "scheme")."""
 
 
 def read(question: str) -> Asked:
     """What `question` asks for."""
     kind = next((kind for kind, pattern in _TYPE_TESTS if pattern.search(question)), "lookup")
-    return Asked(kind, tuple(asked_units(question)), tuple(names(question)))
+    asked_for = tuple(focus(question))
+    if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
+        kind = "lookup"
+    return Asked(kind, tuple(asked_units(question)), tuple(names(question)), asked_for)
+
+
+def focus(question: str) -> list[str]:
+    """The words of the first what/which phrase but counting and kind words: "watermarking scheme" in "what
+    watermarking scheme has been proposed"; empty for "which papers ..."."""
+    match = _FOCUS.search(question)
+    if not match or match.group(1).split()[-1].casefold() in _NOT_FOCUS:
+        return []
+    return [w for w in match.group(1).split() if w.casefold() not in _NOT_FOCUS]
 
 
 def squash(text: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from ..settings import Settings
-from ..text import split_sentences, stems, terms
+from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .asked import Asked, names, read, squash, states_value, vocabulary
@@ -55,8 +55,7 @@ _CUES = {
         re.I,
     ),
     "lookup": re.compile(
-        r"\b(?:we (?:propose|introduce|present|call|term|name)|(?:is|are) (?:called|termed|named)|called|named|dubbed|"
-        r"such as|including|except)\b",
+        r"\b(?:we (?:propose|introduce|present|call|term|name)|called|termed|named|dubbed|such as|including|except)\b",
         re.I,
     ),
 }
@@ -67,8 +66,6 @@ _BOILERPLATE = re.compile(
     r"(?:available|released)\b|https?://|github|\bwe hope\b|sheds? light|future (?:work|research)",
     re.I,
 )
-WINDOW = 8
-"""Proximity: the question terms found within this many words of each other."""
 CONTEXT_WEIGHT = 0.3
 """Words of earlier questions (a follow-up's history) weigh this share of the question's own."""
 MAX_PAPERS_LISTED = 5
@@ -80,15 +77,14 @@ class Weights:
 
     rare_terms: float
     """Share of the question's IDF weight found in the sentence."""
-    proximity: float
-    """Share of the question's IDF weight found within `WINDOW` words."""
     answer_type: float
-    """The sentence carries the asked kind of answer: a figure beside the asked unit, a list, a cause, a method..."""
+    """The sentence carries the asked kind of answer (a figure beside the asked unit, a list, a cause, a method...),
+    counted in proportion to `rare_terms`: the kind of answer on the question's subject."""
     background: float
     """Background before the abstract's first "we", or boilerplate (code available...): rarely the answer."""
 
 
-WEIGHTS = Weights(rare_terms=1.0, proximity=0.0, answer_type=3.2, background=-0.8)
+WEIGHTS = Weights(rare_terms=1.0, answer_type=3.2, background=-0.8)
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,6 @@ class Sentence:
     index: int
     text: str
     words: int
-    stems: tuple[str, ...]
     terms: frozenset[str]
     background: float
     cues: frozenset[str]
@@ -108,10 +103,9 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Features:
-    """One sentence's features for one question (the names of `Weights` but `coverage`, applied when picking)."""
+    """One sentence's features for one question, named as their `Weights`."""
 
     rare_terms: float
-    proximity: float
     answer_type: float
     background: float
 
@@ -138,6 +132,8 @@ class Question:
     wanted: dict[str, float]
     said: frozenset[str]
     """Every word of the question, squashed: a name it already says is not news."""
+    head: frozenset[str]
+    """The stem of the asked-for thing's head word ("techniqu" in "which regularization technique")."""
 
     @property
     def total(self) -> float:
@@ -217,7 +213,8 @@ def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Ques
     """The question's reading and its terms weighted by rarity (IDF); earlier questions' terms weigh less."""
     wanted = {t: idf(t) for t in terms(question)}
     wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) if t not in wanted})
-    return Question(read(question), wanted, frozenset(vocabulary(f"{question} {context}")))
+    asked = read(question)
+    return Question(asked, wanted, frozenset(vocabulary(f"{question} {context}")), frozenset(terms(" ".join(asked.focus[-1:]))))
 
 
 def rank(question: Question, sources: list[Source], weights: Weights) -> list[Candidate]:
@@ -234,7 +231,6 @@ def features(question: Question, sentence: Sentence) -> Features:
     """The features of `sentence` for `question`."""
     return Features(
         rare_terms=_mass(question, sentence.terms) / question.total,
-        proximity=_proximity(question, sentence) / question.total,
         answer_type=_answer_type(question, sentence) * _mass(question, sentence.terms) / question.total,
         background=sentence.background,
     )
@@ -242,7 +238,7 @@ def features(question: Question, sentence: Sentence) -> Features:
 
 @lru_cache(maxsize=8192)
 def sentences(abstract: str) -> tuple[Sentence, ...]:
-    """The abstract's sentences with their stems, cues and role; cached, so each abstract is read once."""
+    """The abstract's sentences with their terms, cues, names and role; cached, so each abstract is read once."""
     texts = [s.strip() for s in split_sentences(abstract) if s.strip()]
     first_own = next((i for i, text in enumerate(texts) if _OWN_WORK.search(text)), 1)
     out = []
@@ -251,14 +247,12 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
         cues = frozenset(kind for kind, cue in _CUES.items() if cue.search(text))
         if _FIGURE.search(text):
             cues |= {"figure"}
-        stemmed = tuple(stems(text))
         out.append(
             Sentence(
                 index,
                 text,
                 len(text.split()),
-                stemmed,
-                frozenset(stemmed) - {""},
+                frozenset(terms(text)),
                 float(background),
                 cues,
                 frozenset(squash(name) for name in names(text)),
@@ -271,24 +265,16 @@ def _mass(question: Question, found: frozenset[str] | set[str]) -> float:
     return sum(weight for term, weight in question.wanted.items() if term in found)
 
 
-def _proximity(question: Question, sentence: Sentence) -> float:
-    """The largest question-term weight found within `WINDOW` consecutive words of the sentence."""
-    positions = [i for i, stem in enumerate(sentence.stems) if stem in question.wanted]
-    best = 0.0
-    for start in positions:
-        inside = {sentence.stems[i] for i in positions if start <= i < start + WINDOW}
-        best = max(best, sum(question.wanted[t] for t in inside))
-    return best
-
-
 def _answer_type(question: Question, sentence: Sentence) -> float:
     """1 when the sentence carries the asked kind of answer; for a figure, 0.5 when it is not beside the asked unit.
 
-    A "which X" question is also answered by a name the question does not say ("OLMo").
+    A "which X" question is answered by a sentence naming an X: the head word of X with a name the question
+    does not say ("OLMo") or a naming phrase ("we call", "such as", "except for").
     """
     asked = question.asked
-    if asked.answer_type == "lookup" and sentence.names - question.said:
-        return 1.0
+    if asked.answer_type == "lookup":
+        names_one = bool(sentence.names - question.said) or "lookup" in sentence.cues
+        return float(names_one and bool(question.head & sentence.terms))
     if asked.answer_type != "quantity":
         return float(asked.answer_type in sentence.cues)
     if "figure" not in sentence.cues:

@@ -54,17 +54,6 @@ _REQUESTS = [
     (_CODING, "it is a coding task, not a question about the papers"),
     (_SMALL_TALK, "it is small talk"),
 ]
-_FOCUS = re.compile(
-    r"\b(?:what|which)\s+((?:[\w\-]+\s+){1,3}?)[\w\-]+"
-    r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made)\b)",
-    re.I,
-)
-_NOT_MODIFIERS = {
-    "kind", "kinds", "type", "types", "sort", "sorts", "of", "in", "the", "a", "an", "new", "other", "main", "key",
-    "two", "three", "four", "five", "six", "several", "papers", "paper", "works", "studies", "study",
-}
-
-
 def refusal_reason(question: str) -> str | None:
     """Why `question` is not a question about the indexed papers (None when it is): read before any model."""
     return next((reason for pattern, reason in _REQUESTS if pattern.search(question)), None)
@@ -83,7 +72,7 @@ def abstain_reason(question: str, sources: list[Source], min_dense_score: float)
         return f"the abstracts never mention {', '.join(missing)}"
     if asked.answer_type == "quantity":
         return _unstated(asked, sources, texts)
-    modifiers = [word for word in focus_modifiers(question) if not any(mentioned(words, word) for words in texts)]
+    modifiers = [word for word in asked.focus[:-1] if not any(mentioned(words, word) for words in texts)]
     return f"the abstracts never mention {', '.join(modifiers)}" if modifiers else None
 
 
@@ -96,11 +85,3 @@ def _unstated(asked: Asked, sources: list[Source], texts: list[set[str]]) -> str
             return None
     attribute = " ".join(asked.units) or "a figure"
     return f"no abstract naming {', '.join(asked.names) or 'the subject'} states {attribute}"
-
-
-def focus_modifiers(question: str) -> list[str]:
-    """The words qualifying what a what/which question asks for: "watermarking" in "what watermarking scheme is"."""
-    found = []
-    for match in _FOCUS.finditer(question):
-        found.extend(w for w in match.group(1).split() if w.casefold() not in _NOT_MODIFIERS)
-    return found
