@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ..types import Source
 
 AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "lookup"]
 
@@ -139,19 +143,25 @@ def parts(word: str) -> list[str]:
     return [p for p in (squash(x) for x in re.split(r"[-/]", word)) if p]
 
 
-def vocabulary(text: str) -> set[str]:
-    """Every word of `text`, squashed, with hyphenated compounds also split into their parts."""
+@lru_cache(maxsize=8192)
+def vocabulary(text: str) -> frozenset[str]:
+    """Every word of `text`, squashed, with hyphenated compounds also split into their parts (cached: abstracts recur)."""
     words: set[str] = set()
     for token in _TOKEN.findall(text):
         words.add(squash(token))
         words.update(parts(token))
     words.discard("")
-    return words
+    return frozenset(words)
 
 
-def mentioned(words: set[str], term: str) -> bool:
+def mentioned(words: frozenset[str], term: str) -> bool:
     """Every part of `term` is a word of the text, or the start of one (plurals, suffixes)."""
     return all(p in words or any(w.startswith(p) for w in words) for p in parts(term))
+
+
+def naming(sources: list[Source], terms: tuple[str, ...]) -> list[Source]:
+    """The sources whose title and abstract mention every one of `terms` (all of them when there are none)."""
+    return [s for s in sources if all(mentioned(vocabulary(f"{s.title} {s.abstract}"), t) for t in terms)]
 
 
 def names(question: str) -> list[str]:

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..text import split_sentences
-from .asked import Asked, mentioned, read, states_value, vocabulary
+from .asked import Asked, mentioned, naming, read, states_value, vocabulary
 
 if TYPE_CHECKING:
     from ..types import Source
@@ -71,17 +71,15 @@ def abstain_reason(question: str, sources: list[Source], min_dense_score: float)
     if missing:
         return f"the abstracts never mention {', '.join(missing)}"
     if asked.answer_type == "quantity":
-        return _unstated(asked, sources, texts)
+        return _unstated(asked, sources)
     modifiers = [word for word in asked.focus[:-1] if not any(mentioned(words, word) for words in texts)]
     return f"the abstracts never mention {', '.join(modifiers)}" if modifiers else None
 
 
-def _unstated(asked: Asked, sources: list[Source], texts: list[set[str]]) -> str | None:
+def _unstated(asked: Asked, sources: list[Source]) -> str | None:
     """Why no abstract naming the question's entities states a figure beside the asked attribute (None if one does)."""
-    for source, words in zip(sources, texts):
-        if all(mentioned(words, name) for name in asked.names) and any(
-            states_value(sentence, asked.units) for sentence in split_sentences(source.abstract)
-        ):
+    for source in naming(sources, asked.names):
+        if any(states_value(sentence, asked.units) for sentence in split_sentences(source.abstract)):
             return None
     attribute = " ".join(asked.units) or "a figure"
     return f"no abstract naming {', '.join(asked.names) or 'the subject'} states {attribute}"

@@ -84,7 +84,7 @@ def load_cases(path: Path, settings: Settings, measure: list[str] = ()) -> list[
             refusal_reason(item.question) or abstain_reason(item.question, sources, settings.answer.min_dense_score)
         )
         question = weigh(item.question, engine.idf, " ".join(turn.question for turn in turns))
-        candidates = rank(question, sources[:1], WEIGHTS) if sources else []
+        candidates = rank(question, sources[:1], WEIGHTS)
         cases.append(Case(item, question, candidates, abstained or not candidates))
     for name in measure:
         MEASURES[name](cases, settings)
