@@ -154,6 +154,26 @@ def test_the_answer_leads_with_the_sentence_that_answers(seeded: rag.Settings) -
     assert answer.text.startswith(lead)
 
 
+def test_front_ends_show_the_lead_sentence_first(seeded: rag.Settings) -> None:
+    from ui.cli import render
+    from ui.present import lead
+    from ui.slack_blocks import answer_blocks
+
+    answer = rag.ask("Which regularization technique was effective against multi-epoch degradation?", settings=seeded)
+    first, rest = lead(answer)
+    assert "dropout" in first and first.endswith("[1]") and rest
+    assert render(answer).startswith(f"{first}\n\n{rest}")
+    assert answer_blocks(answer)[0]["text"]["text"] == f"*{first}*"
+
+
+def test_a_model_answer_leads_with_its_first_cited_sentence() -> None:
+    from ui.present import lead
+
+    answer = rag.Answer(question="q", text="Dropout helps [1]. Other regularizers fail [1].", citations=[], sources=[],
+                        abstained=False, backend="openai", timings_ms={})
+    assert lead(answer) == ("Dropout helps [1].", "Other regularizers fail [1].")
+
+
 def test_a_which_study_question_is_answered_with_the_paper(seeded: rag.Settings) -> None:
     answer = rag.ask(
         "Which study fine-tunes a model on question-answer pairs distilled from texts on fracture and failure of solids?",

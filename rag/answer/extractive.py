@@ -283,21 +283,21 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
 
 
 def compose(picked: list[Candidate], heading: str = "") -> Draft:
-    """Join sentences, each followed by its source number; `heading` names the paper a "which study" question asks for."""
-    parts = [heading] if heading else []
-    citations = []
-    for cand in picked:
-        parts.append(f"{cand.sentence.text} [{cand.source.n}]")
-        citations.append(
-            Citation(
-                n=cand.source.n,
-                paper_id=cand.source.paper_id,
-                title=cand.source.title,
-                quote=cand.sentence.text,
-                dates=cand.source.dates,
-            )
+    """The lead sentence (after `heading`, which names the paper a "which study" question asks for), then, in a
+    paragraph of their own, the context sentences; each sentence followed by its source number."""
+    cited = [f"{cand.sentence.text} [{cand.source.n}]" for cand in picked]
+    lead = " ".join([heading, *cited[:1]] if heading else cited[:1])
+    citations = [
+        Citation(
+            n=cand.source.n,
+            paper_id=cand.source.paper_id,
+            title=cand.source.title,
+            quote=cand.sentence.text,
+            dates=cand.source.dates,
         )
-    return Draft(" ".join(parts), citations)
+        for cand in picked
+    ]
+    return Draft("\n\n".join(part for part in (lead, " ".join(cited[1:])) if part), citations)
 
 
 @register("extractive")
