@@ -184,7 +184,8 @@ def test_a_which_study_question_is_answered_with_the_paper(seeded: rag.Settings)
 
 
 def test_follow_up_without_its_own_subject_is_answered(seeded: rag.Settings) -> None:
-    answer = rag.ask("Why?", history=["Which regularization technique helps against multi-epoch degradation?"], settings=seeded)
+    history = ["Which regularization technique helps against multi-epoch degradation?"]
+    answer = rag.ask("Why?", history=history, settings=seeded)
     assert not answer.abstained and answer.citations
 
 
@@ -213,7 +214,8 @@ def test_requests_the_gate_refuses_never_reach_the_backend(seeded: rag.Settings)
     register("recording")(lambda settings: Recording(calls))
     try:
         for request_text in OFF_TOPIC:
-            answer = rag.ask(request_text, history=["How many tokens was CT-LLM trained on?"], settings=seeded, backend="recording")
+            history = ["How many tokens was CT-LLM trained on?"]
+            answer = rag.ask(request_text, history=history, settings=seeded, backend="recording")
             assert (answer.text, answer.abstained, answer.backend) == (rag.ABSTAIN, True, "recording")
         assert calls == []
         assert rag.ask("What MMLU score does Ling-Plus achieve?", settings=seeded, backend="recording").abstained

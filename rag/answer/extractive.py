@@ -214,7 +214,8 @@ def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Ques
     wanted = {t: idf(t) for t in terms(question)}
     wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) if t not in wanted})
     asked = read(question)
-    return Question(asked, wanted, frozenset(vocabulary(f"{question} {context}")), frozenset(terms(" ".join(asked.focus[-1:]))))
+    head = frozenset(terms(" ".join(asked.focus[-1:])))
+    return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
 
 
 def rank(question: Question, sources: list[Source], weights: Weights) -> list[Candidate]:
@@ -273,8 +274,8 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
     """
     asked = question.asked
     if asked.answer_type == "lookup":
-        names_one = bool(sentence.names - question.said) or "lookup" in sentence.cues
-        return float(names_one and bool(question.head & sentence.terms))
+        names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
+        return float(names_something and bool(question.head & sentence.terms))
     if asked.answer_type != "quantity":
         return float(asked.answer_type in sentence.cues)
     if "figure" not in sentence.cues:

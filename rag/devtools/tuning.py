@@ -99,10 +99,8 @@ def _proximity(cases: list[Case], settings: Settings) -> None:
         for cand in case.candidates:
             words = stems(cand.sentence.text)
             positions = [i for i, stem in enumerate(words) if stem in wanted]
-            best = max(
-                (sum(wanted[t] for t in {words[i] for i in positions if start <= i < start + PROXIMITY_WINDOW}) for start in positions),
-                default=0.0,
-            )
+            windows = ({words[i] for i in positions if start <= i < start + PROXIMITY_WINDOW} for start in positions)
+            best = max((sum(wanted[t] for t in window) for window in windows), default=0.0)
             values[cand.sentence.index] = best / case.question.total
         case.measured["proximity"] = values
 
