@@ -14,7 +14,7 @@ from pathlib import Path
 
 import rag
 
-from .present import flags, lead, listed_sources, quotes_by_source
+from .present import flags, listed_sources, quotes_by_source
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -222,8 +222,8 @@ def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
 
 
 def render(answer: rag.Answer, text: bool = True) -> str:
-    """The answer (unless already streamed; its lead first), its flags, then its numbered sources with quotes."""
-    lines = ["\n\n".join(part for part in lead(answer) if part), ""] if text else [""]
+    """The answer (unless already streamed), its flags, then its numbered sources with dates and quoted sentences."""
+    lines = [answer.text, ""] if text else [""]
     lines += [f"Note: {note}" for note in answer.notes] + flags(answer)
     quotes = quotes_by_source(answer)
     for source in listed_sources(answer):
