@@ -1,4 +1,4 @@
-"""One question's way to its answer: check → condense → retrieve → gate → generate → verify → fall back.
+"""One question's way to its answer: check → refuse? → condense → retrieve → gate → generate → verify → fall back.
 
 Each step is a function below, called in that order by `ask_stream`; sources are numbered at retrieval
 and never renumbered, so an [n] streamed early is source n of the final `Answer`.
@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterator, Sequence
 
 from .answer import Backend, BackendUnavailable, Draft, Request, backend_name, create
 from .answer.citations import Checked, verify
-from .answer.gate import abstain_reason
+from .answer.gate import abstain_reason, refusal_reason
 from .dates import matching
 from .engine import Engine, get_engine
 from .errors import BadInputError, PapertrailError
@@ -37,6 +37,12 @@ def ask_stream(
     engine = ready_engine(settings)
     notes: list[str] = []
     chosen = create(backend or backend_name(settings), settings)
+    if reason := refusal_reason(question):  # before condense: no model reads a request that is not about the papers
+        log.info("abstaining: %s", reason)
+        yield ABSTAIN
+        timings = {"answer": 0.0, "total": _ms(started)}
+        yield _answer(question, verify(ABSTAIN, []), Draft(ABSTAIN), [], chosen.name, timings, notes, [])
+        return
     clock = time.perf_counter()
     chosen, query = condense(chosen, question, turns, settings, notes)
     timings = {"condense": _ms(clock)}

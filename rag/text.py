@@ -48,5 +48,11 @@ _stemmer = Stemmer.Stemmer("english")
 
 def terms(text: str) -> set[str]:
     """Stemmed content words (the BM25 index's stemmer): the unit in which questions and sentences are compared."""
+    return set(stems(text)) - {""}
+
+
+def stems(text: str) -> list[str]:
+    """Every word of `text` in order, stemmed, with stop words as "": the positions of `terms` (how far apart)."""
     words = [w.casefold() for w in _WORD.findall(text)]
-    return {stem for stem in _stemmer.stemWords([w for w in words if w not in _STOP])}
+    stemmed = iter(_stemmer.stemWords([w for w in words if w not in _STOP]))
+    return ["" if w in _STOP else next(stemmed) for w in words]

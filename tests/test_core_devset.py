@@ -1,33 +1,55 @@
-"""The dev set through `papertrail eval`'s code path: the figures the core issue sets as bounds."""
+"""Both development sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
+
+eval/dev.jsonl is the set the answerer was designed and fit on; eval/dev2.jsonl was written blind and is
+never tuned on: its bounds are the early warning for questions nobody has seen.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import rag
+import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+import rag
 from rag.devtools.evaluation import evaluate
 
-DEV_SET = ROOT / "eval" / "dev.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+
+AT_LEAST = {
+    "dev.jsonl": {
+        "recall_at_5_single": 0.98,
+        "recall_at_10_multi": 0.90,
+        "mrr_at_10": 0.95,
+        "fact_hit": 0.85,
+        "citation_precision_single": 0.95,
+        "abstention_unanswerable": 0.9,
+    },
+    "dev2.jsonl": {
+        "recall_at_5_single": 0.95,
+        "recall_at_10_multi": 0.95,
+        "mrr_at_10": 0.94,
+        "fact_hit": 0.80,
+        "citation_precision_single": 0.90,
+        "abstention": 0.85,
+        "abstention_unanswerable": 0.8,
+        "abstention_offtopic": 0.8,
+    },
+}
+"""Lower bounds, a little under the figures measured when they were set (README, Evaluation)."""
 
 
-def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(AT_LEAST))
+def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path, name: str) -> None:
     out = tmp_path / "results.jsonl"
-    summary = evaluate(DEV_SET, out, seeded)
+    summary = evaluate(ROOT / "eval" / name, out, seeded)
     assert summary.questions == 70
-    assert summary.recall_at_5_single >= 0.98
-    assert summary.recall_at_10_multi >= 0.90
-    assert summary.mrr_at_10 >= 0.95
-    assert summary.citation_precision_single >= 0.95
-    assert summary.abstention_unanswerable >= 0.6
+    for figure, bound in AT_LEAST[name].items():
+        assert getattr(summary, figure) >= bound, f"{name}: {figure} {getattr(summary, figure)} < {bound}"
     assert summary.false_abstention <= 0.05
     assert summary.answer_words_p50 <= 80
-    assert summary.fact_hit >= 0.85
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 70
-    first = rows[0]
-    assert set(first) == {"id", "retrieved", "answer", "cited", "abstained", "latency_ms"}
-    assert len(first["retrieved"]) >= 10
-    assert set(first["latency_ms"]) == {"retrieve", "answer", "total"}
+    assert set(rows[0]) == {"id", "retrieved", "answer", "cited", "abstained", "latency_ms"}
+    assert len(rows[0]["retrieved"]) >= 10
+    assert set(rows[0]["latency_ms"]) == {"retrieve", "answer", "total"}

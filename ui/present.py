@@ -1,10 +1,27 @@
-"""What every front end shows beside an answer, decided once: quotes by source number, which sources to list, notes."""
+"""What every front end shows beside an answer, decided once: its lead, quotes by source number, which sources
+to list, notes."""
 
 from __future__ import annotations
 
+import re
+
 import rag
 
+_FIRST_CLAIM = re.compile(r"(.+?\[\d+(?:\s*[,;]\s*\d+)*\][.!?]?)\s+(\S.*)", re.S)
+
 ABSTAINED_NOTE = "No answer: the indexed abstracts do not support one. The closest papers are listed for reference."
+
+
+def lead(answer: rag.Answer) -> tuple[str, str]:
+    """The answer's lead (the sentence that answers, with its citation) and the rest, so front ends show it first.
+
+    The extractive backend puts the lead in a paragraph of its own; a model's answer leads with its first cited sentence.
+    """
+    first, blank, rest = answer.text.partition("\n\n")
+    if blank:
+        return first.strip(), rest.strip()
+    match = _FIRST_CLAIM.fullmatch(answer.text.strip())
+    return (match.group(1), match.group(2)) if match else (answer.text.strip(), "")
 
 
 def quotes_by_source(answer: rag.Answer) -> dict[int, list[str]]:

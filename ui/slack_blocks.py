@@ -7,7 +7,7 @@ from urllib.parse import quote_plus
 
 import rag
 
-from .present import byline, listed_sources, quotes_by_source
+from .present import byline, lead, listed_sources, quotes_by_source
 from .present import notes as answer_notes
 
 SECTION_LIMIT = 3000
@@ -106,8 +106,9 @@ def feedback_block() -> Block:
 
 
 def answer_blocks(answer: rag.Answer) -> list[Block]:
-    """The answer text (split across sections), its cited sources, notes, backend and time, and feedback buttons."""
-    body = [_section(piece) for piece in split(escape(answer.text))]
+    """The answer's lead in bold, the rest (split across sections), cited sources, notes, backend and time, feedback."""
+    first, rest = lead(answer)
+    body = [_section(f"*{escape(first)}*")] + [_section(piece) for piece in split(escape(rest))]
     body += source_blocks(answer)
     notes = answer_notes(answer)
     seconds = answer.timings_ms.get("total", 0) / 1000

@@ -1,5 +1,10 @@
 """The offline answer: verbatim sentences of the retrieved abstracts, picked for the question, each cited.
 
+Each sentence gets a score, the sum of a few named features times their `WEIGHTS`; the best sentence
+of the top paper leads the answer, and further sentences follow only while they add question terms the
+answer does not cover yet, within the word budget. The weights are fit by k-fold cross-validation on
+eval/dev.jsonl (`python -m rag.devtools.tuning`).
+
 Own code: llama-index's extractive pieces (SentenceEmbeddingOptimizer and kin) trim context for an
 LLM; none writes a cited answer of whole sentences.
 """
@@ -8,37 +13,131 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
+from .asked import Asked, names, read, squash, states_value, vocabulary
 
-_NUMBER = re.compile(r"\d")
 _MULTI = re.compile(
     r"^\s*(which|what|list|name|are there|is there|any)\b.{0,40}\b(papers|works|studies|approaches|methods|models)\b",
     re.I,
 )
-_QUANTITY = re.compile(r"\b(how (many|much|large|big|long|fast)|what (percentage|share|fraction|number|size))\b", re.I)
-_FOCUS = re.compile(
-    r"\b(?:what|which)\s+(?:kinds? of\s+|types? of\s+|sorts? of\s+)?((?:[\w\-]+\s+){0,3}?[\w\-]+)"
-    r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made|form|forms)\b)",
+_FIGURE = re.compile(r"(?<![\w\-.])\d")
+_CUES = {
+    "list": re.compile(r"(?:[^,]+,){2}|\(\s*(?:1|i|a)\s*\)|\b1\)|\bfirst(?:ly)?\b.*\bsecond\b|:\s*\w+[^.]*,", re.I),
+    "cause": re.compile(
+        r"\b(?:because|due to|since|as a result|caused? by|stems? from|attribut\w+ to|owing to|leads? to|results? in|"
+        r"arises?|reasons?|explains?|root|we (?:find|found|show|observe|identify|reveal))\b",
+        re.I,
+    ),
+    "method": re.compile(
+        r"\b(?:we (?:propose|introduce|present|develop|design|use|employ|leverage|train)|by \w+ing|via|through|"
+        r"consists? of|comprises?|framework|mechanism|approach)\b",
+        re.I,
+    ),
+    "finding": re.compile(
+        r"\b(?:we (?:find|found|show|observe|demonstrate|reveal|discover)|results? (?:show|indicate|suggest|demonstrate)|"
+        r"outperform\w*|improv\w+|surpass\w*|significant\w*|effective\w*|consistent\w*|better|worse|fails?)\b",
+        re.I,
+    ),
+    "work": re.compile(
+        r"\b(?:we (?:propose|introduce|present|develop|build|release|design)|this (?:paper|work) (?:proposes|introduces|"
+        r"presents)|called|named|dubbed)\b",
+        re.I,
+    ),
+    "definition": re.compile(
+        r"\b(?:we (?:call|term|name|define|refer to)|(?:is|are) (?:called|termed|defined as|known as)|refers? to|"
+        r"i\.e\.|namely|which (?:is|are)|denot\w+)\b",
+        re.I,
+    ),
+    "lookup": re.compile(
+        r"\b(?:we (?:propose|introduce|present|call|term|name)|called|termed|named|dubbed|such as|including|except)\b",
+        re.I,
+    ),
+}
+"""What a sentence carrying each kind of answer says (quantity: a figure, see `_answer_type`)."""
+_OWN_WORK = re.compile(r"\b(?:we|our|this (?:paper|work|study)|here)\b", re.I)
+_BOILERPLATE = re.compile(
+    r"\b(?:code|data|models?|weights|dataset|benchmark)s? (?:(?:is|are|will be) )?(?:made )?(?:publicly |openly )?"
+    r"(?:available|released)\b|https?://|github|\bwe hope\b|sheds? light|future (?:work|research)",
     re.I,
 )
-NAME_BONUS = 0.15
-FOCUS_WEIGHT = 2.0
-"""Words of the asked-for thing ("which *regularization technique* ...") weigh double: the answer names it."""
 CONTEXT_WEIGHT = 0.3
+"""Words of earlier questions (a follow-up's history) weigh this share of the question's own."""
 MAX_PAPERS_LISTED = 5
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    source: Source
+class Weights:
+    """How much each feature of a sentence counts; chosen from k-fold cross-validation on eval/dev.jsonl."""
+
+    rare_terms: float
+    """Share of the question's IDF weight found in the sentence."""
+    answer_type: float
+    """The sentence carries the asked kind of answer (a figure beside the asked unit, a list, a cause, a method...),
+    counted in proportion to `rare_terms`: the kind of answer on the question's subject."""
+    background: float
+    """Background before the abstract's first "we", or boilerplate (code available...): rarely the answer."""
+
+
+WEIGHTS = Weights(rare_terms=1.0, answer_type=3.2, background=-0.8)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an abstract with what scoring needs, computed once per abstract."""
+
     index: int
     text: str
+    words: int
+    terms: frozenset[str]
+    background: float
+    cues: frozenset[str]
+    names: frozenset[str]
+    """Coined names and acronyms in the sentence, squashed ("OLMo" → "olmo")."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """One sentence's features for one question, named as their `Weights`."""
+
+    rare_terms: float
+    answer_type: float
+    background: float
+
+    def score(self, weights: Weights) -> float:
+        """The weighted sum of the features."""
+        return sum(getattr(self, f.name) * getattr(weights, f.name) for f in fields(self))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of one source, scored for the question."""
+
+    source: Source
+    sentence: Sentence
+    features: Features
     score: float
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question as the scorer uses it: what it asks, and the weight of each of its stemmed terms."""
+
+    asked: Asked
+    wanted: dict[str, float]
+    said: frozenset[str]
+    """Every word of the question, squashed: a name it already says is not news."""
+    head: frozenset[str]
+    """The stem of the asked-for thing's head word ("techniqu" in "which regularization technique")."""
+
+    @property
+    def total(self) -> float:
+        return sum(self.wanted.values()) or 1.0
 
 
 class ExtractiveBackend:
@@ -46,8 +145,9 @@ class ExtractiveBackend:
 
     name = "extractive"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, weights: Weights = WEIGHTS) -> None:
         self.answer_words = settings.answer.words
+        self.weights = weights
 
     def fit(self, sources: list[Source]) -> list[Source]:
         """Every source: no context window to respect."""
@@ -66,58 +166,35 @@ class ExtractiveBackend:
 
     def answer(self, question: str, sources: list[Source], idf: Callable[[str], float], context: str = "") -> Draft:
         """Cited sentences for `question`; words of `context` (earlier questions) weigh less than its own."""
-        focus = terms(" ".join(_FOCUS.findall(question)))
-        wanted = {t: idf(t) * (FOCUS_WEIGHT if t in focus else 1.0) for t in terms(question)}
-        wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) if t not in wanted})
-        candidates = self._score(question, wanted, sources)
+        reading = weigh(question, idf, context)
         if _MULTI.search(question):
-            return _compose(self._pick_many(candidates))
-        top = sources[0]
-        name = _short_name(top.title)
-        named = not name or name in question.casefold() or bool(_QUANTITY.search(question))
-        heading = "" if named else f"{top.title} [{top.n}]:"
-        picked = self._pick_one([c for c in candidates if c.source.n == top.n], self.answer_words - _words(heading))
-        if any(name and name in c.text.casefold() for c in picked):
-            heading = ""
-        return _compose(picked, heading)
+            return compose(self.pick_many(rank(reading, sources, self.weights)))
+        return self.answer_one(reading, rank(reading, sources[:1], self.weights))
 
-    def _score(self, question: str, wanted: dict[str, float], sources: list[Source]) -> list[_Candidate]:
-        """Share of the question's IDF weight a sentence covers; words of the title count half (they only
-        identify the paper); naming the paper's short name helps an open question, a number a "how many"."""
-        total = sum(wanted.values()) or 1.0
-        quantity = bool(_QUANTITY.search(question))
-        out = []
-        for source in sources:
-            title_terms = terms(source.title)
-            short_name = _short_name(source.title)
-            if short_name and short_name in question.casefold():
-                short_name = None
-            prior = 1.0 / (1.0 + 0.1 * (source.n - 1))
-            for index, sentence in enumerate(split_sentences(source.abstract)):
-                found = terms(sentence)
-                score = sum(w * (0.5 if t in title_terms else 1.0) for t, w in wanted.items() if t in found) / total
-                if short_name and short_name in sentence.casefold() and not quantity:
-                    score += NAME_BONUS
-                if quantity and not _NUMBER.search(sentence):
-                    score *= 0.6
-                out.append(_Candidate(source, index, sentence.strip(), score * prior))
-        return sorted(out, key=lambda c: c.score, reverse=True)
-
-    def _pick_one(self, own: list[_Candidate], budget: int) -> list[_Candidate]:
-        """The top-ranked paper's best sentences (`own`, best first) within the budget, in the abstract's order.
+    def answer_one(self, question: Question, own: list[Candidate]) -> Draft:
+        """The top paper's answer from its ranked sentences; its title first when the question asks for a work.
 
         Retrieval ranks papers better than single sentences do (MRR 0.97 on the dev set), so the
         answer comes from paper [1] alone: one paper cited, precision kept.
         """
-        picked = [own[0]]
-        words = _words(own[0].text)
-        for cand in own[1:]:
-            if words + _words(cand.text) <= budget:
-                picked.append(cand)
-                words += _words(cand.text)
-        return sorted(picked, key=lambda c: c.index)
+        top = own[0].source
+        heading = f"{top.title} [{top.n}]:" if question.asked.answer_type == "work" else ""
+        return compose(self.pick(question, own, self.answer_words - len(heading.split())), heading)
 
-    def _pick_many(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
+        """The best sentence first, then those adding uncovered question terms (best first) within `budget` words."""
+        lead = own[0]
+        picked, words = [lead], lead.sentence.words
+        covered = set(lead.sentence.terms)
+        for cand in own[1:]:
+            adds = (cand.sentence.terms - covered).intersection(question.wanted)
+            if adds and words + cand.sentence.words <= budget:
+                picked.append(cand)
+                words += cand.sentence.words
+                covered |= cand.sentence.terms
+        return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
+
+    def pick_many(self, candidates: list[Candidate]) -> list[Candidate]:
         """The best sentence of each well-supported paper, best paper first."""
         best = candidates[0].score
         seen: set[str] = set()
@@ -132,36 +209,96 @@ class ExtractiveBackend:
         return picked
 
 
-def _short_name(title: str) -> str | None:
-    """The paper's own name, lower-cased: "UrbanCLIP" in "UrbanCLIP: ...", "MechGPT" in "MechGPT, a ..."."""
-    head, colon, _ = title.partition(":")
-    if colon and len(head.split()) <= 3:
-        return head.strip().casefold()
-    first = title.split()[0].strip(",;") if title.split() else ""
-    coined = sum(c.isupper() for c in first) >= 2 or any(c.isdigit() for c in first)
-    return first.casefold() if coined and len(first) > 2 else None
+def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Question:
+    """The question's reading and its terms weighted by rarity (IDF); earlier questions' terms weigh less."""
+    wanted = {t: idf(t) for t in terms(question)}
+    wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) if t not in wanted})
+    asked = read(question)
+    head = frozenset(terms(" ".join(asked.focus[-1:])))
+    return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
 
 
-def _words(text: str) -> int:
-    return len(text.split())
+def rank(question: Question, sources: list[Source], weights: Weights) -> list[Candidate]:
+    """Every sentence of `sources` scored for the question, best first; earlier sources win ties."""
+    out = []
+    for source in sources:
+        for sentence in sentences(source.abstract):
+            found = features(question, sentence)
+            out.append(Candidate(source, sentence, found, found.score(weights)))
+    return sorted(out, key=lambda c: c.score, reverse=True)
 
 
-def _compose(picked: list[_Candidate], heading: str = "") -> Draft:
-    """Join sentences, each followed by its source number; `heading` names the paper the question did not."""
-    parts = [heading] if heading else []
-    citations = []
-    for cand in picked:
-        parts.append(f"{cand.text} [{cand.source.n}]")
-        citations.append(
-            Citation(
-                n=cand.source.n,
-                paper_id=cand.source.paper_id,
-                title=cand.source.title,
-                quote=cand.text,
-                dates=cand.source.dates,
+def features(question: Question, sentence: Sentence) -> Features:
+    """The features of `sentence` for `question`."""
+    return Features(
+        rare_terms=_mass(question, sentence.terms) / question.total,
+        answer_type=_answer_type(question, sentence) * _mass(question, sentence.terms) / question.total,
+        background=sentence.background,
+    )
+
+
+@lru_cache(maxsize=8192)
+def sentences(abstract: str) -> tuple[Sentence, ...]:
+    """The abstract's sentences with their terms, cues, names and role; cached, so each abstract is read once."""
+    texts = [s.strip() for s in split_sentences(abstract) if s.strip()]
+    first_own = next((i for i, text in enumerate(texts) if _OWN_WORK.search(text)), 1)
+    out = []
+    for index, text in enumerate(texts):
+        background = index < max(first_own, 1) or bool(_BOILERPLATE.search(text))
+        cues = frozenset(kind for kind, cue in _CUES.items() if cue.search(text))
+        if _FIGURE.search(text):
+            cues |= {"figure"}
+        out.append(
+            Sentence(
+                index,
+                text,
+                len(text.split()),
+                frozenset(terms(text)),
+                float(background),
+                cues,
+                frozenset(squash(name) for name in names(text)),
             )
         )
-    return Draft(" ".join(parts), citations)
+    return tuple(out)
+
+
+def _mass(question: Question, found: frozenset[str] | set[str]) -> float:
+    return sum(weight for term, weight in question.wanted.items() if term in found)
+
+
+def _answer_type(question: Question, sentence: Sentence) -> float:
+    """1 when the sentence carries the asked kind of answer; for a figure, 0.5 when it is not beside the asked unit.
+
+    A "which X" question is answered by a sentence naming an X: the head word of X with a name the question
+    does not say ("OLMo") or a naming phrase ("we call", "such as", "except for").
+    """
+    asked = question.asked
+    if asked.answer_type == "lookup":
+        names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
+        return float(names_something and bool(question.head & sentence.terms))
+    if asked.answer_type != "quantity":
+        return float(asked.answer_type in sentence.cues)
+    if "figure" not in sentence.cues:
+        return 0.0
+    return 1.0 if asked.units and states_value(sentence.text, asked.units) else 0.5
+
+
+def compose(picked: list[Candidate], heading: str = "") -> Draft:
+    """The lead sentence (after `heading`, which names the paper a "which study" question asks for), then, in a
+    paragraph of their own, the context sentences; each sentence followed by its source number."""
+    cited = [f"{cand.sentence.text} [{cand.source.n}]" for cand in picked]
+    lead = " ".join([heading, *cited[:1]] if heading else cited[:1])
+    citations = [
+        Citation(
+            n=cand.source.n,
+            paper_id=cand.source.paper_id,
+            title=cand.source.title,
+            quote=cand.sentence.text,
+            dates=cand.source.dates,
+        )
+        for cand in picked
+    ]
+    return Draft("\n\n".join(part for part in (lead, " ".join(cited[1:])) if part), citations)
 
 
 @register("extractive")

@@ -1,83 +1,62 @@
-"""The abstention gate, run before any backend: is there evidence to answer from at all?
+"""The abstention gate, run before any backend (LLM ones included): is this a question the abstracts can answer?
 
-A question about "GCG" or "how many days" cannot be answered from abstracts that never say
-"GCG" or "days", however close they are in topic; nor can one whose closest chunk is far from it.
+Two checks. `refusal_reason` reads the request alone, before a model sees it: jokes, chit-chat, coding
+tasks and instructions to set the papers aside are not questions about the indexed papers.
+`abstain_reason` weighs the retrieved evidence: a question about "GCG" cannot be answered from abstracts
+that never say "GCG"; one asking an attribute of an entity (a score on a benchmark, a size, a count)
+only from an abstract that names the entity and states a figure beside the attribute.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import TYPE_CHECKING
+
+from ..text import split_sentences
+from .asked import Asked, mentioned, naming, read, states_value, vocabulary
 
 if TYPE_CHECKING:
     from ..types import Source
 
-_TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
-_GENERIC_SUFFIX = re.compile(
-    r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I
-)
-_HOW_MANY = re.compile(
-    r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
-    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])",
+_LEAD_IN = r"^\W*(?:(?:ok(?:ay)?|hey|hi|so|now|please|just|and|but)\W+)*(?:(?:can|could|would|will) you\s+)?(?:please\s+)?"
+_SET_ASIDE = re.compile(
+    r"\b(?:ignore|disregard|forget|skip|set aside|never ?mind)\b.{0,30}\b(?:papers?|sources?|abstracts?|context|"
+    r"documents?|instructions?|index|corpus|citations?)\b|"
+    r"\b(?:your own|(?:use|using|from|based on|rely on|draw on)\s+your(?:\s+general|\s+prior)?)\s+"
+    r"(?:knowledge|opinion|views?|experience|memory|training)\b|"
+    + _LEAD_IN + r"(?:use|answer (?:from|with|using)|rely on|draw on)\s+(?:general|world|prior|common)\s+knowledge\b|"
+    r"\bwithout (?:using|looking at|citing|reading|the)\b.{0,20}\b(?:papers?|sources?|abstracts?)\b|"
+    r"\b(?:don't|do not|no need to)\s+(?:use|cite|consult|rely on|look at)\b.{0,20}\b(?:papers?|sources?|abstracts?)\b|"
+    r"\bwhat do you (?:think|feel|believe)\b|\byour (?:favou?rite|opinion)\b|"
+    + _LEAD_IN + r"(?:pretend|role-?play|act as|imagine you)\b",
     re.I,
 )
-_FUNCTION_WORDS = {"the", "a", "an", "of", "more", "fewer", "less"}
-
-
-def _squash(text: str) -> str:
-    """Lower-case letters and digits only, accents dropped: "TÜLU" and 'T\\"ULU' both become "tulu"."""
-    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", text).casefold())
-
-
-def _parts(word: str) -> list[str]:
-    return [p for p in (_squash(x) for x in re.split(r"[-/]", word)) if p]
-
-
-def vocabulary(text: str) -> set[str]:
-    """Every word of `text`, squashed, with hyphenated compounds also split into their parts."""
-    words: set[str] = set()
-    for token in _TOKEN.findall(text):
-        words.add(_squash(token))
-        words.update(_parts(token))
-    words.discard("")
-    return words
-
-
-def _mentioned(words: set[str], term: str) -> bool:
-    """Every part of `term` is a word of the text, or the start of one (plurals, suffixes)."""
-    return all(p in words or any(w.startswith(p) for w in words) for p in _parts(term))
-
-
-def names(question: str) -> list[str]:
-    """Terms that name something: acronyms, model names, anything with two capitals or a digit."""
-    found = []
-    for token in _TOKEN.findall(question):
-        token = _GENERIC_SUFFIX.sub("", token.strip(".-"))
-        core = re.sub(r"\W", "", token)
-        if len(core) >= 2 and (any(c.isdigit() for c in core) or sum(c.isupper() for c in core) >= 2):
-            found.append(token)
-    return found
-
-
-def asked_units(question: str) -> list[str]:
-    """The thing counted in "how many X" / "how much X" (its head word), e.g. "hours" in "how many GPU hours"."""
-    units = []
-    for match in _HOW_MANY.finditer(question):
-        words = [w for w in match.group(1).split() if w.casefold() not in _FUNCTION_WORDS]
-        units.extend(words[-1:])
-    return units
-
-
-def missing_evidence(question: str, top_text: str, all_text: str) -> list[str]:
-    """What the question names or counts that the abstracts never mention (empty when all is there).
-
-    Names may be in any retrieved abstract; the counted unit must be in the top one, which answers.
-    """
-    everywhere, top = vocabulary(all_text), vocabulary(top_text)
-    missing = [name for name in names(question) if not _mentioned(everywhere, name)]
-    missing += [unit for unit in asked_units(question) if not _mentioned(top, unit[: max(3, len(unit) - 2)])]
-    return missing
+_CREATIVE = re.compile(
+    _LEAD_IN + r"(?:tell|write|compose|make up|give|sing|share|invent)\b.{0,25}\b(?:joke|poem|story|song|haiku|"
+    r"limerick|riddle|rap|pun|fairy tale|bedtime story)s?\b|\b(?:tell|know) (?:me )?(?:a|any) (?:good |funny )?jokes?\b",
+    re.I,
+)
+_CODING = re.compile(
+    _LEAD_IN + r"(?:write|implement|code|debug|fix|refactor|optimi[sz]e|generate|create|give me|show me)\b.{0,40}"
+    r"\b(?:code|function|script|program|class|snippet|regex|query|unit tests?|dockerfile|makefile|"
+    r"(?:in|using) (?:python|rust|javascript|typescript|java|c\+\+|c#|go|sql|bash|ruby|php|kotlin|swift))\b|```",
+    re.I,
+)
+_SMALL_TALK = re.compile(
+    r"^\W*(?:hi|hello|hey|yo|thanks|thank you|thx|cheers|bye|goodbye|good (?:morning|afternoon|evening|night)|"
+    r"how are you(?: doing)?|how's it going|what's up|who are you|what are you|what is your name|what's your name|"
+    r"are you (?:a bot|human|there)|nice to meet you)(?:\W+(?:there|again|so much|today|papertrail|bot))*\W*$",
+    re.I,
+)
+_REQUESTS = [
+    (_SET_ASIDE, "it asks to set the indexed papers aside"),
+    (_CREATIVE, "it asks for entertainment, not about the papers"),
+    (_CODING, "it is a coding task, not a question about the papers"),
+    (_SMALL_TALK, "it is small talk"),
+]
+def refusal_reason(question: str) -> str | None:
+    """Why `question` is not a question about the indexed papers (None when it is): read before any model."""
+    return next((reason for pattern, reason in _REQUESTS if pattern.search(question)), None)
 
 
 def abstain_reason(question: str, sources: list[Source], min_dense_score: float) -> str | None:
@@ -86,6 +65,21 @@ def abstain_reason(question: str, sources: list[Source], min_dense_score: float)
         return "no indexed paper matches the question"
     if max(source.dense_score for source in sources) < min_dense_score:
         return "no indexed abstract is close to the question"
-    top = f"{sources[0].title} {sources[0].abstract}"
-    missing = missing_evidence(question, top, " ".join(f"{s.title} {s.abstract}" for s in sources))
-    return f"the abstracts never mention {', '.join(missing)}" if missing else None
+    asked = read(question)
+    texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
+    missing = [name for name in asked.names if not any(mentioned(words, name) for words in texts)]
+    if missing:
+        return f"the abstracts never mention {', '.join(missing)}"
+    if asked.answer_type == "quantity":
+        return _unstated(asked, sources)
+    modifiers = [word for word in asked.focus[:-1] if not any(mentioned(words, word) for words in texts)]
+    return f"the abstracts never mention {', '.join(modifiers)}" if modifiers else None
+
+
+def _unstated(asked: Asked, sources: list[Source]) -> str | None:
+    """Why no abstract naming the question's entities states a figure beside the asked attribute (None if one does)."""
+    for source in naming(sources, asked.names):
+        if any(states_value(sentence, asked.units) for sentence in split_sentences(source.abstract)):
+            return None
+    attribute = " ".join(asked.units) or "a figure"
+    return f"no abstract naming {', '.join(asked.names) or 'the subject'} states {attribute}"

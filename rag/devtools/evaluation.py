@@ -36,7 +36,10 @@ class Summary:
     mrr_at_10: float | None
     fact_hit: float | None
     citation_precision_single: float | None
+    abstention: float | None
+    """Share of abstentions on every question without an answer: unanswerable and off-topic together."""
     abstention_unanswerable: float | None
+    abstention_offtopic: float | None
     false_abstention: float | None
     answer_words_p50: float | None
     latency_ms_p50: float
@@ -96,12 +99,13 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def summarise(questions: list[EvalQuestion], results: list[dict]) -> Summary:
-    recall5, recall10, mrr, facts, precision, abstain, false_abstain, words = [], [], [], [], [], [], [], []
+    recall5, recall10, mrr, facts, precision, false_abstain, words = [], [], [], [], [], [], []
+    abstain: dict[str, list[float]] = {"unanswerable": [], "offtopic": []}
     for item, result in zip(questions, results):
         gold = {_norm(t) for t in item.gold_titles}
         ranked = [_norm(t) for t in result["retrieved"][:RANKED_PAPERS]]
         if not gold:
-            abstain.append(float(result["abstained"]))
+            abstain["offtopic" if item.type == "offtopic" else "unanswerable"].append(float(result["abstained"]))
             continue
         false_abstain.append(float(result["abstained"]))
         if not result["abstained"]:
@@ -122,7 +126,9 @@ def summarise(questions: list[EvalQuestion], results: list[dict]) -> Summary:
         mrr_at_10=_mean(mrr),
         fact_hit=_mean(facts),
         citation_precision_single=_mean(precision),
-        abstention_unanswerable=_mean(abstain),
+        abstention=_mean(abstain["unanswerable"] + abstain["offtopic"]),
+        abstention_unanswerable=_mean(abstain["unanswerable"]),
+        abstention_offtopic=_mean(abstain["offtopic"]),
         false_abstention=_mean(false_abstain),
         answer_words_p50=statistics.median(words) if words else None,
         latency_ms_p50=_percentile(totals, 0.5),

@@ -1,0 +1,230 @@
+"""What a question asks for: the kind of answer, the measured thing's words, the names it mentions.
+
+Shared by the gate (is the asked thing in the abstracts at all?) and the extractive scorer (which
+sentence carries it?). The word lists name kinds of questions and sentences, never one question.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ..types import Source
+
+AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "lookup"]
+
+MEASURES = (
+    "score|scores|size|sizes|rate|rates|rating|ratings|accuracy|accuracies|throughput|rank|number|count|"
+    "percentage|share|fraction|proportion|ratio|speed|speedup|latency|cost|budget|length|dimension|dimensions|"
+    "perplexity|amount|reduction|improvement|gain|win rate"
+)
+"""Nouns naming a measured value: "what MMLU *score*", "what *size* of backbone"."""
+_PHRASE_WORD = r"(?!(?:does|do|did|is|are|was|were|the|papers|works|studies)\b)[\w\-@]+\s+"
+"""A word inside "what ... score": not a verb, not "papers" (a multi-paper question)."""
+_VALUE_VERBS = r"reach|reached|reaches|achieve|achieved|achieves|score|scored|scores|attain|attained|obtain|obtained"
+_MEASURE_OF = rf"\bwhat is the\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\s+of\b"
+
+_QUANTITY = re.compile(
+    r"\bhow (?:many|much|large|big|long|fast|often|small)\b|\bby how\b|"
+    rf"\b(?:what|which)\s+(?:{_PHRASE_WORD}){{0,3}}?(?:{MEASURES})\b|"
+    rf"\bwhat\b.{{0,60}}\b(?:does|do|did)\b.{{0,60}}\b(?:{_VALUE_VERBS})\b|{_MEASURE_OF}",
+    re.I,
+)
+_COUNTED_LIST = re.compile(
+    r"\b(?:what|which|name|list)\s+(?:are\s+)?(?:the\s+)?(?:two|three|four|five|six|several|main|key)\b", re.I
+)
+_LIST = re.compile(
+    r"\b(?:what|which)\s+(?:are|were)\s+the\s+(?:\w+\s+){0,2}?(?:components|modules|stages|steps|categories|parts|"
+    r"elements|ingredients|types|kinds|sources|languages|tasks|models)\b|"
+    r"\b(?:which|what)\s+(?:kinds|types|sorts|categories)\s+of\b|"
+    r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:components|modules|stages|steps|categories|parts|elements|ingredients)\b",
+    re.I,
+)
+_DEFINITION = re.compile(
+    r"^\W*(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+|an?\s+)?(?:['\"‘“]|[\w\-]+\s*(?:[,?]|$))|"
+    r"\bwhat (?:does|do) [\w\-' ]+ (?:mean|stand for|refer to)\b",
+    re.I,
+)
+_CAUSE = re.compile(r"\bwhy\b|\bwhat (?:causes|caused|explains|makes)\b|\breason\b", re.I)
+_WORK = re.compile(
+    r"^\s*(?:is there|are there|has anyone|have (?:any|researchers|people)|does any|do any|is anyone)\b|"
+    r"\b(?:which|what) (?:study|paper|work)\b",
+    re.I,
+)
+_METHOD = re.compile(r"\bhow (?:does|do|did|can|could|is|are|was|were|should|would)\b|\bin what way\b|\bby what\b", re.I)
+_FINDING = re.compile(
+    r"^\s*(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)\b|"
+    r"\bwhat (?:happens|did \w+ find|do \w+ find)\b|"
+    r"\b(?:effect|impact|finding|findings|conclude|turned out|best|better|most effective)\b",
+    re.I,
+)
+_TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
+    ("cause", _CAUSE), ("work", _WORK), ("list", _COUNTED_LIST), ("quantity", _QUANTITY),
+    ("list", _LIST), ("definition", _DEFINITION), ("method", _METHOD), ("finding", _FINDING),
+]
+"""Tried in order; the first that matches names the answer type ("why ... how often" asks a cause)."""
+
+_FOCUS = re.compile(
+    r"\b(?:what|which)\s+((?:[\w\-]+\s+){0,3}?[\w\-]+)"
+    r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made)\b)",
+    re.I,
+)
+_NOT_FOCUS = {
+    "kind", "kinds", "type", "types", "sort", "sorts", "of", "in", "the", "a", "an", "new", "other", "main", "key",
+    "two", "three", "four", "five", "six", "several", "papers", "paper", "works", "studies", "study",
+}
+_TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
+_GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
+_HOW_MANY = re.compile(
+    r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
+    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])",
+    re.I,
+)
+_MEASURE_PHRASE = re.compile(
+    rf"\b(?:what|which)\s+((?:{_PHRASE_WORD}){{0,3}}?)({MEASURES})\b"
+    r"(?:\s+of\s+(?:the\s+)?((?:[\w\-]+\s+){0,2}?[\w\-]+)(?=\s+(?:does|do|did|is|are|was|were|in|of|for|on)\b|[?,]))?"
+    rf"|\bwhat is the\s+((?:[\w\-@]+\s+){{0,2}}?)({MEASURES})\s+of\b",
+    re.I,
+)
+_IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| in\b|$)")
+_FUNCTION_WORDS = {"the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them"}
+UNIT_SPELLINGS = {
+    "gigabytes": ("gb", "gigabyte"), "terabytes": ("tb", "terabyte"), "megabytes": ("mb", "megabyte"),
+    "percentage": ("%", "percent"), "percent": ("%",), "share": ("%", "percent"), "fraction": ("%", "percent"),
+    "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
+    "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
+}
+"""How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB")."""
+_FIGURE = re.compile(r"^[~≈<>]?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question's reading: what kind of answer it wants, the measured thing's words, the names it uses."""
+
+    answer_type: AnswerType
+    units: tuple[str, ...]
+    """Words of the measured thing ("hours" in "how many GPU hours", "MMLU" in "what MMLU score")."""
+    names: tuple[str, ...]
+    """Acronyms and coined names ("GEB-1.3B", "MMLU"): what the question is about."""
+    focus: tuple[str, ...]
+    """The asked-for thing of a what/which question, its head last: ("watermarking", "scheme")."""
+
+
+def read(question: str) -> Asked:
+    """What `question` asks for."""
+    kind = next((kind for kind, pattern in _TYPE_TESTS if pattern.search(question)), "lookup")
+    asked_for = tuple(focus(question))
+    if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
+        kind = "lookup"
+    return Asked(kind, tuple(asked_units(question)), tuple(names(question)), asked_for)
+
+
+def focus(question: str) -> list[str]:
+    """The words of the first what/which phrase but counting and kind words: "watermarking scheme" in "what
+    watermarking scheme has been proposed"; empty for "which papers ..."."""
+    match = _FOCUS.search(question)
+    if not match or match.group(1).split()[-1].casefold() in _NOT_FOCUS:
+        return []
+    return [w for w in match.group(1).split() if w.casefold() not in _NOT_FOCUS]
+
+
+def squash(text: str) -> str:
+    """Lower-case letters, digits and % only, accents dropped: "TÜLU" and 'T\\"ULU' both become "tulu"."""
+    return re.sub(r"[^a-z0-9%×]", "", unicodedata.normalize("NFKD", text).casefold())
+
+
+def parts(word: str) -> list[str]:
+    """A hyphenated or slashed word's parts, squashed: "GPT-3" → ["gpt", "3"]."""
+    return [p for p in (squash(x) for x in re.split(r"[-/]", word)) if p]
+
+
+@lru_cache(maxsize=8192)
+def vocabulary(text: str) -> frozenset[str]:
+    """Every word of `text`, squashed, with hyphenated compounds also split into their parts (cached: abstracts recur)."""
+    words: set[str] = set()
+    for token in _TOKEN.findall(text):
+        words.add(squash(token))
+        words.update(parts(token))
+    words.discard("")
+    return frozenset(words)
+
+
+def mentioned(words: frozenset[str], term: str) -> bool:
+    """Every part of `term` is a word of the text, or the start of one (plurals, suffixes)."""
+    return all(p in words or any(w.startswith(p) for w in words) for p in parts(term))
+
+
+def naming(sources: list[Source], terms: tuple[str, ...]) -> list[Source]:
+    """The sources whose title and abstract mention every one of `terms` (all of them when there are none)."""
+    return [s for s in sources if all(mentioned(vocabulary(f"{s.title} {s.abstract}"), t) for t in terms)]
+
+
+def names(question: str) -> list[str]:
+    """Terms that name something: acronyms, model names, anything with two capitals or a digit."""
+    found = []
+    for token in _TOKEN.findall(question):
+        token = _GENERIC_SUFFIX.sub("", token.strip(".-"))
+        core = re.sub(r"\W", "", token)
+        if len(core) >= 2 and (any(c.isdigit() for c in core) or sum(c.isupper() for c in core) >= 2):
+            found.append(token)
+    return found
+
+
+def asked_units(question: str) -> list[str]:
+    """The measured thing's words: the head of "how many X", the words of "what X score (of Y)", an "in X" unit."""
+    units = []
+    for match in _HOW_MANY.finditer(question):
+        units.extend(_content(match.group(1))[-1:])
+    for match in _MEASURE_PHRASE.finditer(question):
+        first, measure, of, second, measure_of = match.groups()
+        units.extend(_content(" ".join(g for g in (first, of, second) if g)))
+        units.extend(m for m in (measure, measure_of) if m and m.casefold() in UNIT_SPELLINGS)
+    if units or _QUANTITY.search(question):
+        for match in _IN_UNITS.finditer(question):
+            words = _content(match.group(1))
+            if words and (words[-1].endswith("s") or "per" in words or words[-1] in UNIT_SPELLINGS):
+                units.append(words[-1])
+    return list(dict.fromkeys(units))
+
+
+def _content(phrase: str) -> list[str]:
+    return [w for w in phrase.split() if w.casefold() not in _FUNCTION_WORDS]
+
+
+def spellings(unit: str) -> tuple[str, ...]:
+    """`unit` (its stem-like start) and the ways an abstract writes it beside a figure, squashed."""
+    key = squash(unit)
+    return (key[: max(3, len(key) - 2)],) + UNIT_SPELLINGS.get(key.rstrip("s") + "s", ()) + UNIT_SPELLINGS.get(key, ())
+
+
+def value_words(sentence: str) -> list[str]:
+    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB") as "#" followed by its unit if joined."""
+    out = []
+    for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
+        lowered = word.strip(".,;:\"'“”").casefold()
+        figure = _FIGURE.match(lowered)
+        out.append("#" if figure else squash(lowered))
+        if figure and figure.group(1):
+            out.append(figure.group(1))
+    return out
+
+
+def states_value(sentence: str, units: tuple[str, ...], window: int = 4) -> bool:
+    """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked)."""
+    words = value_words(sentence)
+    figures = [i for i, word in enumerate(words) if word == "#"]
+    if not units or not figures:
+        return bool(figures)
+    wanted = [s for unit in units for s in spellings(unit)]
+    near = {j for i in figures for j in range(max(0, i - window), min(len(words), i + window + 2))}
+    return any(_spelled(words[j], s) for j in near for s in wanted)
+
+
+def _spelled(word: str, spelling: str) -> bool:
+    """`word` is `spelling`, or starts with it when it is longer than a symbol ("%", "b", "gb")."""
+    return word == spelling or (len(spelling) > 2 and word.startswith(spelling))
