@@ -15,6 +15,7 @@ from .answer.citations import Checked, verify
 from .answer.gate import abstain_reason, refusal_reason
 from .dates import matching
 from .engine import Engine, get_engine
+from .retrieve import Retrieval
 from .errors import BadInputError, PapertrailError
 from .settings import AnswerSettings, Settings
 from .types import ABSTAIN, Answer, Source, Turn
@@ -35,30 +36,25 @@ def ask_stream(
     question = check_question(question, settings.answer)
     turns = recent_turns(history, settings.answer.history_turns)
     engine = ready_engine(settings)
-    notes: list[str] = []
     chosen = create(backend or backend_name(settings), settings)
-    if reason := refusal_reason(question):  # before condense: no model reads a request that is not about the papers
-        log.info("abstaining: %s", reason)
-        yield ABSTAIN
-        timings = {"answer": 0.0, "total": _ms(started)}
-        yield _answer(question, verify(ABSTAIN, []), Draft(ABSTAIN), [], chosen.name, timings, notes, [])
-        return
+    notes: list[str] = []
+    retrieval, sources, timings = Retrieval([]), [], {}
+    # Off-topic requests stop before condense: no model reads a request that is not about the papers.
+    if not (reason := refusal_reason(question)):
+        clock = time.perf_counter()
+        chosen, query = condense(chosen, question, turns, settings, notes)
+        timings["condense"] = _ms(clock)
+        retrieval = retrieve(engine, query, top_k or settings.retrieval.top_k, dates)
+        timings.update(retrieval.timings_ms)
+        sources = chosen.fit(retrieval.sources)
+        reason = abstain_reason(question, sources, settings.answer.min_dense_score)
     clock = time.perf_counter()
-    chosen, query = condense(chosen, question, turns, settings, notes)
-    timings = {"condense": _ms(clock)}
-    if dates:  # "Mar 11" also finds papers synced on 2024-03-11, and the other way round
-        dates = matching(dates, (day for paper in engine.papers().values() for day in paper.dates))
-    retrieval = engine.search(query, top_k or settings.retrieval.top_k, dates)
-    timings.update(retrieval.timings_ms)
-    sources = chosen.fit(retrieval.sources)
-    clock = time.perf_counter()
-    if reason := abstain_reason(question, sources, settings.answer.min_dense_score):
+    if reason:
         log.info("abstaining: %s", reason)
         draft = Draft(ABSTAIN)
         yield ABSTAIN
     else:
-        request = Request(question, sources, turns, engine.idf)
-        chosen, draft = yield from generate(chosen, request, settings, notes)
+        chosen, draft = yield from generate(chosen, Request(question, sources, turns, engine.idf), settings, notes)
     checked = verify(draft.text, sources, draft.citations)
     if checked.removed_citations:
         notes.append(f"removed citations to sources that were not given: {checked.removed_citations}")
@@ -96,6 +92,13 @@ def ready_engine(settings: Settings) -> Engine:
             f"the store at {engine.store.where} is empty: run `papertrail ingest` (or call rag.ensure_corpus()) first"
         )
     return engine
+
+
+def retrieve(engine: Engine, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
+    """Numbered sources for `query`; a listing date "Mar 11" also finds papers synced on 2024-03-11, and back."""
+    if dates:
+        dates = matching(dates, (day for paper in engine.papers().values() for day in paper.dates))
+    return engine.search(query, top_k, dates)
 
 
 def condense(
