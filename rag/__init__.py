@@ -1,10 +1,10 @@
 """Papertrail: cited answers over research-paper abstracts.
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
-`backend_name`, feedback, `Settings`, the result types and the one abstention phrase `ABSTAIN`.
+`backend_name`, `check_store`, feedback, `Settings`, the result types and the one abstention phrase `ABSTAIN`.
 """
 
-from .api import AskOptions, ask, ask_stream, backend_name, catalog, ensure_corpus, ingest, stats
+from .api import AskOptions, ask, ask_stream, backend_name, catalog, check_store, ensure_corpus, ingest, stats
 from .errors import BadInputError, PapertrailError
 from .feedback import export_feedback, record_feedback
 from .settings import Settings
@@ -26,6 +26,7 @@ __all__ = [
     "ask_stream",
     "backend_name",
     "catalog",
+    "check_store",
     "ensure_corpus",
     "export_feedback",
     "ingest",

@@ -75,6 +75,8 @@ class IngestReport(BaseModel):
     files: int
     papers: int
     added: int
-    relabelled: int
+    updated: int = Field(default=0, description="Known papers that came with a new abstract (dates and files kept).")
+    relabelled: int = Field(description="Known papers that gained listing dates or source files.")
     unchanged: int
-    chunks_added: int
+    chunks_added: int = Field(description="Chunks embedded and written.")
+    repaired: int = Field(default=0, description="Chunks whose missing vector was re-embedded (`ingest --check`).")

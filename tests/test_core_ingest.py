@@ -13,14 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from llama_index.core.schema import MetadataMode
-
 import rag
-from rag.chunk import MODEL_WINDOW, chunk_paper, wordpiece_tokenizer
+from rag.chunk import chunk_paper, embed_text, join_chunks, wordpiece_tokenizer
+from rag.embed import MODEL_WINDOW
 from rag.errors import BadInputError
-from rag.ingestion import content_hash
 from rag.parse import expand_paths, merge, parse_file
-from rag.papers import _join
 from rag.store import Store
 from tests.conftest import SEEDS
 
@@ -34,18 +31,17 @@ def _jsonl(path: Path, papers: list) -> Path:
     return path
 
 
-def test_every_seed_chunk_fits_the_model_window_and_keeps_its_metadata() -> None:
+def test_every_seed_chunk_fits_the_model_window_and_rebuilds_the_abstract() -> None:
     settings = rag.Settings()
     tokenize = wordpiece_tokenizer()
     for paper in _seed_papers():
-        nodes = chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)
-        for index, node in enumerate(nodes):
-            embedded = node.get_content(metadata_mode=MetadataMode.EMBED)
+        chunks = chunk_paper(paper, settings.retrieval.chunk_tokens)
+        for index, chunk in enumerate(chunks):
+            embedded = embed_text(paper.title, chunk.text)
             assert embedded.startswith(paper.title)
-            assert len(tokenize(embedded)) + 2 <= MODEL_WINDOW
-            assert node.metadata["chunk_index"] == index and node.metadata["paper_id"] == paper.paper_id
-            assert node.metadata["dates"] == paper.dates and node.metadata["sources"] == paper.sources
-        assert _join([{"text": n.text, "start_char_idx": n.start_char_idx} for n in nodes]) == paper.abstract
+            assert len(tokenize(embedded)) + 2 <= min(MODEL_WINDOW, settings.retrieval.chunk_tokens + 2)
+            assert chunk.index == index and chunk.paper_id == paper.paper_id
+        assert join_chunks([(chunk.start, chunk.text) for chunk in chunks]) == paper.abstract
 
 
 def test_seeded_store_counts_every_paper_once(seeded: rag.Settings) -> None:
