@@ -57,6 +57,11 @@ class Bm25Index:
             return rows[0][keep], scores[0][keep]
         return rows[0], scores[0]
 
+    def raw_search(self, query: str, k: int) -> None:
+        """A bare bm25s retrieve for `query`: the floor the benchmark compares `search` against."""
+        tokens = bm25s.tokenize(query, stemmer=_STEMMER, show_progress=False)
+        self.model.retrieve(tokens, k=min(k, self.documents), show_progress=False)
+
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (BM25's smoothed form): rare terms weigh more."""
         if self._frequency is None:

@@ -261,6 +261,10 @@ class Store:
         found = self._collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
         return found["ids"][0], found["distances"][0]
 
+    def raw_query(self, vector: list[float], n: int) -> list[str]:
+        """Ids of the `n` nearest chunks straight from Chroma's collection: the floor the benchmark compares against."""
+        return self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])["ids"][0]
+
     def missing_vectors(self) -> list[str]:
         """Ids of chunks whose vector cannot be read (two writers on one embedded store lose some): each batch is
         read with its vectors, and a failing batch is halved until the failing ids are found."""
