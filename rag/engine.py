@@ -78,8 +78,9 @@ class Engine:
         return {paper.paper_id: paper for paper in search.catalog.papers()} if search else {}
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a stemmed term over the current chunks (0 while the store is empty)."""
-        search = self.retriever()
+        """Inverse document frequency of a stemmed term over the chunks as loaded for the question being answered
+        (0 while the store is empty): asked once per question word, so the store's stamp is not read again."""
+        search = self._search or self.retriever()
         return search.bm25.idf(term) if search else 0.0
 
     def ingest(self, paths: list[Path] | None, progress: Progress | None = None) -> IngestReport:

@@ -113,3 +113,30 @@ def test_ingest_killed_mid_way_then_rerun_ends_exact(fresh: rag.Settings, tmp_pa
     _store_is_consistent(fresh, 60)
     answer = rag.ask("What did we learn?", settings=fresh)
     assert all(s.paper_id in {p.paper_id for p in papers} for s in answer.sources)
+
+
+def test_cpu_is_the_default_device_and_onnx_gives_sentence_transformers_vectors() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rag.embed import build_embedder, local_model_dir
+
+    settings = rag.Settings()
+    assert settings.retrieval.device == "cpu"
+    texts = [paper.abstract for paper in _seed_papers()[:6]] + ["How many tokens was CT-LLM trained on?"]
+    ours = build_embedder(settings).texts(texts)
+    upstream = SentenceTransformer(str(local_model_dir()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert ours.shape == upstream.shape == (7, 384)
+    assert float(abs(ours - upstream).max()) < 1e-4
+    assert build_embedder(settings).query(texts[-1]) == pytest.approx(upstream[-1].tolist(), abs=1e-4)
+
+
+def test_a_gpu_device_torch_does_not_see_is_refused_by_name() -> None:
+    import torch
+
+    from rag.embed import build_embedder
+    from rag.errors import ModelError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device: nothing to refuse")
+    with pytest.raises(ModelError, match="PAPERTRAIL_DEVICE=cuda, but torch sees no cuda device"):
+        build_embedder(rag.Settings(retrieval={"device": "cuda"}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,8 +107,11 @@ def test_a_hung_server_gives_the_one_line_error_within_the_timeout(
     assert rag.ask(question, settings=settings).sources[0].title == papers[2].title
     server.pause()
     try:
+        pool = ThreadPoolExecutor(max_workers=1)  # without a timeout the ask would wait forever: fail instead
+        hung = pool.submit(rag.ask, question, settings=settings)
+        pool.shutdown(wait=False)
         with pytest.raises(rag.PapertrailError, match=f"{server.url.replace('.', '[.]')} did not answer"):
-            rag.ask(question, settings=settings)
+            hung.result(timeout=120)
         env = {"PAPERTRAIL_CHROMA_TIMEOUT": "3", "PAPERTRAIL_CHROMA_CONNECT_TIMEOUT": "3"}
         for args in (["stats"], ["ask", question]):
             failed = _cli(args, tmp_path / "home", server.url, folder, env)
