@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .bm25 import Bm25Index
-from .embed import build_embedder
 from .errors import PapertrailError, StoreError
 from .ingestion import Progress, check, ingest
 from .papers import Catalog
@@ -100,7 +99,8 @@ class Engine:
         finally:
             with self._state_lock:
                 self._writing -= 1
-        self._refresh()
+        if self._stamp is not None:  # a corpus is loaded: make what was written searchable before returning
+            self._refresh()
         return report
 
     def _read_stamp(self) -> dict[str, int]:
@@ -151,7 +151,7 @@ class Engine:
             bm25 = Bm25Index.build(texts)
             _save(folder, stamp, catalog, bm25, self.settings.store.home)
             loaded = catalog, bm25
-        return HybridSearch(self.settings, self.store, build_embedder(self.settings), loaded[1], loaded[0])
+        return HybridSearch(self.settings, self.store, loaded[1], loaded[0])
 
 
 def _load_cached(folder: Path, stamp: dict[str, int]) -> tuple[Catalog, Bm25Index] | None:

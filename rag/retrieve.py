@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .bm25 import Bm25Index
-from .embed import Embedder
+from .embed import Embedder, build_embedder
 from .papers import Catalog
 from .settings import Settings
 from .store import Store, date_filter
@@ -53,13 +53,20 @@ def fuse(rankings: list[tuple[list[Hit], float]], k: int) -> list[tuple[int, flo
 class HybridSearch:
     """Dense and BM25 search over one store and its catalog, fused and grouped by paper."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, bm25: Bm25Index, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, store: Store, bm25: Bm25Index, catalog: Catalog) -> None:
         self.settings = settings
         self.store = store
-        self.embedder = embedder
         self.bm25 = bm25
         self.catalog = catalog
+        self._embedder: Embedder | None = None
         self.candidates = min(settings.retrieval.candidates, bm25.documents)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query embedding model, loaded at the first question (listing the catalog does not need it)."""
+        if self._embedder is None:
+            self._embedder = build_embedder(self.settings)
+        return self._embedder
 
     def dense(self, vector: list[float], dates: list[str] | None) -> tuple[list[Hit], dict[int, float]]:
         """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine."""
