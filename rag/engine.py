@@ -17,16 +17,16 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .bm25 import Bm25Index
 from .errors import PapertrailError, StoreError
 from .ingestion import Progress, check, ingest
-from .papers import Catalog
-from .retrieve import HybridSearch, Retrieval
 from .settings import Settings
 from .store import Store, collection_name, no_space_error
 from .types import IngestReport, Paper
 
 if TYPE_CHECKING:
+    from .bm25 import Bm25Index
+    from .papers import Catalog
+    from .retrieve import HybridSearch, Retrieval
     from .retriever import HybridRetriever
 
 STAMP_FILE = "stamp.json"
@@ -68,6 +68,8 @@ class Engine:
 
     def search(self, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
         """Numbered sources for `query` (none while the store is empty)."""
+        from .retrieve import Retrieval
+
         search = self.retriever()
         return search.search(query, top_k, dates) if search else Retrieval([])
 
@@ -141,7 +143,11 @@ class Engine:
 
     def _load(self, stamp: dict[str, int]) -> HybridSearch | None:
         """The search over the cached catalog and BM25 index for `stamp`, rebuilt from the store when missing,
-        stale or unreadable."""
+        stale or unreadable. Imported here: ingest and stats do not need bm25s."""
+        from .bm25 import Bm25Index
+        from .papers import Catalog
+        from .retrieve import HybridSearch
+
         if stamp["count"] == 0:
             return None
         folder = self.settings.store.home / "index" / collection_name(self.settings)
@@ -156,6 +162,9 @@ class Engine:
 
 def _load_cached(folder: Path, stamp: dict[str, int]) -> tuple[Catalog, Bm25Index] | None:
     """The cached catalog and index if written for `stamp`; None when missing, stale or corrupt."""
+    from .bm25 import Bm25Index
+    from .papers import Catalog
+
     try:
         if json.loads((folder / STAMP_FILE).read_text()) != stamp:
             return None
