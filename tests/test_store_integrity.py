@@ -71,8 +71,8 @@ def _unfindable(store: Store) -> list[str]:
 
 def test_a_second_writer_is_refused_naming_the_first_while_readers_keep_working(tmp_path: Path) -> None:
     papers = _seed_papers()
-    first = _jsonl(tmp_path / "first.jsonl", _records(papers[:60]))
-    second = _jsonl(tmp_path / "second.jsonl", _records(papers[60:80]))
+    first = _jsonl(tmp_path / "first.jsonl", _records(papers[:150]))  # long enough to outlast the second's start
+    second = _jsonl(tmp_path / "second.jsonl", _records(papers[150:170]))
     home = tmp_path / "home"
     env = _env(home, PAPERTRAIL_WRITE_WAIT="0")
     command = [str(Path(sys.executable).with_name("papertrail")), "ingest", str(first)]
@@ -91,10 +91,10 @@ def test_a_second_writer_is_refused_naming_the_first_while_readers_keep_working(
     assert last.startswith(f"papertrail: error: process {writer.pid} (`") and "run this again" in last
     assert reader.returncode == 0, reader.stderr
     store = Store(_settings(home))
-    assert store.paper_count() == 60
+    assert store.paper_count() == 150
     assert store.missing_vectors() == [] and _unfindable(store) == []
     assert _papertrail(["ingest", str(second)], env).returncode == 0
-    assert Store(_settings(home)).paper_count() == 80
+    assert Store(_settings(home)).paper_count() == 170
 
 
 WRITE_SCRIPT = """
