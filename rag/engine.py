@@ -1,7 +1,7 @@
 """The loaded corpus for one settings object: store, catalog, BM25 index and hybrid search; one per process.
 
 The catalog and BM25 index are cached on disk under PAPERTRAIL_HOME, stamped with the store's write
-generation and chunk count, and reloaded when the stamp changes (another process, or this one, wrote).
+generation, and reloaded when it changes (another process, or this one, wrote).
 Questions never wait for this process's own ingest: while it writes, they are answered from the corpus
 as it was loaded, and each committed write is loaded in the background.
 """
@@ -148,7 +148,7 @@ class Engine:
         from .papers import Catalog
         from .retrieve import HybridSearch
 
-        if stamp["count"] == 0:
+        if self.store.count() == 0:
             return None
         folder = self.settings.store.home / "index" / collection_name(self.settings)
         loaded = _load_cached(folder, stamp)

@@ -77,10 +77,11 @@ def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
 
 
 @contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
+def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
     """Hold the writer lock of PAPERTRAIL_HOME: threads of this process queue; another process is waited for
     `write_wait` seconds, then refused with a message naming it. Readers never take it. The lock is the
-    kernel's (flock), so a killed writer never leaves it behind."""
+    kernel's (flock), so a killed writer never leaves it behind; its record in the lock file stays, and the
+    next writer then bumps the store's generation (the killed one may have written without bumping it)."""
     home = settings.store.home.resolve()
     with _PROCESS_WRITERS_LOCK:
         in_process = _PROCESS_WRITERS.setdefault(home, threading.Lock())
@@ -96,6 +97,9 @@ def writer_lock(settings: Settings) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise StoreError(_held_by(handle, home)) from None
                     time.sleep(LOCK_POLL_S)
+            handle.seek(0)
+            if handle.read():
+                store.bump_generation()
             handle.seek(0)
             handle.truncate()
             holder = {"pid": os.getpid(), "command": " ".join(sys.argv), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -140,7 +144,7 @@ def add_papers(
 ) -> IngestReport:
     """Store the papers (one record per paper id) that the store lacks or holds in another version, under the
     writer lock. Unchanged papers are skipped by content hash before the model is loaded."""
-    with writer_lock(settings):
+    with writer_lock(settings, store):
         stored = store.stored_papers([paper.paper_id for paper in papers])
         plan = _plan(papers, stored, settings)
         if plan.empty:
@@ -165,7 +169,7 @@ def check(settings: Settings, store: Store, progress: Progress | None = None, on
     of cut-short replacements. `papertrail ingest --check`."""
     from .papers import Catalog
 
-    with writer_lock(settings):
+    with writer_lock(settings, store):
         missing = store.missing_vectors()
         broken = sorted({chunk.rpartition(":")[0] for chunk in missing})
         catalog, _ = Catalog.build(

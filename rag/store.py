@@ -202,8 +202,9 @@ class Store:
         return int((fresh.metadata or {}).get(GENERATION_KEY, 0))
 
     def stamp(self) -> dict[str, int]:
-        """Write generation and chunk count: what caches built from the store are checked against."""
-        return {"generation": self.generation(), "count": self.count()}
+        """What caches built from the store are checked against, on every question: the write generation only
+        (counting chunks takes Chroma a scan: 11-19 ms at 60,000 chunks)."""
+        return {"generation": self.generation()}
 
     def bump_generation(self) -> None:
         """Mark the store as changed, after a write (the caller holds the writer lock)."""
