@@ -14,13 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import rag
 from rag.chunk import chunk_paper
-from rag.engine import get_engine
-from rag.ingestion import content_hash, paper_rows
 from rag.papers import Catalog
 from rag.parse import expand_paths, merge, parse_file
 from rag.store import Store
