@@ -233,3 +233,18 @@ def test_help_lists_the_commands_without_loading_heavy_modules() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_question_from_the_cli_imports_neither_torch_nor_llama_index(seeded_home: Path) -> None:
+    probe = (
+        "import sys, contextlib, io\n"
+        "from ui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['ask', 'How many tokens was CT-LLM trained on?'])\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'llama_index', 'transformers'}))\n"
+    )
+    env = {**os.environ, "PAPERTRAIL_HOME": str(seeded_home), "PAPERTRAIL_LLM": "extractive"}
+    env.pop("PAPERTRAIL_CHROMA_URL", None)
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "0 []"
