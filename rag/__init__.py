@@ -1,8 +1,8 @@
 """Papertrail: cited answers over research-paper abstracts.
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
-`backend_name`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's `unannounced` and
-`mark_announced`), `Settings`, the result types and the one abstention phrase `ABSTAIN`.
+`backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
+`unannounced` and `mark_announced`), `Settings`, the result types and the one abstention phrase `ABSTAIN`.
 """
 
 from .api import (
@@ -12,6 +12,7 @@ from .api import (
     ask_stream,
     backend_name,
     catalog,
+    check_store,
     ensure_corpus,
     first_sentence,
     ingest,
@@ -48,6 +49,7 @@ __all__ = [
     "ask_stream",
     "backend_name",
     "catalog",
+    "check_store",
     "ensure_corpus",
     "export_feedback",
     "first_sentence",

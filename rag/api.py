@@ -60,6 +60,13 @@ def ingest(
     return engine.ingest([Path(p) for p in paths] if paths else None, progress)
 
 
+def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:
+    """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them."""
+    from .engine import get_engine
+
+    return get_engine(settings or Settings()).check(progress)
+
+
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
     """Ingest the seeds when the store is empty (the report), else do nothing (None). Front ends call it at start."""
     settings = settings or Settings()
@@ -161,12 +168,12 @@ def _batches(batches: Sequence[Batch], settings: Settings) -> list[SyncBatch]:
         return []
     from .engine import get_engine
 
-    papers = get_engine(settings).papers()
+    engine = get_engine(settings)
     return [
         SyncBatch(
             number=batch.number,
             finished=batch.finished,
-            papers=[papers[paper_id] for paper_id in batch.paper_ids if paper_id in papers],
+            papers=[paper for paper_id in batch.paper_ids if (paper := engine.paper(paper_id))],
         )
         for batch in batches
     ]

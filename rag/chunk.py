@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
-from llama_index.core import Document
-from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.schema import TextNode
-
+from .embed import MODEL_WINDOW
 from .text import split_sentences
 from .types import Paper
 
-MODEL_WINDOW = 256
-"""all-MiniLM-L6-v2 reads at most 256 wordpieces, [CLS] and [SEP] included; the rest is silently cut."""
 SPECIAL_TOKENS = 2
-LABEL_KEYS = ("dates", "sources", "url", "arxiv_id", "authors", "published")
-"""Fields of a paper besides its title and abstract, kept in every chunk's metadata (only when set: Chroma refuses
-empty lists)."""
-METADATA_KEYS = ("paper_id", "title", *LABEL_KEYS, "content_hash", "chunk_index", "n_chunks")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of an abstract: its place in the paper and where it starts in the abstract."""
+
+    paper_id: str
+    index: int
+    text: str
+    start: int
+
+    @property
+    def chunk_id(self) -> str:
+        return chunk_id(self.paper_id, self.index)
 
 
 @lru_cache(maxsize=1)
@@ -34,44 +40,47 @@ def wordpiece_tokenizer() -> Callable[[str], list[str]]:
     return lambda text: tokenizer.encode(text, add_special_tokens=False).tokens
 
 
-def labels(metadata: dict) -> dict:
-    """A paper's fields besides title and abstract, read back from one of its chunks' metadata."""
-    return {key: metadata.get(key) or ([] if key in ("dates", "sources", "authors") else None) for key in LABEL_KEYS}
-
-
 def chunk_id(paper_id: str, index: int) -> str:
-    """Deterministic chunk id, so re-ingesting a paper overwrites rather than duplicates."""
+    """Deterministic chunk id, so a new version of a paper overwrites its chunks rather than duplicating them."""
     return f"{paper_id}:{index}"
 
 
-def chunk_paper(paper: Paper, content_hash: str, max_tokens: int) -> list[TextNode]:
-    """Nodes whose embedded text is `title` + sentences of the abstract, each within `max_tokens`."""
+def embed_text(title: str, text: str, title_prefix: bool = True) -> str:
+    """What the model embeds and BM25 indexes for a chunk: the title, then the chunk's text."""
+    return f"{title}\n{text}" if title_prefix else text
+
+
+def chunk_paper(paper: Paper, max_tokens: int, title_prefix: bool = True) -> list[Chunk]:
+    """Chunks of the abstract, each within `max_tokens` wordpieces with the title in front (when it is).
+
+    Cut by llama-index's SentenceSplitter with our sentence splitter and the model's tokenizer; the title
+    counts against the budget as the metadata the splitter subtracts.
+    """
+    from llama_index.core import Document
+    from llama_index.core.node_parser import SentenceSplitter
+
     splitter = SentenceSplitter(
         chunk_size=min(max_tokens, MODEL_WINDOW - SPECIAL_TOKENS),
         chunk_overlap=0,
         tokenizer=wordpiece_tokenizer(),
         chunking_tokenizer_fn=split_sentences,
         include_prev_next_rel=False,
-        id_func=lambda i, doc: chunk_id(paper.paper_id, i),
     )
-    metadata = {
-        "paper_id": paper.paper_id,
-        "title": paper.title,
-        "content_hash": content_hash,
-        **{key: getattr(paper, key) for key in LABEL_KEYS if getattr(paper, key)},
-    }
-    hidden = [key for key in METADATA_KEYS if key != "title"]
     document = Document(
         text=paper.abstract,
-        id_=paper.paper_id,
-        metadata=metadata,
-        excluded_embed_metadata_keys=hidden,
-        excluded_llm_metadata_keys=hidden,
+        metadata={"title": paper.title} if title_prefix else {},
         metadata_template="{value}",
         text_template="{metadata_str}\n{content}",
     )
     nodes = splitter.get_nodes_from_documents([document])
-    for index, node in enumerate(nodes):
-        node.metadata["chunk_index"] = index
-        node.metadata["n_chunks"] = len(nodes)
-    return nodes
+    return [Chunk(paper.paper_id, index, node.text, node.start_char_idx or 0) for index, node in enumerate(nodes)]
+
+
+def join_chunks(chunks: list[tuple[int, str]]) -> str:
+    """The abstract from its chunks as (start, text) in order: abstracts have single spaces, so a gap is one space."""
+    text = ""
+    for start, piece in chunks:
+        if text and start > len(text):
+            text += " "
+        text += piece
+    return text

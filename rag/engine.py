@@ -1,91 +1,211 @@
-"""The loaded corpus for one settings object: store, BM25 index, catalog and retriever; one per process.
+"""The loaded corpus for one settings object: store, catalog, BM25 index and hybrid search; one per process.
 
-What is costly to load is kept, and the BM25 side is reloaded when the store's write stamp changes
-(another process, or this one, ingested).
+The catalog and BM25 index are cached on disk under PAPERTRAIL_HOME, stamped with the store's write
+generation, and reloaded when it changes (another process, or this one, wrote).
+Questions never wait for this process's own ingest: while it writes, they are answered from the corpus
+as it was loaded, and each committed write is loaded in the background.
 """
 
 from __future__ import annotations
 
+import errno
+import json
+import logging
+import shutil
+import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .bm25 import Bm25Index
-from .papers import from_chunks
-from .embed import build_embedding
-from .errors import StoreError
-from .ingestion import Progress, ingest
-from .retrieve import HybridRetriever, Retrieval
+from .errors import PapertrailError, StoreError
+from .ingestion import Progress, check, ingest
 from .settings import Settings
-from .store import Store, collection_name
+from .store import Store, collection_name, no_space_error
 from .types import IngestReport, Paper
+
+if TYPE_CHECKING:
+    from .bm25 import Bm25Index
+    from .papers import Catalog
+    from .retrieve import HybridSearch, Retrieval
+    from .retriever import HybridRetriever
+
+STAMP_FILE = "stamp.json"
+log = logging.getLogger(__name__)
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
 class Engine:
-    """The store, and the retriever over it as it is now (None while the store is empty)."""
+    """The store, and the hybrid search over it as it is now (None while the store is empty)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings)
-        self._lock = threading.RLock()
+        self._build_lock = threading.Lock()
+        self._state_lock = threading.Lock()
         self._stamp: dict[str, int] | None = None
-        self._retriever: HybridRetriever | None = None
+        self._search: HybridSearch | None = None
+        self._writing = 0
+        self._dirty = False
+        self._refresher: threading.Thread | None = None
 
-    def retriever(self) -> HybridRetriever | None:
-        """The hybrid retriever over the store's current chunks (None while the store is empty)."""
+    def retriever(self) -> HybridSearch | None:
+        """The hybrid search over the store's current chunks (None while the store is empty); reloaded when the
+        store changed, except while this process writes (its writer reloads after each commit)."""
+        stamp = self._read_stamp()
+        if stamp == self._stamp or (self._writing and self._search is not None):
+            return self._search
+        self._refresh()
+        return self._search
+
+    def llama_retriever(self) -> HybridRetriever | None:
+        """The same search as a llama-index `BaseRetriever`, for composing with llama-index query engines."""
+        from .retriever import HybridRetriever
+
+        search = self.retriever()
+        return HybridRetriever(search) if search else None
+
+    def search(self, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
+        """Numbered sources for `query` (none while the store is empty)."""
+        from .retrieve import Retrieval
+
+        search = self.retriever()
+        return search.search(query, top_k, dates) if search else Retrieval([])
+
+    def papers(self) -> dict[str, Paper]:
+        """Every stored paper by id."""
+        search = self.retriever()
+        return {paper.paper_id: paper for paper in search.catalog.papers()} if search else {}
+
+    def paper(self, paper_id: str) -> Paper | None:
+        """One stored paper (read from the catalog only now), or None."""
+        search = self.retriever()
+        return search.catalog.get(paper_id) if search else None
+
+    def listing_dates(self) -> list[str]:
+        """Every listing date some stored paper has."""
+        search = self.retriever()
+        return list(search.catalog.dates) if search else []
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term over the chunks as loaded for the question being answered
+        (0 while the store is empty): asked once per question word, so the store's stamp is not read again."""
+        search = self._search or self.retriever()
+        return search.bm25.idf(term) if search else 0.0
+
+    def ingest(self, paths: list[Path] | None, progress: Progress | None = None) -> IngestReport:
+        """Ingest through this engine's store; questions keep being answered meanwhile, each committed write
+        becomes searchable as soon as it is loaded, and everything is searchable when this returns."""
+        return self._write(lambda: ingest(paths, self.settings, self.store, progress, self._refresh_soon))
+
+    def check(self, progress: Progress | None = None) -> IngestReport:
+        """Find and re-embed chunks whose vectors are missing (`papertrail ingest --check`)."""
+        return self._write(lambda: check(self.settings, self.store, progress, self._refresh_soon))
+
+    def _write(self, work: object) -> IngestReport:
+        with self._state_lock:
+            self._writing += 1
         try:
-            stamp = {"generation": self.store.generation(), "count": self.store.count()}
+            report = work()
+        finally:
+            with self._state_lock:
+                self._writing -= 1
+        if self._stamp is not None:  # a corpus is loaded: make what was written searchable before returning
+            self._refresh()
+        return report
+
+    def _read_stamp(self) -> dict[str, int]:
+        try:
+            return self.store.stamp()
         except StoreError:
             raise
         except Exception as err:
             raise StoreError(f"cannot read the Chroma store at {self.store.where}: {err}") from None
-        with self._lock:
+
+    def _refresh(self) -> None:
+        """Load the corpus for the store's current stamp, unless it is loaded already."""
+        with self._build_lock:
+            stamp = self._read_stamp()
             if stamp != self._stamp:
-                bm25 = self._bm25(stamp)
-                self._retriever = (
-                    HybridRetriever(
-                        self.settings, self.store, build_embedding(self.settings), bm25, from_chunks(bm25.corpus)
-                    )
-                    if bm25
-                    else None
-                )
+                self._search = self._load(stamp)
                 self._stamp = stamp
-            return self._retriever
 
-    def _bm25(self, stamp: dict[str, int]) -> Bm25Index | None:
-        """The cached BM25 index for `stamp`, rebuilt from the store when missing or stale."""
-        if stamp["count"] == 0:
+    def _refresh_soon(self) -> None:
+        """After a commit of this process's writer: load it in the background, one load at a time."""
+        with self._state_lock:
+            self._dirty = True
+            if self._refresher is not None and self._refresher.is_alive():
+                return
+            self._refresher = threading.Thread(target=self._refresh_loop, name="papertrail-refresh", daemon=True)
+            self._refresher.start()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            with self._state_lock:
+                if not self._dirty:
+                    return
+                self._dirty = False
+            try:
+                self._refresh()
+            except PapertrailError as err:
+                log.warning("could not load the store's latest writes: %s", err)
+
+    def _load(self, stamp: dict[str, int]) -> HybridSearch | None:
+        """The search over the cached catalog and BM25 index for `stamp`, rebuilt from the store when missing,
+        stale or unreadable. Imported here: ingest and stats do not need bm25s."""
+        from .bm25 import Bm25Index
+        from .papers import Catalog
+        from .retrieve import HybridSearch
+
+        if self.store.count() == 0:
             return None
-        candidates = self.settings.retrieval.candidates
-        folder = self.settings.store.home / "bm25" / collection_name(self.settings)
-        cached = Bm25Index.load(folder, stamp, candidates)
-        if cached is not None:
-            return cached
-        index = Bm25Index.build(list(self.store.iter_nodes()), candidates)
-        index.save(folder, stamp)
-        return index
+        folder = self.settings.store.home / "index" / collection_name(self.settings)
+        loaded = _load_cached(folder, stamp)
+        if loaded is None:
+            catalog, texts = Catalog.build(self.store.rows(), self.settings.retrieval.title_prefix)
+            bm25 = Bm25Index.build(texts)
+            _save(folder, stamp, catalog, bm25, self.settings.store.home)
+            loaded = catalog, bm25
+        return HybridSearch(self.settings, self.store, loaded[1], loaded[0])
 
-    def search(self, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
-        """Numbered sources for `query` (none while the store is empty)."""
-        retriever = self.retriever()
-        return retriever.search(query, top_k, dates) if retriever else Retrieval([])
 
-    def papers(self) -> dict[str, Paper]:
-        """Every stored paper by id."""
-        retriever = self.retriever()
-        return retriever.papers if retriever else {}
+def _load_cached(folder: Path, stamp: dict[str, int]) -> tuple[Catalog, Bm25Index] | None:
+    """The cached catalog and index if written for `stamp`; None when missing, stale or corrupt."""
+    from .bm25 import Bm25Index
+    from .papers import Catalog
 
-    def idf(self, term: str) -> float:
-        """Inverse document frequency of a stemmed term over the current chunks (0 while the store is empty)."""
-        retriever = self.retriever()
-        return retriever.bm25.idf(term) if retriever else 0.0
+    try:
+        if json.loads((folder / STAMP_FILE).read_text()) != stamp:
+            return None
+        catalog = Catalog.load(folder)
+        return catalog, Bm25Index.load(folder, len(catalog.chunk_paper))
+    except Exception:  # missing or corrupt cache files: the caller rebuilds from the store
+        return None
 
-    def ingest(self, paths: list[Path] | None, progress: Progress | None = None) -> IngestReport:
-        """Ingest through this engine's store; the papers are searchable at the next question."""
-        with self._lock:
-            return ingest(paths, self.settings, self.store, progress)
+
+def _save(folder: Path, stamp: dict[str, int], catalog: Catalog, bm25: Bm25Index, home: Path) -> None:
+    """Write beside the old cache and swap it in, so a reader never sees half a cache."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".index-", dir=folder.parent))
+        try:
+            catalog.save(staging)
+            bm25.save(staging)
+            (staging / STAMP_FILE).write_text(json.dumps(stamp))
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise no_space_error(home) from None
+        raise StoreError(f"cannot write the search index under {folder.parent}: {err}") from None
+    retired = folder.with_name(folder.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if folder.exists():
+        folder.rename(retired)
+    staging.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def get_engine(settings: Settings) -> Engine:

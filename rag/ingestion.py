@@ -1,32 +1,73 @@
-"""Ingest: parse every file first, then add only what the store lacks; safe to kill and re-run."""
+"""Ingest: parse every file first, then write only what the store lacks, one writer at a time; safe to kill.
+
+Every writer (CLI ingest, web uploads, sync) comes through `add_papers`, which holds the writer lock of
+PAPERTRAIL_HOME for the whole write. A paper's chunks always go to the store in one write, so a kill
+leaves each paper in its old version or its new one. Known papers keep every listing date and source
+file they had: a new abstract replaces the text, never the dates.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
-from collections.abc import Callable, Sequence
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from llama_index.core.schema import MetadataMode, TextNode
-
-from .chunk import chunk_paper
-from .embed import build_embedding, model_name
+from .chunk import Chunk, chunk_id, chunk_paper, embed_text
+from .embed import build_embedder, model_name
+from .errors import StoreError
 from .parse import combine, expand_paths, merge, parse_file
 from .settings import Settings
-from .store import Store, StoredPaper
+from .store import Row, Store, StoredPaper
 from .types import IngestReport, Paper
 
-CHUNKER_VERSION = "1"
-EMBED_BATCH_CHUNKS = 64
+CHUNKER_VERSION = "2"
+LOCK_FILE = "writer.lock"
+LOCK_POLL_S = 0.1
 
 Progress = Callable[[int, int], None]
-"""Called with (papers embedded so far, papers to embed)."""
+"""Called with (papers written so far, papers to write), after each write to the store."""
+Commit = Callable[[], None]
+"""Called after each write to the store, so a process can make what was written searchable."""
+
+_PROCESS_WRITERS: dict[Path, threading.Lock] = {}
+_PROCESS_WRITERS_LOCK = threading.Lock()
+
+
+@dataclass
+class _Plan:
+    """What one ingest must write: papers to embed (new or with a new abstract), papers to relabel, ids to drop."""
+
+    added: list[Paper]
+    updated: list[Paper]
+    relabel: list[Paper]
+    leftovers: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.updated or self.relabel or self.leftovers)
 
 
 def content_hash(paper: Paper, settings: Settings) -> str:
     """Changes whenever the stored chunks or vectors of the paper would change."""
     retrieval = settings.retrieval
-    key = "\x1f".join([paper.title, paper.abstract, model_name(retrieval), str(retrieval.chunk_tokens), CHUNKER_VERSION])
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+    parts = [
+        paper.title,
+        paper.abstract,
+        model_name(retrieval),
+        str(retrieval.chunk_tokens),
+        str(retrieval.title_prefix),
+        CHUNKER_VERSION,
+    ]
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
@@ -35,78 +76,224 @@ def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
     return len(files), merge(paper for path in files for paper in parse_file(path))
 
 
-def ingest(paths: Sequence[Path] | None, settings: Settings, store: Store, progress: Progress | None = None) -> IngestReport:
-    """Add the papers of `paths` (default: the seeds folder) that the store does not hold yet."""
+@contextmanager
+def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
+    """Hold the writer lock of PAPERTRAIL_HOME: threads of this process queue; another process is waited for
+    `write_wait` seconds, then refused with a message naming it. Readers never take it. The lock is the
+    kernel's (flock), so a killed writer never leaves it behind; its record in the lock file stays, and the
+    next writer then bumps the store's generation (the killed one may have written without bumping it)."""
+    home = settings.store.home.resolve()
+    with _PROCESS_WRITERS_LOCK:
+        in_process = _PROCESS_WRITERS.setdefault(home, threading.Lock())
+    with in_process:
+        home.mkdir(parents=True, exist_ok=True)
+        with (home / LOCK_FILE).open("a+") as handle:
+            deadline = time.monotonic() + settings.store.write_wait
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(_held_by(handle, home)) from None
+                    time.sleep(LOCK_POLL_S)
+            handle.seek(0)
+            if handle.read():
+                store.bump_generation()
+            handle.seek(0)
+            handle.truncate()
+            holder = {"pid": os.getpid(), "command": " ".join(sys.argv), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+            handle.write(json.dumps(holder))
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.truncate(0)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _held_by(handle: Any, home: Path) -> str:
+    handle.seek(0)
+    try:
+        holder = json.loads(handle.read())
+        who = f"process {holder['pid']} (`{holder['command']}`, since {holder['since']})"
+    except (ValueError, KeyError):
+        who = "another process"
+    return f"{who} is writing to the store in {home}; run this again when it has finished"
+
+
+def ingest(
+    paths: Sequence[Path] | None,
+    settings: Settings,
+    store: Store,
+    progress: Progress | None = None,
+    on_commit: Commit | None = None,
+) -> IngestReport:
+    """Add the papers of `paths` (default: the seeds folder) that the store does not hold in this version."""
     n_files, papers = load_papers(list(paths) if paths else [settings.store.seeds_dir])
-    return add_papers(papers, n_files, settings, store, progress)
+    return add_papers(papers, n_files, settings, store, progress, on_commit)
 
 
 def add_papers(
-    papers: list[Paper], n_files: int, settings: Settings, store: Store, progress: Progress | None = None
+    papers: list[Paper],
+    n_files: int,
+    settings: Settings,
+    store: Store,
+    progress: Progress | None = None,
+    on_commit: Commit | None = None,
 ) -> IngestReport:
-    """Store the papers (one record per paper id) that the store lacks or holds in another version."""
-    stored = store.stored_papers([paper.paper_id for paper in papers])
-    to_embed, to_relabel = _plan(papers, stored, settings)
-    if not to_embed and not to_relabel:
-        return IngestReport(
-            files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0
-        )
-    store.bump_generation()
-    stale = [paper.paper_id for paper in to_embed if paper.paper_id in stored]
-    store.delete_papers(stale)
-    chunks_added = _embed_and_add(to_embed, settings, store, progress)
-    store.update_metadata([node for paper in to_relabel for node in _chunks(paper, settings)])
-    unchanged = len(papers) - len(to_embed) - len(to_relabel)
+    """Store the papers (one record per paper id) that the store lacks or holds in another version, under the
+    writer lock. Unchanged papers are skipped by content hash before the model is loaded."""
+    with writer_lock(settings, store):
+        stored = store.stored_papers([paper.paper_id for paper in papers])
+        plan = _plan(papers, stored, settings)
+        if plan.empty:
+            return IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
+        writer = _Writer(settings, store, len(plan.added) + len(plan.updated) + len(plan.relabel), progress, on_commit)
+        chunks_added = writer.embed(plan.added + plan.updated, stored)
+        writer.relabel(plan.relabel)
+        writer.drop(plan.leftovers)
     return IngestReport(
         files=n_files,
         papers=len(papers),
-        added=len(to_embed),
-        relabelled=len(to_relabel),
-        unchanged=unchanged,
+        added=len(plan.added),
+        updated=len(plan.updated),
+        relabelled=len(plan.relabel),
+        unchanged=len(papers) - len(plan.added) - len(plan.updated) - len(plan.relabel),
         chunks_added=chunks_added,
     )
 
 
-def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> tuple[list[Paper], list[Paper]]:
-    """Papers to (re-)embed, and stored papers that only gained listing dates, sources or bibliographic fields.
+def check(settings: Settings, store: Store, progress: Progress | None = None, on_commit: Commit | None = None) -> IngestReport:
+    """Find chunks whose vector cannot be read and re-embed their papers from the stored text; drop leftovers
+    of cut-short replacements. `papertrail ingest --check`."""
+    from .papers import Catalog
 
-    Either way a stored paper keeps what the store knew of it (its dates, sources, arXiv id, authors)."""
-    to_embed: list[Paper] = []
-    to_relabel: list[Paper] = []
+    with writer_lock(settings, store):
+        missing = store.missing_vectors()
+        broken = sorted({chunk.rpartition(":")[0] for chunk in missing})
+        catalog, _ = Catalog.build(
+            (rows for start in range(0, len(broken), 1000) for rows in store.rows({"paper_id": {"$in": broken[start : start + 1000]}})),
+            settings.retrieval.title_prefix,
+        )
+        papers = list(catalog.papers())
+        stored = store.stored_papers(broken)
+        writer = _Writer(settings, store, len(papers), progress, on_commit)
+        writer.embed(papers, stored)
+        leftovers = [chunk for known in store.stored_papers(store.paper_ids()).values() for chunk in known.leftovers]
+        writer.drop(leftovers)
+    return IngestReport(
+        files=0,
+        papers=store.paper_count(),
+        added=0,
+        updated=0,
+        relabelled=0,
+        unchanged=store.paper_count() - len(papers),
+        chunks_added=0,
+        repaired=len(missing),
+    )
+
+
+def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> _Plan:
+    """New papers, known papers with a new abstract, known papers that only gained dates, files or bibliographic
+    fields; each known paper keeps what the store knew of it (`parse.combine`)."""
+    plan = _Plan([], [], [], [])
     for paper in papers:
         known = stored.get(paper.paper_id)
         if known is None:
-            to_embed.append(paper)
+            plan.added.append(paper)
             continue
-        before = paper.model_copy(update=known.labels)
-        after = combine(before, paper)
-        if not (known.complete and known.consistent) or known.content_hash != content_hash(paper, settings):
-            to_embed.append(after)
-        elif after != before:
-            to_relabel.append(after)
-    return to_embed, to_relabel
+        plan.leftovers.extend(known.leftovers)
+        before = Paper.model_validate({**paper.model_dump(include={"paper_id", "title", "abstract"}), **known.fields})
+        merged = combine(before, paper)
+        if not known.complete:
+            plan.added.append(merged)
+        elif known.content_hash != content_hash(paper, settings):
+            plan.updated.append(merged)
+        elif merged.labels() != before.labels() or not known.consistent:
+            plan.relabel.append(merged)
+    return plan
 
 
-def _embed_and_add(papers: list[Paper], settings: Settings, store: Store, progress: Progress | None) -> int:
-    """Embed in batches of whole papers and write each batch at once, so a kill leaves whole papers or none."""
-    if not papers:
-        return 0
-    embed_model = build_embedding(settings)
-    added = 0
-    batch: list[TextNode] = []
-    for index, paper in enumerate(papers, start=1):
-        batch.extend(_chunks(paper, settings))
-        if len(batch) >= EMBED_BATCH_CHUNKS or index == len(papers):
-            texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in batch]
-            for node, vector in zip(batch, embed_model.get_text_embedding_batch(texts)):
-                node.embedding = vector
-            store.add(batch)
-            added += len(batch)
-            batch = []
-            if progress:
-                progress(index, len(papers))
-    return added
+class _Writer:
+    """Writes whole papers in groups of about `write_batch` chunks, one store write per group, reporting each."""
+
+    def __init__(self, settings: Settings, store: Store, total: int, progress: Progress | None, on_commit: Commit | None) -> None:
+        self.settings = settings
+        self.store = store
+        self.total = total
+        self.done = 0
+        self._progress = progress
+        self._on_commit = on_commit
+
+    def embed(self, papers: list[Paper], stored: dict[str, StoredPaper]) -> int:
+        """Chunk, embed (texts sorted by length inside the model's batches) and write papers group by group; a
+        shorter new version's extra old chunks are dropped after its write."""
+        if not papers:
+            return 0
+        embedder = build_embedder(self.settings)
+        retrieval = self.settings.retrieval
+        written = 0
+        for group in self._groups([(paper, chunk_paper(paper, retrieval.chunk_tokens, retrieval.title_prefix)) for paper in papers]):
+            rows = [row for paper, chunks in group for row in paper_rows(paper, chunks, content_hash(paper, self.settings))]
+            texts = [embed_text(row.metadata["title"], row.text, retrieval.title_prefix) for row in rows]
+            self.store.write(rows, embedder.texts(texts))
+            extra = [
+                chunk_id(paper.paper_id, index)
+                for paper, chunks in group
+                if paper.paper_id in stored
+                for index in range(len(chunks), stored[paper.paper_id].n_chunks)
+            ]
+            self.store.delete(extra)
+            written += len(rows)
+            self._committed(len(group))
+        return written
+
+    def relabel(self, papers: list[Paper]) -> None:
+        """Rewrite the metadata of papers that gained dates or files, each paper's chunks in one update."""
+        retrieval = self.settings.retrieval
+        chunked = [(paper, chunk_paper(paper, retrieval.chunk_tokens, retrieval.title_prefix)) for paper in papers]
+        for group in self._groups(chunked):
+            rows = [row for paper, chunks in group for row in paper_rows(paper, chunks, content_hash(paper, self.settings))]
+            self.store.relabel([row.chunk_id for row in rows], [row.metadata for row in rows])
+            self._committed(len(group))
+
+    def drop(self, ids: list[str]) -> None:
+        """Delete chunks left over from replacements cut short."""
+        if ids:
+            self.store.delete(ids)
+            self.store.bump_generation()
+
+    def _groups(self, chunked: list[tuple[Paper, list[Chunk]]]) -> Iterator[list[tuple[Paper, list[Chunk]]]]:
+        limit = min(self.settings.store.write_batch, self.store.max_batch)
+        group: list[tuple[Paper, list[Chunk]]] = []
+        size = 0
+        for paper, chunks in chunked:
+            if group and size + len(chunks) > limit:
+                yield group
+                group, size = [], 0
+            group.append((paper, chunks))
+            size += len(chunks)
+        if group:
+            yield group
+
+    def _committed(self, papers: int) -> None:
+        self.store.bump_generation()
+        self.done += papers
+        if self._progress:
+            self._progress(self.done, self.total)
+        if self._on_commit:
+            self._on_commit()
 
 
-def _chunks(paper: Paper, settings: Settings) -> list[TextNode]:
-    return chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)
+def paper_rows(paper: Paper, chunks: list[Chunk], version: str) -> list[Row]:
+    """The stored rows of a paper's chunks: each carries the paper's fields (not the abstract) and its place."""
+    labels = {"paper_id": paper.paper_id, "title": paper.title, **paper.labels()}
+    return [
+        Row(
+            chunk.chunk_id,
+            chunk.text,
+            {**labels, "chunk_index": chunk.index, "n_chunks": len(chunks), "start": chunk.start, "content_hash": version},
+        )
+        for chunk in chunks
+    ]

@@ -97,7 +97,7 @@ def ready_engine(settings: Settings) -> Engine:
 def retrieve(engine: Engine, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
     """Numbered sources for `query`; a listing date "Mar 11" also finds papers synced on 2024-03-11, and back."""
     if dates:
-        dates = matching(dates, (day for paper in engine.papers().values() for day in paper.dates))
+        dates = matching(dates, engine.listing_dates())
     return engine.search(query, top_k, dates)
 
 

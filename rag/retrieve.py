@@ -1,28 +1,27 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 chunk rankings fused, then grouped into numbered papers.
+"""Hybrid retrieval: dense (Chroma) and BM25 chunk rankings fused on ids and scores, grouped into numbered papers.
 
-`HybridRetriever` is a llama-index `BaseRetriever` (one node per paper from `retrieve`), so it composes
-with llama-index query engines; the pipeline calls `search`, which also returns per-stage timings.
+Only the `top_k` papers that survive fusion are materialized, from the catalog the engine holds. The
+llama-index face of this search (a `BaseRetriever`) is `rag.retriever.HybridRetriever`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from llama_index.core import VectorStoreIndex
-from llama_index.core.base.base_retriever import BaseRetriever
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-
 from .bm25 import Bm25Index
+from .embed import Embedder, build_embedder
+from .papers import Catalog
 from .settings import Settings
 from .store import Store, date_filter
-from .types import Paper, Source
+from .types import Source
 
 RANKED_PAPERS = 10
 """How many paper ids a search reports in ranked order (the evaluation's recall@10 and MRR@10)."""
+
+Hit = tuple[int, int]
+"""A chunk as (catalog position of its paper, chunk index)."""
 
 
 @dataclass
@@ -34,85 +33,86 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def fuse(rankings: list[tuple[list[NodeWithScore], float]], k: int) -> dict[str, float]:
-    """Weighted reciprocal-rank fusion of chunk rankings, keyed by chunk id.
+def fuse(rankings: list[tuple[list[Hit], float]], k: int) -> list[tuple[int, float]]:
+    """Papers (catalog positions) by their best chunk's weighted reciprocal-rank-fusion score, best first.
 
-    Own code: QueryFusionRetriever's RRF fixes k at 60, ignores retriever weights and hides each
-    retriever's scores, which abstention (dense similarity) and per-stage timings need.
+    Own code: QueryFusionRetriever's RRF fixes k at 60, ignores retriever weights and works on nodes,
+    where ranking needs only ids and scores.
     """
-    fused: dict[str, float] = defaultdict(float)
+    fused: dict[Hit, float] = defaultdict(float)
     for ranking, weight in rankings:
         for rank, hit in enumerate(ranking):
-            fused[hit.node.node_id] += weight / (k + rank + 1)
-    return fused
+            fused[hit] += weight / (k + rank + 1)
+    best: dict[int, float] = {}
+    for ranking, _ in rankings:
+        for hit in ranking:
+            best[hit[0]] = max(best.get(hit[0], 0.0), fused[hit])
+    return sorted(best.items(), key=lambda item: item[1], reverse=True)
 
 
-class HybridRetriever(BaseRetriever):
-    """Dense and BM25 retrievers over one store, fused and grouped by paper."""
+class HybridSearch:
+    """Dense and BM25 search over one store and its catalog, fused and grouped by paper."""
 
-    def __init__(
-        self, settings: Settings, store: Store, embed_model: BaseEmbedding, bm25: Bm25Index, papers: dict[str, Paper]
-    ) -> None:
-        super().__init__()
+    def __init__(self, settings: Settings, store: Store, bm25: Bm25Index, catalog: Catalog) -> None:
         self.settings = settings
-        self.embed_model = embed_model
-        self.index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embed_model)
+        self.store = store
         self.bm25 = bm25
-        self.papers = papers
+        self.catalog = catalog
+        self._embedder: Embedder | None = None
+        self.candidates = min(settings.retrieval.candidates, bm25.documents)
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        """llama-index's interface: one node per paper (its abstract), scored by fusion."""
-        found = self.search(query_bundle.query_str, self.settings.retrieval.top_k)
-        return [
-            NodeWithScore(node=TextNode(id_=s.paper_id, text=s.abstract, metadata={"title": s.title}), score=s.score)
-            for s in found.sources
-        ]
+    @property
+    def embedder(self) -> Embedder:
+        """The query embedding model, loaded at the first question (listing the catalog does not need it)."""
+        if self._embedder is None:
+            self._embedder = build_embedder(self.settings)
+        return self._embedder
+
+    def dense(self, vector: list[float], dates: list[str] | None) -> tuple[list[Hit], dict[int, float]]:
+        """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine."""
+        ids, distances = self.store.query(vector, self.candidates, date_filter(dates) if dates else None)
+        hits: list[Hit] = []
+        cosine: dict[int, float] = {}
+        for chunk, distance in zip(ids, distances):
+            paper_id, _, index = chunk.rpartition(":")
+            position = self.catalog.position.get(paper_id)
+            # Chunks written after the catalog was built, or left over from a replaced version, are skipped.
+            if position is None or int(index) >= self.catalog.n_chunks[position]:
+                continue
+            hits.append((position, int(index)))
+            cosine[position] = max(cosine.get(position, 0.0), 1.0 - distance)
+        return hits, cosine
+
+    def lexical(self, query: str, dates: list[str] | None) -> list[Hit]:
+        """The best BM25 chunks (only those of papers listed on `dates`, when given)."""
+        mask = self.catalog.row_mask(dates) if dates else None
+        rows, _ = self.bm25.search(query, self.candidates, mask)
+        papers, indexes = self.catalog.chunk_paper[rows], self.catalog.chunk_index[rows]
+        return list(zip(papers.tolist(), indexes.tolist()))
 
     def search(self, query: str, top_k: int, dates: list[str] | None = None) -> Retrieval:
         """The `top_k` best papers for `query`, optionally only those listed on one of `dates`."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        bundle = QueryBundle(query, embedding=self.embed_model.get_query_embedding(query))
+        vector = self.embedder.query(query)
         clock = _lap(timings, "embed_query", clock)
-        kwargs = {"where": date_filter(dates)} if dates else {}
-        dense_retriever = self.index.as_retriever(
-            similarity_top_k=self.bm25.candidates, vector_store_kwargs=kwargs
-        )
-        dense = dense_retriever.retrieve(bundle)
+        dense, cosine = self.dense(vector, dates)
         clock = _lap(timings, "dense", clock)
-        lexical = self.bm25.search(query, dates)
+        lexical = self.lexical(query, dates)
         clock = _lap(timings, "bm25", clock)
-        fused = fuse([(dense, self.settings.retrieval.dense_weight), (lexical, 1.0)], self.settings.retrieval.rrf_k)
-        ranked = self._rank_papers(fused, dense + lexical)
-        sources = self._sources(ranked[:top_k], dense)
-        _lap(timings, "fusion", clock)
-        return Retrieval(sources, [paper_id for paper_id, _ in ranked[:RANKED_PAPERS]], timings)
-
-    @staticmethod
-    def _rank_papers(fused: dict[str, float], hits: list[NodeWithScore]) -> list[tuple[str, float]]:
-        """Papers by their best chunk's fused score: a paper counts once."""
-        best: dict[str, float] = {}
-        for hit in hits:
-            paper_id = hit.node.metadata["paper_id"]
-            best[paper_id] = max(best.get(paper_id, 0.0), fused[hit.node.node_id])
-        return sorted(best.items(), key=lambda item: item[1], reverse=True)
-
-    def _sources(self, ranked: list[tuple[str, float]], dense: list[NodeWithScore]) -> list[Source]:
-        """Numbered sources for the ranked papers, each with its best chunk's cosine similarity."""
-        cosine: dict[str, float] = defaultdict(float)
-        for hit in dense:
-            # ChromaVectorStore reports exp(-distance); with cosine space the distance is 1 - cosine.
-            similarity = 1.0 + math.log(max(hit.score or 0.0, 1e-9))
-            cosine[hit.node.metadata["paper_id"]] = max(cosine[hit.node.metadata["paper_id"]], similarity)
-        return [
+        retrieval = self.settings.retrieval
+        ranked = fuse([(dense, retrieval.dense_weight), (lexical, 1.0)], retrieval.rrf_k)
+        sources = [
             Source(
-                **self.papers[paper_id].model_dump(),
+                **self.catalog.paper(position).model_dump(),
                 n=n,
                 score=round(score, 6),
-                dense_score=round(cosine[paper_id], 4),
+                dense_score=round(cosine.get(position, 0.0), 4),
             )
-            for n, (paper_id, score) in enumerate(ranked, start=1)
+            for n, (position, score) in enumerate(ranked[:top_k], start=1)
         ]
+        _lap(timings, "fusion", clock)
+        return Retrieval(sources, [self.catalog.paper_ids[position] for position, _ in ranked[:RANKED_PAPERS]], timings)
 
 
 def _lap(timings: dict[str, float], stage: str, start: float) -> float:

@@ -63,6 +63,23 @@ class StoreSettings(BaseSettings):
         default=None,
         description="URL of a Chroma server (http://host:port); unset uses the embedded store under `home`.",
     )
+    chroma_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a connection to the Chroma server before giving up."
+    )
+    chroma_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds one request to the Chroma server may take before it is given up."
+    )
+    write_wait: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a writer (ingest, upload, sync) waits for another process writing to the same home to finish.",
+    )
+    write_batch: int = Field(
+        default=1000,
+        ge=1,
+        le=5000,
+        description="Chunks embedded and written per store write (whole papers: each paper's chunks go in one write).",
+    )
 
 
 class RetrievalSettings(BaseSettings):
@@ -81,6 +98,18 @@ class RetrievalSettings(BaseSettings):
         ge=32,
         le=254,
         description="Most wordpieces in one chunk (title prefix included); the model reads 256 with its markers.",
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        default="cpu",
+        validation_alias="PAPERTRAIL_DEVICE",
+        description="Where the local model embeds: `cpu` (ONNX Runtime), `cuda`/`mps` (torch), `auto` a GPU when one is seen.",
+    )
+    model_cache: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "papertrail",
+        description="Folder for the ONNX export of the bundled model (made once from its checked weights).",
+    )
+    title_prefix: bool = Field(
+        default=True, description="Embed and index each chunk with its paper's title in front of it."
     )
     top_k: int = Field(default=5, ge=1, le=50, description="How many papers are handed to the answering backend.")
     candidates: int = Field(

@@ -34,6 +34,14 @@ class Paper(BaseModel):
         """Direct link to the paper's arXiv page, when its arXiv id is known."""
         return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
 
+    def labels(self) -> dict[str, str | list[str]]:
+        """Its fields besides id, title and abstract that are set: what each of its stored chunks carries."""
+        return {key: value for key in PAPER_LABELS if (value := getattr(self, key)) not in (None, "", [])}
+
+
+PAPER_LABELS = tuple(name for name in Paper.model_fields if name not in ("paper_id", "title", "abstract"))
+"""A paper's fields besides id, title and abstract (dates, source files, links, arXiv id, authors, publication date)."""
+
 
 class Source(Paper):
     """A retrieved paper, numbered as the answer cites it."""
@@ -91,9 +99,11 @@ class IngestReport(BaseModel):
     files: int
     papers: int
     added: int
-    relabelled: int
+    updated: int = Field(default=0, description="Known papers that came with a new abstract (dates and files kept).")
+    relabelled: int = Field(description="Known papers that gained listing dates or source files.")
     unchanged: int
-    chunks_added: int
+    chunks_added: int = Field(description="Chunks embedded and written.")
+    repaired: int = Field(default=0, description="Chunks whose missing vector was re-embedded (`ingest --check`).")
 
 
 class SyncReport(IngestReport):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +40,16 @@ class ChromaServer:
             except OSError:
                 time.sleep(0.3)
         raise RuntimeError(f"chroma run did not answer on {self.url} within {READY_WITHIN_S} s")
+
+    def pause(self) -> None:
+        """SIGSTOP the server: it keeps its port open and answers nothing (a hung server)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:

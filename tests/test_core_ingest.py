@@ -10,14 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from llama_index.core.schema import MetadataMode
-
 import rag
-from rag.chunk import MODEL_WINDOW, chunk_paper, wordpiece_tokenizer
+from rag.chunk import chunk_paper, embed_text, join_chunks, wordpiece_tokenizer
+from rag.embed import MODEL_WINDOW
 from rag.errors import BadInputError
-from rag.ingestion import content_hash
 from rag.parse import expand_paths, merge, parse_file
-from rag.papers import _join
 from rag.store import Store
 from tests.conftest import SEEDS, kill_when_seen, store_is_consistent
 
@@ -31,18 +28,17 @@ def _jsonl(path: Path, papers: list) -> Path:
     return path
 
 
-def test_every_seed_chunk_fits_the_model_window_and_keeps_its_metadata() -> None:
+def test_every_seed_chunk_fits_the_model_window_and_rebuilds_the_abstract() -> None:
     settings = rag.Settings()
     tokenize = wordpiece_tokenizer()
     for paper in _seed_papers():
-        nodes = chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)
-        for index, node in enumerate(nodes):
-            embedded = node.get_content(metadata_mode=MetadataMode.EMBED)
+        chunks = chunk_paper(paper, settings.retrieval.chunk_tokens)
+        for index, chunk in enumerate(chunks):
+            embedded = embed_text(paper.title, chunk.text)
             assert embedded.startswith(paper.title)
-            assert len(tokenize(embedded)) + 2 <= MODEL_WINDOW
-            assert node.metadata["chunk_index"] == index and node.metadata["paper_id"] == paper.paper_id
-            assert node.metadata["dates"] == paper.dates and node.metadata["sources"] == paper.sources
-        assert _join([{"text": n.text, "start_char_idx": n.start_char_idx} for n in nodes]) == paper.abstract
+            assert len(tokenize(embedded)) + 2 <= min(MODEL_WINDOW, settings.retrieval.chunk_tokens + 2)
+            assert chunk.index == index and chunk.paper_id == paper.paper_id
+        assert join_chunks([(chunk.start, chunk.text) for chunk in chunks]) == paper.abstract
 
 
 def test_seeded_store_counts_every_paper_once(seeded: rag.Settings) -> None:
@@ -94,3 +90,30 @@ def test_ingest_killed_mid_way_then_rerun_ends_exact(fresh: rag.Settings, tmp_pa
     store_is_consistent(fresh, 60)
     answer = rag.ask("What did we learn?", settings=fresh)
     assert all(s.paper_id in {p.paper_id for p in papers} for s in answer.sources)
+
+
+def test_cpu_is_the_default_device_and_onnx_gives_sentence_transformers_vectors() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rag.embed import build_embedder, local_model_dir
+
+    settings = rag.Settings()
+    assert settings.retrieval.device == "cpu"
+    texts = [paper.abstract for paper in _seed_papers()[:6]] + ["How many tokens was CT-LLM trained on?"]
+    ours = build_embedder(settings).texts(texts)
+    upstream = SentenceTransformer(str(local_model_dir()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert ours.shape == upstream.shape == (7, 384)
+    assert float(abs(ours - upstream).max()) < 1e-4
+    assert build_embedder(settings).query(texts[-1]) == pytest.approx(upstream[-1].tolist(), abs=1e-4)
+
+
+def test_a_gpu_device_torch_does_not_see_is_refused_by_name() -> None:
+    import torch
+
+    from rag.embed import build_embedder
+    from rag.errors import ModelError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device: nothing to refuse")
+    with pytest.raises(ModelError, match="PAPERTRAIL_DEVICE=cuda, but torch sees no cuda device"):
+        build_embedder(rag.Settings(retrieval={"device": "cuda"}))

@@ -21,7 +21,6 @@ import rag
 
 ROOT = Path(__file__).resolve().parent.parent
 from rag.chunk import chunk_id, chunk_paper
-from rag.ingestion import content_hash
 from rag.engine import get_engine
 from rag.parse import expand_paths, merge, parse_file
 from rag.store import Store
@@ -116,15 +115,16 @@ def test_ingest_killed_at_five_random_moments_then_rerun_ends_consistent(tmp_pat
     expected = {
         chunk_id(paper.paper_id, index)
         for paper in papers
-        for index in range(len(chunk_paper(paper, content_hash(paper, settings), settings.retrieval.chunk_tokens)))
+        for index in range(len(chunk_paper(paper, settings.retrieval.chunk_tokens)))
     }
-    stored_ids = [node.node_id for node in store.iter_nodes()]
+    stored_ids = [row.chunk_id for rows in store.rows() for row in rows]
     assert len(stored_ids) == len(set(stored_ids)) == store.count()
     assert set(stored_ids) == expected
     assert store.paper_count() == KILL_PAPERS
     assert all(p.complete and p.consistent for p in store.stored_papers([p.paper_id for p in papers]).values())
-    bm25_ids = {json.loads(entry["_node_content"])["id_"] for entry in get_engine(settings).retriever().bm25.corpus}
-    assert bm25_ids == expected
+    catalog = get_engine(settings).retriever().catalog
+    indexed = {chunk_id(catalog.paper_ids[p], i) for p, i in zip(catalog.chunk_paper.tolist(), catalog.chunk_index.tolist())}
+    assert indexed == expected
 
     target = papers[7]
     answer = rag.ask(f"What does the paper '{target.title}' propose?", settings=settings)
@@ -133,11 +133,11 @@ def test_ingest_killed_at_five_random_moments_then_rerun_ends_consistent(tmp_pat
 
 def test_corrupt_bm25_cache_is_rebuilt_and_answers_do_not_change(seeded: rag.Settings, seeded_copy: rag.Settings) -> None:
     question = _questions(1)[0]
-    (cache,) = (seeded_copy.store.home / "bm25").iterdir()
+    (cache,) = (seeded_copy.store.home / "index").iterdir()
     for path in cache.iterdir():
         path.write_bytes(b"\x00garbage")
     assert _essence(rag.ask(question, settings=seeded_copy)) == _essence(rag.ask(question, settings=seeded))
-    assert json.loads((cache / "papertrail_stamp.json").read_text())["count"] == rag.stats(seeded)["chunks"]
+    assert json.loads((cache / "stamp.json").read_text()) == {"generation": get_engine(seeded_copy).store.generation()}
 
 
 BAD_FILES = {
@@ -233,3 +233,18 @@ def test_help_lists_the_commands_without_loading_heavy_modules() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_question_from_the_cli_imports_neither_torch_nor_llama_index(seeded_home: Path) -> None:
+    probe = (
+        "import sys, contextlib, io\n"
+        "from ui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['ask', 'How many tokens was CT-LLM trained on?'])\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'llama_index', 'transformers'}))\n"
+    )
+    env = {**os.environ, "PAPERTRAIL_HOME": str(seeded_home), "PAPERTRAIL_LLM": "extractive"}
+    env.pop("PAPERTRAIL_CHROMA_URL", None)
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "0 []"

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("ingest", cmd_ingest, "Add paper lists (Daily Papers .txt or JSONL) to the store.")
     sub.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the seeds folder)")
+    sub.add_argument("--check", action="store_true", help="find and re-embed chunks whose vectors are missing instead")
 
     # Hugging Face Daily Papers (rag/daily_papers.py): the only commands that reach the network
     sub = command("sync", cmd_sync, "Add Hugging Face Daily Papers (default: today and any day missed since the last sync).")
@@ -139,7 +140,8 @@ def _report(report: rag.IngestReport | None) -> None:
     if report:
         print(
             f"{report.files} file(s), {report.papers} papers: {report.added} added, "
-            f"{report.relabelled} updated, {report.unchanged} already stored ({report.chunks_added} chunks added)."
+            f"{report.updated + report.relabelled} updated ({report.updated} with a new abstract), "
+            f"{report.unchanged} already stored ({report.chunks_added} chunks added)."
         )
 
 
@@ -166,6 +168,12 @@ def _options(args: argparse.Namespace) -> rag.AskOptions:
 
 def cmd_ingest(args: argparse.Namespace) -> None:
     settings = rag.Settings()
+    if args.check:
+        if args.paths:
+            raise rag.BadInputError("--check takes no paths: it checks the whole store")
+        report = rag.check_store(settings)
+        print(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
+        return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
 
 

@@ -132,7 +132,7 @@ class Handlers:
             message = str(err).replace(str(Path(path).parent) + os.sep, "")
             return render.note_html([f"{name} was not added: {message}"], "error"), gr.skip(), gr.skip(), None
         summary = (
-            f"{name}: {result.papers} papers read, {result.added} added, {result.relabelled} updated, "
+            f"{name}: {result.papers} papers read, {result.added} added, {result.updated + result.relabelled} updated, "
             f"{result.unchanged} already stored. They are searchable now."
         )
         return render.note_html([summary], "ok"), *self.refresh(), None
