@@ -237,7 +237,7 @@ def test_the_retriever_composes_as_a_llama_index_retriever(seeded: rag.Settings)
 
     from rag.engine import get_engine
 
-    retriever = get_engine(seeded).retriever()
+    retriever = get_engine(seeded).llama_retriever()
     assert isinstance(retriever, BaseRetriever)
     nodes = retriever.retrieve("How many tokens was CT-LLM trained on?")
     assert len(nodes) == seeded.retrieval.top_k
