@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypedDict, Unpack
 
+from .arguments import check_ask, check_paths, check_progress, check_settings
 from .settings import Settings
 from .types import Answer, IngestReport, Paper, Turn
 
@@ -41,10 +42,12 @@ def ask(question: str, history: History = None, settings: Settings | None = None
 def ask_stream(
     question: str, history: History = None, settings: Settings | None = None, **options: Unpack[AskOptions]
 ) -> Iterator[str | Answer]:
-    """The answer text in pieces as it is produced, then the final `Answer` (the same as `ask` returns)."""
+    """The answer text in pieces as it is produced, then the final `Answer` (the same as `ask` returns).
+
+    Bad arguments are refused here, before the first piece is asked for."""
     from .pipeline import ask_stream as run
 
-    return run(question, history, settings or Settings(), **options)
+    return run(check_ask(question, history, settings, options))
 
 
 def ingest(
@@ -53,13 +56,13 @@ def ingest(
     """Ingest paper lists (default: the seeds); a bad file refuses the whole call and leaves the store as it was."""
     from .engine import get_engine
 
-    engine = get_engine(settings or Settings())
-    return engine.ingest([Path(p) for p in paths] if paths else None, progress)
+    engine = get_engine(check_settings(settings))
+    return engine.ingest(check_paths(paths), check_progress(progress))
 
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
     """Ingest the seeds when the store is empty (the report), else do nothing (None). Front ends call it at start."""
-    settings = settings or Settings()
+    settings = check_settings(settings)
     return ingest(None, settings, progress) if stats(settings)["chunks"] == 0 else None
 
 
@@ -67,7 +70,7 @@ def stats(settings: Settings | None = None) -> dict[str, int]:
     """How many papers and chunks the store holds."""
     from .engine import get_engine
 
-    store = get_engine(settings or Settings()).store
+    store = get_engine(check_settings(settings)).store
     return {"papers": store.paper_count(), "chunks": store.count()}
 
 
@@ -75,7 +78,7 @@ def catalog(settings: Settings | None = None) -> list[Paper]:
     """Every stored paper once, in title order (abstracts rebuilt from their chunks)."""
     from .engine import get_engine
 
-    papers = get_engine(settings or Settings()).papers().values()
+    papers = get_engine(check_settings(settings)).papers().values()
     return sorted(papers, key=lambda paper: paper.title.casefold())
 
 
@@ -83,4 +86,4 @@ def backend_name(settings: Settings | None = None) -> str:
     """The backend that answers by default: `auto` resolved to `openai` or `extractive`."""
     from .answer import backend_name as resolve
 
-    return resolve(settings or Settings())
+    return resolve(check_settings(settings))

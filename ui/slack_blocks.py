@@ -29,6 +29,17 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str, label: str) -> str:
+    """A mrkdwn link neither part of which can end it early or add a mention: &, < and > escaped in both, and
+    | (which Slack cannot escape) percent-encoded in the URL and shown as ¦ in the label."""
+    return f"<{escape(url).replace('|', '%7C')}|{escape(label).replace('|', '¦')}>"
+
+
+def mention(user: str) -> str:
+    """A mention of the Slack user id `user`, escaped like a link."""
+    return f"<@{escape(user).replace('|', '%7C')}>"
+
+
 def unescape(text: str) -> str:
     """Text as a person typed it: Slack delivers &, < and > in message text escaped."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -64,10 +75,9 @@ def _context(text: str) -> Block:
 
 
 def _source_block(source: rag.Source, quotes: list[str]) -> Block:
-    url = source.url or LOOKUP_URL.format(quote_plus(source.title))
-    dates = ", ".join(source.dates) or "no listing date"
-    title = escape(trim(source.title, 300)).replace("|", "¦")
-    lines = [f"*[{source.n}]* <{url}|{title}> · listed {dates}"]
+    url = rag.web_link(source.url) or LOOKUP_URL.format(quote_plus(source.title))
+    dates = escape(", ".join(source.dates) or "no listing date")
+    lines = [f"*[{source.n}]* {link(url, trim(source.title, 300))} · listed {dates}"]
     lines += [f"> “{escape(quote)}”" for quote in quotes]
     return _section("\n".join(lines))
 
@@ -113,4 +123,4 @@ def rated_blocks(blocks: list[Block], rating: str, user: str) -> list[Block]:
     """The message's blocks with the buttons replaced by a line saying who rated it and how."""
     thumb = ":thumbsup:" if rating == "up" else ":thumbsdown:"
     kept = [block for block in blocks if block.get("block_id") != "papertrail_feedback"]
-    return kept + [_context(f"{thumb} Rated by <@{user}>, thank you.")]
+    return kept + [_context(f"{thumb} Rated by {mention(user)}, thank you.")]

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from urllib.parse import quote_plus
 
-from rag import Answer, Source
+from rag import Answer, Source, web_link
 
 from .present import notes as answer_notes
 from .present import quotes_by_source
@@ -54,8 +54,9 @@ def source_card(source: Source, quotes: list[str]) -> str:
     query = quote_plus(source.title)
     status = "cited" if quotes else "uncited"
     extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
+    page = web_link(source.url)  # http(s) only: a stored `javascript:` URL never becomes a link
     links = [
-        (source.url, "Paper page") if source.url else None,
+        (page, "Paper page") if page else None,
         (f"https://arxiv.org/search/?query={query}&searchtype=title", "arXiv"),
         (f"https://huggingface.co/papers?q={query}", "Hugging Face papers"),
     ]
