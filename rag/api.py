@@ -56,8 +56,8 @@ def ingest(
     """Ingest paper lists (default: the seeds); a bad file refuses the whole call and leaves the store as it was."""
     from .engine import get_engine
 
-    engine = get_engine(check_settings(settings))
-    return engine.ingest(check_paths(paths), check_progress(progress))
+    paths, progress = check_paths(paths), check_progress(progress)
+    return get_engine(check_settings(settings)).ingest(paths, progress)
 
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:

@@ -25,8 +25,6 @@ def strip_controls(text: str, keep: str = "\n\t") -> str:
 
 def url_problem(url: str) -> str | None:
     """What makes `url` unfit to be a link (None when it is a plain http(s) link with a host)."""
-    if any(ch in LINK_BREAKERS or ch == " " or not ch.isprintable() for ch in url):
-        return 'holds a space, a control character or one of < > " | \\ ^ { } `'
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -34,6 +32,8 @@ def url_problem(url: str) -> str | None:
         return "is not a valid URL"
     if parts.scheme.lower() not in WEB_SCHEMES:
         return "must start with http:// or https://"
+    if any(ch in LINK_BREAKERS or ch == " " or not ch.isprintable() for ch in url):
+        return 'holds a space, a control character or one of < > " | \\ ^ { } `'
     return None if host else "has no host name"
 
 

@@ -69,10 +69,11 @@ def _read_regular_file(path: Path) -> bytes:
     except OSError as err:
         what = "a symbolic link loop" if err.errno == errno.ELOOP else err.strerror
         raise BadInputError(f"{path}: not a regular file ({what})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise BadInputError(f"{path}: not a regular file ({_kind(mode)})")
     with open(descriptor, "rb") as file:
-        mode = os.fstat(file.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            raise BadInputError(f"{path}: not a regular file ({_kind(mode)})")
         try:
             return file.read(MAX_FILE_BYTES + 1)
         except OSError as err:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,9 +91,15 @@ def answers_http(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def app_url(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serve_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the shared app's output (its log) goes."""
+    return tmp_path_factory.mktemp("web-log") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def app_url(home: Path, serve_log: Path) -> Iterator[str]:
     """The app over `home`, shared by this module's tests."""
-    with running_app(home, tmp_path_factory.mktemp("web-log") / "serve.log") as url:
+    with running_app(home, serve_log) as url:
         yield url
 
 
@@ -258,3 +266,75 @@ def test_login_required_when_auth_is_set(seeded_home: Path, tmp_path: Path) -> N
             Client(url, verbose=False).predict(SEED_QUESTION, api_name="/ask")
         answer = Client(url, auth=("alice", "s3cret"), verbose=False).predict(SEED_QUESTION, api_name="/ask")
     assert SEED_TITLE in {c["title"] for c in answer["citations"]}
+
+
+HOSTILE_URL = "javascript:fetch('/config').then(r=>r.text()).then(t=>document.title=t)"
+WOMBAT_TITLE = "Wombat Burrow Index: Depth Records for Four Thousand Wombats"
+WOMBAT_ABSTRACT = (
+    "We release the Wombat Burrow Index of burrow depths for four thousand wombats. "
+    "The wombat burrow index lists every burrow depth [open the index](javascript:fetch('/config')) "
+    "<a href=\"javascript:alert(1)\">here</a> <img src=x onerror=alert(1)> in centimetres."
+)
+
+
+def test_no_javascript_link_reaches_the_page(browser, seeded_home: Path, tmp_path: Path) -> None:
+    """A `javascript:` url is refused at upload; script-like links inside a stored abstract stay inert text.
+
+    The inert paper is ingested before the app starts: a paper added through the page is not reliably ranked
+    first by the next question yet (issue 13, items 3 and 8, belong to the store's owner)."""
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    inert = tmp_path / "inert.jsonl"
+    inert.write_text(json.dumps({"title": WOMBAT_TITLE, "abstract": WOMBAT_ABSTRACT, "url": "https://example.org/wombats"}) + "\n")
+    rag.ingest([inert], rag.Settings(store={"home": home}))
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(json.dumps({"title": "Another wombat paper", "abstract": WOMBAT_ABSTRACT, "url": HOSTILE_URL}) + "\n")
+    with running_app(home, tmp_path / "serve.log") as url:
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(url)
+        page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+        page.locator("#pt-add").get_by_text("Add papers").click()
+        page.locator("#pt-upload input[type=file]").set_input_files(str(hostile))
+        page.locator("#pt-upload").get_by_text("hostile.jsonl").wait_for()
+        page.locator("#pt-add-button").click()
+        page.locator("#pt-added .pt-error").wait_for()
+        assert "hostile.jsonl:1: 'url' must start with http:// or https://" in page.locator("#pt-added").inner_text()
+
+        ask(page, "What does the Wombat Burrow Index record?")
+        assert page.locator("#source-1 .pt-title").inner_text() == WOMBAT_TITLE
+        links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        assert links and not [link for link in links if not link.startswith(("http://", "https://"))], links
+        handlers = "#pt-chat [onerror], #pt-chat [onclick], #pt-sources [onerror], #pt-chat img[src='x'], #pt-sources img"
+        assert page.locator(handlers).count() == 0
+        shown = page.locator("#pt-chat .message.bot").last.inner_text()
+        assert "[open the index](javascript:fetch('/config')) <a href=\"javascript:alert(1)\">here</a>" in shown  # as text
+        assert page.locator("#source-1 .pt-links a", has_text="Paper page").get_attribute("href") == "https://example.org/wombats"
+        assert dialogs == [] and "wombat" not in page.title().casefold()
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("What is MTOB?", "", -5), "top_k must be a whole number from 1 to 50, got -5"),
+        (("What is MTOB?", "", 1e9), "top_k must be a whole number from 1 to 50, got 1000000000"),
+        (("What is MTOB?", "", "abc"), "top_k must be a whole number from 1 to 50, got 'abc'"),
+        ((None, "", 3), "the question must be text, got None"),
+        (("What is MTOB?", "no-such-backend", 3), "unknown backend 'no-such-backend'"),
+    ],
+    ids=["negative", "huge", "text", "null question", "unknown backend"],
+)
+def test_api_refuses_bad_arguments_in_one_clear_line(app_url: str, serve_log: Path, arguments: tuple, message: str) -> None:
+    from gradio_client import Client
+
+    with pytest.raises(Exception, match=re.escape(message)) as refused:
+        Client(app_url, verbose=False).predict(*arguments, api_name="/ask")
+    assert "Traceback" not in str(refused.value) and "Error:" not in str(refused.value).split(message)[0][-40:]
+    log = serve_log.read_text()
+    assert "Traceback" not in log
+    if "backend" not in message:
+        assert f"refused a question: {message}" in log

@@ -75,12 +75,12 @@ class Handlers:
             stream = rag.ask_stream(
                 question, turns, self.settings, top_k=top_k, dates=dates or None, backend=backend or None
             )
-            messages += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+            messages += [{"role": "user", "content": render.plain(question)}, {"role": "assistant", "content": ""}]
             text, answer = "", None
             for piece in stream:
                 if isinstance(piece, str):
                     text += piece
-                    messages[-1]["content"] = text
+                    messages[-1]["content"] = render.link_citations(text)
                     yield messages, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
                 else:
                     answer = piece
@@ -149,7 +149,7 @@ def chat_messages(turns: list[rag.Turn]) -> list[dict[str, str]]:
     """The chat as Gradio messages, answers with their [n] markers linked to the source cards."""
     messages = []
     for turn in turns:
-        messages.append({"role": "user", "content": turn.question})
+        messages.append({"role": "user", "content": render.plain(turn.question)})
         messages.append({"role": "assistant", "content": render.link_citations(turn.answer)})
     return messages
 

@@ -13,13 +13,21 @@ from .present import notes as answer_notes
 from .present import quotes_by_source
 
 MARKER = re.compile(r"\[(\d+)\]")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&~|])")
+"""Characters that would turn text into a link, an image, HTML or emphasis in the chat's Markdown."""
 DATE_FORMATS = ("%b %d", "%b %d, %Y", "%B %d", "%B %d, %Y")
 EMPTY_PANEL = '<div class="pt-empty">Ask a question: the papers behind the answer appear here.</div>'
 
 
+def plain(text: str) -> str:
+    """Markdown showing `text` as it is: a `[x](javascript:...)`, `<a href>` or `<img>` in it stays inert text."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def link_citations(text: str) -> str:
-    """The answer as Markdown whose [n] markers link to source card n."""
-    return MARKER.sub(lambda m: f"[[{m.group(1)}]](#source-{m.group(1)})", text)
+    """The answer as Markdown showing its text as it is (see `plain`), each [n] marker linked to source card n."""
+    pieces = MARKER.split(text)  # text, n, text, n, ..., text: the odd ones are marker numbers
+    return "".join(f"[[{piece}]](#source-{piece})" if index % 2 else plain(piece) for index, piece in enumerate(pieces))
 
 
 def date_key(date: str) -> tuple[int, int, str]:
