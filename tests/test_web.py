@@ -148,6 +148,16 @@ def ask(page, question: str) -> None:
     )
 
 
+def upload(page, path: Path, outcome: str) -> str:
+    """Add `path` under "Add papers" and wait for the result box of kind `outcome` ("ok" or "error"); its text."""
+    page.locator("#pt-add").get_by_text("Add papers").click()
+    page.locator("#pt-upload input[type=file]").set_input_files(str(path))
+    page.locator("#pt-upload").get_by_text(path.name).wait_for()
+    page.locator("#pt-add-button").click()
+    page.locator(f"#pt-added .pt-{outcome}").wait_for()
+    return page.locator("#pt-added").inner_text()
+
+
 def test_seed_question_gets_cited_answer_with_highlighted_quote(page) -> None:
     ask(page, SEED_QUESTION)
     citation = page.locator("#pt-chat a[href='#source-1']").first
@@ -194,14 +204,9 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     good, bad = tmp_path / "quokka.txt", tmp_path / "broken.txt"
     good.write_text(NEW_FILE, encoding="utf-8")
     bad.write_text(BAD_FILE, encoding="utf-8")
-    page.locator("#pt-add").get_by_text("Add papers").click()
     heading = page.locator("#pt-header").inner_text()
 
-    page.locator("#pt-upload input[type=file]").set_input_files(str(good))
-    page.locator("#pt-upload").get_by_text("quokka.txt").wait_for()
-    page.locator("#pt-add-button").click()
-    page.locator("#pt-added .pt-ok").wait_for()
-    assert "1 added" in page.locator("#pt-added").inner_text()
+    assert "1 added" in upload(page, good, "ok")
     assert page.locator("#pt-header").inner_text() != heading
     ask(page, "What accuracy does the Quokka Facts retriever reach?")
     assert page.locator("#source-1 .pt-title").inner_text() == NEW_TITLE
@@ -210,12 +215,7 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     # A fresh page for the second file: in a loaded full-suite run the reused upload box once failed to show it.
     page.reload()
     page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-    page.locator("#pt-add").get_by_text("Add papers").click()
-    page.locator("#pt-upload input[type=file]").set_input_files(str(bad))
-    page.locator("#pt-upload").get_by_text("broken.txt").wait_for()
-    page.locator("#pt-add-button").click()
-    page.locator("#pt-added .pt-error").wait_for()
-    message = page.locator("#pt-added").inner_text()
+    message = upload(page, bad, "error")
     assert "broken.txt was not added" in message and "characters" in message
     shoot(page, "upload")
     page.reload()
@@ -297,12 +297,7 @@ def test_no_javascript_link_reaches_the_page(browser, seeded_home: Path, tmp_pat
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(url)
         page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-        page.locator("#pt-add").get_by_text("Add papers").click()
-        page.locator("#pt-upload input[type=file]").set_input_files(str(hostile))
-        page.locator("#pt-upload").get_by_text("hostile.jsonl").wait_for()
-        page.locator("#pt-add-button").click()
-        page.locator("#pt-added .pt-error").wait_for()
-        assert "hostile.jsonl:1: 'url' must start with http:// or https://" in page.locator("#pt-added").inner_text()
+        assert "hostile.jsonl:1: 'url' must start with http:// or https://" in upload(page, hostile, "error")
 
         ask(page, "What does the Wombat Burrow Index record?")
         assert page.locator("#source-1 .pt-title").inner_text() == WOMBAT_TITLE
