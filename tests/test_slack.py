@@ -282,6 +282,7 @@ MALFORMED = [
     ("malformed JSON", b'{"type": "event_callback", "event": {', "application/json", None, 400),
     ("a JSON list", b'[{"type": "event_callback"}]', "application/json", None, 400),
     ("an event that is not an object", b'{"type": "event_callback", "event": "x"}', "application/json", None, 400),
+    ("actions that are not a list", b'{"type": "block_actions", "actions": "x"}', "application/json", None, 400),
     ("garbage form data", b"payload=%7Bnot+json%7D&&&", "application/x-www-form-urlencoded", None, 400),
     ("bytes that are not UTF-8 (slack_sdk verifies text)", b"payload=\xff\xfe", "application/x-www-form-urlencoded", None, 401),
 ]

@@ -47,6 +47,8 @@ HTTP_THREADS = 8
 """Requests waitress handles at once in HTTP mode; each takes milliseconds, as answering happens after the ack."""
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues for the HTTP server (wsgiref's 5 reset bursts of deliveries)."""
+PAYLOAD_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+"""What bolt raises on a body that is not JSON, or JSON of the wrong shape (a list, an event that is a string)."""
 EDIT_INTERVAL_S = 1.0
 """Least time between two in-place edits of a streaming reply (Slack rate-limits chat.update)."""
 REMEMBERED = 2000
@@ -97,6 +99,21 @@ class Bot:
         app.event("message")(self.on_message)
         app.command("/papertrail")(self.on_command)
         app.action(re.compile(f"^{FEEDBACK_ACTION}(up|down)$"))(self.on_feedback)
+        app.error(self.on_error)
+
+    @staticmethod
+    def on_error(error: Exception, response: BoltResponse | None) -> BoltResponse | None:
+        """bolt's error handler, one log line and no traceback: a signed payload that bolt's middleware cannot
+        handle (a field of the wrong kind) gets 400; a listener failing after the acknowledgement is logged."""
+        what = f"{type(error).__name__}: {' '.join(str(error).splitlines())}"
+        if response is None:
+            log.error("a Slack listener failed after acknowledging its request: %s", what)
+            return None
+        if isinstance(error, PAYLOAD_ERRORS):
+            log.warning("refused a signed Slack request (400): bolt cannot handle its payload (%s)", what)
+            return BoltResponse(status=400, body="")
+        log.error("a Slack request failed (500): %s", what)
+        return None
 
     def _first_delivery(self, body: dict, event: dict) -> bool:
         """False for a redelivery (same event id) or a twin event about the same message (mention inside a DM)."""
@@ -261,7 +278,7 @@ class CheckedRequestHandler(SlackRequestHandler):
             return BoltResponse(status=401, body="")
         try:
             parsed = BoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
+        except PAYLOAD_ERRORS as err:
             log.warning("refused a signed Slack request (400): its body is not a Slack payload (%s)", type(err).__name__)
             return BoltResponse(status=400, body="")
         return self.app.dispatch(parsed)
