@@ -90,7 +90,8 @@ def check_history(history: Any, keep: int) -> list[Turn]:
     turns = []
     for number, item in enumerate(history, start=1):
         try:
-            turns.append(item if isinstance(item, Turn) else Turn(question=item) if isinstance(item, str) else Turn.model_validate(item))
+            turn = item if isinstance(item, Turn) else Turn(question=item) if isinstance(item, str) else None
+            turns.append(turn or Turn.model_validate(item))
         except ValidationError:
             raise BadInputError(
                 f"history turn {number} must be a question string or have a 'question' string, got {_show(item)}"
