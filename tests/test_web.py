@@ -150,9 +150,18 @@ def ask(page, question: str) -> None:
 
 def upload(page, path: Path, outcome: str) -> str:
     """Add `path` under "Add papers" and wait for the result box of kind `outcome` ("ok" or "error"); its text."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.locator("#pt-add").get_by_text("Add papers").click()
-    page.locator("#pt-upload input[type=file]").set_input_files(str(path))
-    page.locator("#pt-upload").get_by_text(path.name).wait_for()
+    page.locator("#pt-add-button").wait_for()
+    for attempt in (1, 2):  # on a loaded machine gradio's upload box has twice dropped a file set while it mounted
+        page.locator("#pt-upload input[type=file]").set_input_files(str(path))
+        try:
+            page.locator("#pt-upload").get_by_text(path.name).wait_for(timeout=WAIT_MS // 3 * attempt)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     page.locator("#pt-add-button").click()
     page.locator(f"#pt-added .pt-{outcome}").wait_for()
     return page.locator("#pt-added").inner_text()
@@ -277,13 +286,12 @@ WOMBAT_ABSTRACT = (
 )
 
 
-def test_no_javascript_link_reaches_the_page(browser, seeded_home: Path, tmp_path: Path) -> None:
+def test_no_javascript_link_reaches_the_page(browser, tmp_path: Path) -> None:
     """A `javascript:` url is refused at upload; script-like links inside a stored abstract stay inert text.
 
-    The inert paper is ingested by `papertrail ingest` before the app starts: a paper just added by a process
-    that is still running is not reliably found by vector search yet (issue 13, items 1 and 3, the store's)."""
+    The store holds the inert paper alone, ingested before the app starts, so the answer is sure to quote it:
+    next to the seeds, a paper added this way was not always ranked first (left to issue 13's store items)."""
     home = tmp_path / "home"
-    shutil.copytree(seeded_home, home)
     inert = tmp_path / "inert.jsonl"
     inert.write_text(json.dumps({"title": WOMBAT_TITLE, "abstract": WOMBAT_ABSTRACT, "url": "https://example.org/wombats"}) + "\n")
     env = {**os.environ, "PAPERTRAIL_HOME": str(home)}
