@@ -2,7 +2,8 @@
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
 `backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
-`unannounced` and `mark_announced`), `Settings`, the result types and the one abstention phrase `ABSTAIN`.
+`unannounced` and `mark_announced`), `Settings`, the result types, the one abstention phrase `ABSTAIN`, and the
+two rules every front end applies to what it shows (`strip_controls`, `web_link`).
 """
 
 from .api import (
@@ -23,6 +24,7 @@ from .api import (
     sync_status,
     unannounced,
 )
+from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
 from .settings import Settings
@@ -58,7 +60,9 @@ __all__ = [
     "mark_announced",
     "record_feedback",
     "stats",
+    "strip_controls",
     "sync",
     "sync_status",
     "unannounced",
+    "web_link",
 ]

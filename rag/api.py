@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
+from .arguments import check_ask, check_paths, check_progress, check_settings
 from .settings import Settings
 from .types import Answer, IngestReport, Paper, SyncBatch, SyncReport, SyncStatus, Turn
 
@@ -44,10 +45,12 @@ def ask(question: str, history: History = None, settings: Settings | None = None
 def ask_stream(
     question: str, history: History = None, settings: Settings | None = None, **options: Unpack[AskOptions]
 ) -> Iterator[str | Answer]:
-    """The answer text in pieces as it is produced, then the final `Answer` (the same as `ask` returns)."""
+    """The answer text in pieces as it is produced, then the final `Answer` (the same as `ask` returns).
+
+    Bad arguments are refused here, before the first piece is asked for."""
     from .pipeline import ask_stream as run
 
-    return run(question, history, settings or Settings(), **options)
+    return run(check_ask(question, history, settings, options))
 
 
 def ingest(
@@ -56,20 +59,20 @@ def ingest(
     """Ingest paper lists (default: the seeds); a bad file refuses the whole call and leaves the store as it was."""
     from .engine import get_engine
 
-    engine = get_engine(settings or Settings())
-    return engine.ingest([Path(p) for p in paths] if paths else None, progress)
+    paths, progress = check_paths(paths), check_progress(progress)
+    return get_engine(check_settings(settings)).ingest(paths, progress)
 
 
 def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:
     """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them."""
     from .engine import get_engine
 
-    return get_engine(settings or Settings()).check(progress)
+    return get_engine(check_settings(settings)).check(check_progress(progress))
 
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
     """Ingest the seeds when the store is empty (the report), else do nothing (None). Front ends call it at start."""
-    settings = settings or Settings()
+    settings = check_settings(settings)
     return ingest(None, settings, progress) if stats(settings)["chunks"] == 0 else None
 
 
@@ -77,7 +80,7 @@ def stats(settings: Settings | None = None) -> dict[str, int]:
     """How many papers and chunks the store holds."""
     from .engine import get_engine
 
-    store = get_engine(settings or Settings()).store
+    store = get_engine(check_settings(settings)).store
     return {"papers": store.paper_count(), "chunks": store.count()}
 
 
@@ -85,7 +88,7 @@ def catalog(settings: Settings | None = None) -> list[Paper]:
     """Every stored paper once, in title order (abstracts rebuilt from their chunks)."""
     from .engine import get_engine
 
-    papers = get_engine(settings or Settings()).papers().values()
+    papers = get_engine(check_settings(settings)).papers().values()
     return sorted(papers, key=lambda paper: paper.title.casefold())
 
 
@@ -93,7 +96,7 @@ def backend_name(settings: Settings | None = None) -> str:
     """The backend that answers by default: `auto` resolved to `openai` or `extractive`."""
     from .answer import backend_name as resolve
 
-    return resolve(settings or Settings())
+    return resolve(check_settings(settings))
 
 
 def sync(
@@ -112,7 +115,7 @@ def sync(
     do). A failure raises `SyncError` after keeping every day fetched before it (`err.report` counts them)."""
     from .daily_papers import sync as run
 
-    return run(settings or Settings(), day=date, week=week, month=month, since=since, progress=progress)
+    return run(check_settings(settings), day=date, week=week, month=month, since=since, progress=check_progress(progress))
 
 
 def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Progress | None = None) -> SyncReport:
@@ -120,14 +123,14 @@ def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Pr
     be used are skipped by name in the report; `SyncError` when none could be added."""
     from .daily_papers import add
 
-    return add(ids, settings or Settings(), progress)
+    return add(ids, check_settings(settings), check_progress(progress))
 
 
 def sync_status(settings: Settings | None = None) -> SyncStatus:
     """When the last sync ran, how many listing days are stored, and the papers the latest sync added."""
     from .sync_state import read
 
-    settings = settings or Settings()
+    settings = check_settings(settings)
     state = read(settings.store.home)
     latest = _batches(state.batches[-1:], settings)
     return SyncStatus(last_sync=state.last_sync, days=len(state.days), latest=latest[0] if latest else None)
@@ -137,7 +140,7 @@ def unannounced(channel: str, settings: Settings | None = None) -> list[SyncBatc
     """The batches of added papers not yet posted to `channel` (only the latest for a channel never posted to)."""
     from .sync_state import unannounced as pending
 
-    settings = settings or Settings()
+    settings = check_settings(settings)
     return _batches(pending(settings.store.home, channel), settings)
 
 
@@ -145,7 +148,7 @@ def mark_announced(channel: str, batch: SyncBatch, settings: Settings | None = N
     """Note that `batch` (and every earlier one) was posted to `channel`, so it is posted once."""
     from .sync_state import mark_announced as mark
 
-    mark((settings or Settings()).store.home, channel, batch.number)
+    mark(check_settings(settings).store.home, channel, batch.number)
 
 
 def first_sentence(text: str) -> str:

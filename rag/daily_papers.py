@@ -27,6 +27,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.hf_api import PaperInfo
 
 from . import sync_state
+from .clean import strip_controls
 from .errors import BadInputError, SyncError
 from .parse import merge, new_paper
 from .settings import Settings, SyncSettings
@@ -212,7 +213,7 @@ def to_paper(info: PaperInfo, listed: str | None, source: str) -> Paper:
         paper = new_paper(info.title, info.summary, listed, source, PAPER_PAGE.format(info.id))
     except BadInputError as err:
         raise Unusable(f"{name}: {err}") from None
-    authors = [author.name.strip() for author in info.authors or [] if author.name and author.name.strip()]
+    authors = [name for author in info.authors or [] if (name := " ".join(strip_controls(author.name or "").split()))]
     published = info.published_at.astimezone(timezone.utc).date().isoformat() if info.published_at else None
     return paper.model_copy(update={"arxiv_id": info.id, "authors": authors, "published": published})
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from .errors import BadInputError
+from .arguments import check_answer, check_path, check_rating, check_settings, check_text
 from .settings import Settings
 from .types import Answer
 
@@ -36,10 +36,9 @@ def _connect(settings: Settings) -> sqlite3.Connection:
 
 def record_feedback(answer: Answer, rating: str, channel: str, settings: Settings | None = None) -> int:
     """Store one rating of `answer` (`channel`: where it came from, e.g. "web" or "slack"); returns its id."""
-    if rating not in ("up", "down"):
-        raise BadInputError(f"rating must be 'up' or 'down', got {rating!r}")
+    answer, rating, channel = check_answer(answer), check_rating(rating), check_text(channel, "channel")
     citations = json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False)
-    with _connect(settings or Settings()) as connection:
+    with _connect(check_settings(settings)) as connection:
         cursor = connection.execute(
             "INSERT INTO feedback (created, rating, channel, question, answer, citations, backend)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -50,7 +49,8 @@ def record_feedback(answer: Answer, rating: str, channel: str, settings: Setting
 
 def export_feedback(out: Path, settings: Settings | None = None, rating: Rating = "down") -> int:
     """Write the ratings of one kind as eval JSONL lines (gold left empty for a reviewer); returns the count."""
-    with _connect(settings or Settings()) as connection:
+    out, rating = check_path(out, "out"), check_rating(rating)
+    with _connect(check_settings(settings)) as connection:
         rows = connection.execute(
             "SELECT id, created, question, answer, citations, backend FROM feedback WHERE rating = ? ORDER BY id",
             (rating,),

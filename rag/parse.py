@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 from . import dates
+from .clean import strip_controls, url_problem
 from .errors import BadInputError
 from .types import Paper
 
@@ -37,12 +42,13 @@ def paper_id(title: str) -> str:
 
 
 def read_text(path: Path) -> str:
-    """The file's text; refuses binary, empty, oversized or non-UTF-8 files by name."""
-    if not path.is_file():
-        raise BadInputError(f"{path}: no such file")
-    raw = path.read_bytes()
+    """The file's text; refuses by name what is not a regular file, and binary, empty, oversized, UTF-16 or
+    other non-UTF-8 files."""
+    raw = _read_regular_file(path)
     if len(raw) > MAX_FILE_BYTES:
         raise BadInputError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    if _is_utf16(raw):
+        raise BadInputError(f"{path}: the file is UTF-16: save as UTF-8")
     if b"\x00" in raw:
         raise BadInputError(f"{path}: binary file (contains NUL bytes), expected text")
     try:
@@ -54,13 +60,71 @@ def read_text(path: Path) -> str:
     return text
 
 
+def _read_regular_file(path: Path) -> bytes:
+    """Up to MAX_FILE_BYTES + 1 bytes of `path`, refusing a FIFO, a device, a folder or a symbolic-link loop
+    by what it is (opened without blocking, so a FIFO with no writer cannot hang the ingest)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file") from None
+    except OSError as err:
+        what = "a symbolic link loop" if err.errno == errno.ELOOP else err.strerror
+        raise BadInputError(f"{path}: not a regular file ({what})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise BadInputError(f"{path}: not a regular file ({_kind(mode)})")
+    with open(descriptor, "rb") as file:
+        try:
+            return file.read(MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise BadInputError(f"{path}: cannot be read ({err.strerror})") from None
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def _is_utf16(raw: bytes) -> bool:
+    """UTF-16 text: a byte-order mark, or text whose every other byte is mostly NUL, as Latin text in UTF-16 is
+    (random binary data is neither, so it is still called binary)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    half = len(raw) // 2
+    for zeros, encoding in ((raw[1::2], "utf-16-le"), (raw[0::2], "utf-16-be")):
+        if half and zeros.count(0) > half // 2:
+            try:
+                text = raw[: 2 * half].decode(encoding)
+            except UnicodeDecodeError:
+                return False
+            return sum(ch.isprintable() or ch in "\r\n\t" for ch in text) >= 0.95 * len(text)
+    return False
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split at "\n" only: `str.splitlines` would also split inside a JSON string holding U+2028 or U+0085."""
+    return text.split("\n")
+
+
+def _clean(text: str) -> str:
+    """Text as stored: control characters (terminal escapes) removed, runs of white space made one space."""
+    return " ".join(strip_controls(text).split())
+
+
 def parse_daily_papers(text: str, source: str) -> list[Paper]:
     """A Daily Papers page dump: header lines, a listing-date line, then title and abstract lines in turn."""
     date: str | None = None
     pending: tuple[int, str] | None = None
     papers: list[Paper] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
+    for number, line in enumerate(_lines(text), start=1):
+        line = _clean(line)
         if not line or (not papers and pending is None and line.casefold() in HEADER_LINES):
             continue
         if pending is None and DATE_LINE.fullmatch(line):
@@ -91,7 +155,7 @@ def parse_daily_papers(text: str, source: str) -> list[Paper]:
 def parse_jsonl(text: str, source: str) -> list[Paper]:
     """One JSON object a line with `title` and `abstract`, and optional `date` and `url`."""
     papers: list[Paper] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -100,14 +164,17 @@ def parse_jsonl(text: str, source: str) -> list[Paper]:
             raise BadInputError(f"{source}:{number}: broken JSON ({err.msg})") from None
         if not isinstance(record, dict):
             raise BadInputError(f"{source}:{number}: expected a JSON object")
-        title, abstract = record.get("title"), record.get("abstract")
-        for name, value in (("title", title), ("abstract", abstract)):
-            if not isinstance(value, str) or not value.strip():
+        for name in ("title", "abstract"):
+            if not isinstance(record.get(name), str) or not _clean(record[name]):
                 raise BadInputError(f"{source}:{number}: missing or empty {name!r}")
         for name in ("date", "url"):
             if record.get(name) is not None and not isinstance(record[name], str):
                 raise BadInputError(f"{source}:{number}: {name!r} must be a string")
-        papers.append(_paper(title.strip(), abstract.strip(), record.get("date"), source, record.get("url")))
+        url = (record.get("url") or "").strip() or None
+        if url and (problem := url_problem(url)):
+            raise BadInputError(f"{source}:{number}: 'url' {problem}: {url[:80]!r}")
+        date = _clean(record.get("date") or "") or None
+        papers.append(_paper(_clean(record["title"]), _clean(record["abstract"]), date, source, url))
     if not papers:
         raise BadInputError(f"{source}: no papers found")
     return papers
@@ -160,8 +227,10 @@ def combine(first: Paper, second: Paper) -> Paper:
 
 
 def new_paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:
-    """A paper read from elsewhere than a file (a sync), checked and normalised like the papers of files."""
-    return _paper(title, abstract, date, source, url)
+    """A paper read from elsewhere than a file (a sync), checked and cleaned like the papers of files."""
+    if url and (problem := url_problem(url)):
+        raise BadInputError(f"'url' {problem}: {url[:80]!r}")
+    return _paper(_clean(title), _clean(abstract), date, source, url)
 
 
 def _paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:
@@ -171,8 +240,8 @@ def _paper(title: str, abstract: str, date: str | None, source: str, url: str | 
         )
     return Paper(
         paper_id=paper_id(title),
-        title=" ".join(title.split()),
-        abstract=" ".join(abstract.split()),
+        title=title,
+        abstract=abstract,
         dates=[date] if date else [],
         sources=[source],
         url=url,

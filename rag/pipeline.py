@@ -1,42 +1,36 @@
 """One question's way to its answer: check → refuse? → condense → retrieve → gate → generate → verify → fall back.
 
-Each step is a function below, called in that order by `ask_stream`; sources are numbered at retrieval
-and never renumbered, so an [n] streamed early is source n of the final `Answer`.
+The check is rag/arguments.py's, done by `rag.ask_stream` before this runs; each other step is a function
+here, called in that order by `ask_stream`. Sources are numbered at retrieval and never renumbered, so an
+[n] streamed early is source n of the final `Answer`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator
 
 from .answer import Backend, BackendUnavailable, Draft, Request, backend_name, create
 from .answer.citations import Checked, verify
 from .answer.gate import abstain_reason, refusal_reason
+from .arguments import AskArguments
 from .dates import matching
 from .engine import Engine, get_engine
+from .errors import PapertrailError
 from .retrieve import Retrieval
-from .errors import BadInputError, PapertrailError
-from .settings import AnswerSettings, Settings
+from .settings import Settings
 from .types import ABSTAIN, Answer, Source, Turn
 
 log = logging.getLogger(__name__)
 
 
-def ask_stream(
-    question: str,
-    history: Sequence[Turn | dict | str] | None,
-    settings: Settings,
-    top_k: int | None = None,
-    dates: list[str] | None = None,
-    backend: str | None = None,
-) -> Iterator[str | Answer]:
-    """Yield the answer text in pieces as it is produced, then the final `Answer`."""
+def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
+    """Yield the answer text in pieces as it is produced, then the final `Answer` (arguments checked by the caller)."""
     started = time.perf_counter()
-    question = check_question(question, settings.answer)
-    turns = recent_turns(history, settings.answer.history_turns)
+    question, turns, settings = args.question, args.turns, args.settings
     engine = ready_engine(settings)
-    chosen = create(backend or backend_name(settings), settings)
+    chosen = create(args.backend or backend_name(settings), settings)
     notes: list[str] = []
     retrieval, sources, timings = Retrieval([]), [], {}
     # Off-topic requests stop before condense: no model reads a request that is not about the papers.
@@ -44,7 +38,7 @@ def ask_stream(
         clock = time.perf_counter()
         chosen, query = condense(chosen, question, turns, settings, notes)
         timings["condense"] = _ms(clock)
-        retrieval = retrieve(engine, query, top_k or settings.retrieval.top_k, dates)
+        retrieval = retrieve(engine, query, args.top_k, args.dates)
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
         reason = abstain_reason(question, sources, settings.answer.min_dense_score)
@@ -61,27 +55,6 @@ def ask_stream(
     timings["answer"] = _ms(clock)
     timings["total"] = _ms(started)
     yield _answer(question, checked, draft, sources, chosen.name, timings, notes, retrieval.ranked)
-
-
-def check_question(question: str, limits: AnswerSettings) -> str:
-    """The question without surrounding white space or unprintable characters; refuses empty and over-long ones."""
-    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
-    if not cleaned:
-        raise BadInputError("the question is empty")
-    if len(cleaned) > limits.max_question_chars:
-        raise BadInputError(
-            f"the question is {len(cleaned):,} characters long; the limit is {limits.max_question_chars:,}"
-        )
-    return cleaned
-
-
-def recent_turns(history: Sequence[Turn | dict | str] | None, keep: int) -> list[Turn]:
-    """The last `keep` earlier turns, given as `Turn`s, dicts with question/answer, or bare question strings."""
-    turns = [
-        item if isinstance(item, Turn) else Turn(question=item) if isinstance(item, str) else Turn.model_validate(item)
-        for item in history or []
-    ]
-    return turns[-keep:] if keep else []
 
 
 def ready_engine(settings: Settings) -> Engine:

@@ -7,11 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 import rag
+from tests.conftest import free_port
+from tests.openai_server import API_KEY, MODEL, ScriptedOpenAI, Step
 
 
 def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -95,3 +98,40 @@ def test_chat_keeps_the_conversation(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("[1]") >= 2
     assert "800 billion Chinese tokens" in result.stdout.split("And how many")[-1] or "800 billion Chinese tokens" in result.stdout
+
+
+def test_top_k_out_of_bounds_gets_one_line_and_exit_1(home: Path) -> None:
+    result = run(home, "ask", "--top-k", "-2", "How many tokens was CT-LLM trained on?")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "papertrail: error: top_k must be a whole number from 1 to 50, got -2"
+
+
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\x08\x9b31m\r"
+"""Clear the screen, retitle the terminal, ring the bell, backspace, an 8-bit CSI and a carriage return."""
+
+
+def _controls(text: str) -> list[str]:
+    return [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t"]
+
+
+def test_control_characters_never_reach_the_terminal(home: Path, tmp_path: Path) -> None:
+    """A model's answer (or anything else printed) full of terminal escapes is printed without them."""
+    reply = f"Dropout{ESCAPES} helps against multi-epoch degradation [1].{ESCAPES}"
+    question = "Which regularization helps when pre-training data is repeated for several epochs?"
+    with ScriptedOpenAI([Step(reply)], free_port()) as server:
+        env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "openai", "PAPERTRAIL_LLM_MODEL": MODEL,
+               "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.url}
+        shown = [
+            subprocess.run([sys.executable, "-m", "ui.cli", *args], env=env, input=stdin, capture_output=True, text=True,
+                           timeout=600)
+            for args, stdin in ((["ask", question], None), (["ask", "--json", question], None))
+        ]
+    for result in shown:
+        assert result.returncode == 0, result.stderr
+        assert _controls(result.stdout) == []
+    assert shown[0].stdout.startswith("Dropout[2J]0;owned31m  helps against")  # the carriage return became a space
+    assert json.loads(shown[1].stdout)["text"].startswith("Dropout\x1b[2J")  # the JSON keeps the data, escaped
+    missing = run(home, "ingest", str(tmp_path / f"papers{ESCAPES}.jsonl"))
+    last = missing.stderr.strip().split("\n")[-1]
+    assert missing.returncode == 1 and last.endswith("papers[2J]0;owned31m .jsonl: no such file")
+    assert _controls(last) == []

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -60,17 +61,20 @@ def settings(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory, api: S
 def endpoint(settings: rag.Settings, api: SlackStandIn) -> Iterator[str]:
     """The bot's real HTTP endpoint on 127.0.0.1."""
     app = slack.build_app(settings, SlackSettings(api_url=api.url), bot_token=TOKEN, signing_secret=SECRET)
-    server = slack.http_server(app, "127.0.0.1", free_port())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}{slack.EVENTS_PATH}"
-    server.shutdown()
-    server.server_close()
+    server = slack.http_server(app, SECRET, "127.0.0.1", free_port())
+    threading.Thread(target=server.run, daemon=True).start()
+    yield f"http://127.0.0.1:{server.effective_port}{slack.EVENTS_PATH}"
+    server.close()
 
 
-def post(url: str, body: str, content_type: str, *, age: int = 0, forged: bool = False, retry: int = 0) -> int:
+def post(
+    url: str, body: str | bytes, content_type: str, *, age: int = 0, forged: bool = False, retry: int = 0,
+    timestamp: str | None = None,
+) -> int:
     """Send `body` as Slack does, signed with v0 HMAC-SHA256 over "v0:{ts}:{body}"; returns the HTTP status."""
-    ts = str(int(time.time()) - age)
-    digest = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body.encode() if isinstance(body, str) else body
+    ts = timestamp or str(int(time.time()) - age)
+    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256).hexdigest()
     headers = {
         "Content-Type": content_type,
         "X-Slack-Request-Timestamp": ts,
@@ -79,7 +83,7 @@ def post(url: str, body: str, content_type: str, *, age: int = 0, forged: bool =
     }
     if retry:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-    request = urllib.request.Request(url, body.encode(), headers, method="POST")
+    request = urllib.request.Request(url, raw, headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -244,6 +248,55 @@ def test_unsigned_forged_and_stale_requests_get_401_and_do_nothing(api: SlackSta
     wait_replies(api, "D0FORGED", sentinel["ts"])
     touched = [a for _, a in api.calls if a.get("channel") == "D0STALE" or a.get("thread_ts") == forged["ts"]]
     assert touched == []
+
+
+BURST = 50
+ACK_DEADLINE_S = 3.0
+"""Slack retries a delivery that is not acknowledged within 3 seconds."""
+
+
+def test_fifty_concurrent_deliveries_are_each_acknowledged_in_time_and_answered_once(api: SlackStandIn, endpoint: str) -> None:
+    events = [mention(api, f"C0BURST{n:02d}", QUESTION) for n in range(BURST)]
+    start = threading.Barrier(BURST)
+
+    def deliver(n: int) -> tuple[int, float]:
+        start.wait()
+        clock = time.monotonic()
+        status = send_event(endpoint, events[n], f"Ev0BURST{n:02d}")
+        return status, time.monotonic() - clock
+
+    with ThreadPoolExecutor(max_workers=BURST) as pool:
+        acks = list(pool.map(deliver, range(BURST)))
+    assert [status for status, _ in acks] == [200] * BURST
+    slowest = max(seconds for _, seconds in acks)
+    assert slowest < ACK_DEADLINE_S, f"the slowest acknowledgement took {slowest:.2f} s"
+    answered = lambda: all(final_replies(api, e["channel"], e["ts"]) for e in events)  # noqa: E731
+    assert api.wait_for(answered, 10 * WAIT), "not every delivery was answered"
+    for event in events:
+        placeholders = [a for a in api.calls_to("chat.postMessage") if a.get("channel") == event["channel"]]
+        assert len(placeholders) == 1 and len(final_replies(api, event["channel"], event["ts"])) == 1, event["channel"]
+
+
+MALFORMED = [
+    ("timestamp not a number", b'{"type": "event_callback"}', "application/json", "soon", 401),
+    ("malformed JSON", b'{"type": "event_callback", "event": {', "application/json", None, 400),
+    ("a JSON list", b'[{"type": "event_callback"}]', "application/json", None, 400),
+    ("an event that is not an object", b'{"type": "event_callback", "event": "x"}', "application/json", None, 400),
+    ("actions that are not a list", b'{"type": "block_actions", "actions": "x"}', "application/json", None, 400),
+    ("garbage form data", b"payload=%7Bnot+json%7D&&&", "application/x-www-form-urlencoded", None, 400),
+    ("bytes that are not UTF-8 (slack_sdk verifies text)", b"payload=\xff\xfe", "application/x-www-form-urlencoded", None, 401),
+]
+
+
+@pytest.mark.parametrize(("what", "body", "content_type", "timestamp", "status"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_requests_get_400_or_401_and_one_log_line(
+    endpoint: str, caplog: pytest.LogCaptureFixture, what: str, body: bytes, content_type: str, timestamp: str | None, status: int
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert post(endpoint, body, content_type, timestamp=timestamp) == status, what
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(records) == 1 and records[0].name == "ui.slack", [r.getMessage() for r in records]
+    assert records[0].exc_info is None and "\n" not in records[0].getMessage()
 
 
 def test_failed_answer_is_a_short_apology_without_traceback_or_token(

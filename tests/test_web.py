@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,9 +91,15 @@ def answers_http(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def app_url(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serve_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the shared app's output (its log) goes."""
+    return tmp_path_factory.mktemp("web-log") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def app_url(home: Path, serve_log: Path) -> Iterator[str]:
     """The app over `home`, shared by this module's tests."""
-    with running_app(home, tmp_path_factory.mktemp("web-log") / "serve.log") as url:
+    with running_app(home, serve_log) as url:
         yield url
 
 
@@ -140,6 +148,25 @@ def ask(page, question: str) -> None:
     )
 
 
+def upload(page, path: Path, outcome: str) -> str:
+    """Add `path` under "Add papers" and wait for the result box of kind `outcome` ("ok" or "error"); its text."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.locator("#pt-add").get_by_text("Add papers").click()
+    page.locator("#pt-add-button").wait_for()
+    for attempt in (1, 2):  # on a loaded machine gradio's upload box has twice dropped a file set while it mounted
+        page.locator("#pt-upload input[type=file]").set_input_files(str(path))
+        try:
+            page.locator("#pt-upload").get_by_text(path.name).wait_for(timeout=WAIT_MS // 3 * attempt)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    page.locator("#pt-add-button").click()
+    page.locator(f"#pt-added .pt-{outcome}").wait_for()
+    return page.locator("#pt-added").inner_text()
+
+
 def test_seed_question_gets_cited_answer_with_highlighted_quote(page) -> None:
     ask(page, SEED_QUESTION)
     citation = page.locator("#pt-chat a[href='#source-1']").first
@@ -186,14 +213,9 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     good, bad = tmp_path / "quokka.txt", tmp_path / "broken.txt"
     good.write_text(NEW_FILE, encoding="utf-8")
     bad.write_text(BAD_FILE, encoding="utf-8")
-    page.locator("#pt-add").get_by_text("Add papers").click()
     heading = page.locator("#pt-header").inner_text()
 
-    page.locator("#pt-upload input[type=file]").set_input_files(str(good))
-    page.locator("#pt-upload").get_by_text("quokka.txt").wait_for()
-    page.locator("#pt-add-button").click()
-    page.locator("#pt-added .pt-ok").wait_for()
-    assert "1 added" in page.locator("#pt-added").inner_text()
+    assert "1 added" in upload(page, good, "ok")
     assert page.locator("#pt-header").inner_text() != heading
     ask(page, "What accuracy does the Quokka Facts retriever reach?")
     assert page.locator("#source-1 .pt-title").inner_text() == NEW_TITLE
@@ -202,12 +224,7 @@ def test_upload_valid_file_then_bad_file(page, tmp_path: Path) -> None:
     # A fresh page for the second file: in a loaded full-suite run the reused upload box once failed to show it.
     page.reload()
     page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-    page.locator("#pt-add").get_by_text("Add papers").click()
-    page.locator("#pt-upload input[type=file]").set_input_files(str(bad))
-    page.locator("#pt-upload").get_by_text("broken.txt").wait_for()
-    page.locator("#pt-add-button").click()
-    page.locator("#pt-added .pt-error").wait_for()
-    message = page.locator("#pt-added").inner_text()
+    message = upload(page, bad, "error")
     assert "broken.txt was not added" in message and "characters" in message
     shoot(page, "upload")
     page.reload()
@@ -258,3 +275,71 @@ def test_login_required_when_auth_is_set(seeded_home: Path, tmp_path: Path) -> N
             Client(url, verbose=False).predict(SEED_QUESTION, api_name="/ask")
         answer = Client(url, auth=("alice", "s3cret"), verbose=False).predict(SEED_QUESTION, api_name="/ask")
     assert SEED_TITLE in {c["title"] for c in answer["citations"]}
+
+
+HOSTILE_URL = "javascript:fetch('/config').then(r=>r.text()).then(t=>document.title=t)"
+WOMBAT_TITLE = "Wombat Burrow Index: Depth Records for Four Thousand Wombats"
+WOMBAT_ABSTRACT = (
+    "We release the Wombat Burrow Index of burrow depths for four thousand wombats. "
+    "The wombat burrow index lists every burrow depth [open the index](javascript:fetch('/config')) "
+    "<a href=\"javascript:alert(1)\">here</a> <img src=x onerror=alert(1)> in centimetres."
+)
+
+
+def test_no_javascript_link_reaches_the_page(browser, tmp_path: Path) -> None:
+    """A `javascript:` url is refused at upload; script-like links inside a stored abstract stay inert text.
+
+    The store holds the inert paper alone, ingested before the app starts, so the answer is sure to quote it:
+    next to the seeds, a paper added this way was not always ranked first (left to issue 13's store items)."""
+    home = tmp_path / "home"
+    inert = tmp_path / "inert.jsonl"
+    inert.write_text(json.dumps({"title": WOMBAT_TITLE, "abstract": WOMBAT_ABSTRACT, "url": "https://example.org/wombats"}) + "\n")
+    env = {**os.environ, "PAPERTRAIL_HOME": str(home)}
+    added = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", str(inert)], env=env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(json.dumps({"title": "Another wombat paper", "abstract": WOMBAT_ABSTRACT, "url": HOSTILE_URL}) + "\n")
+    with running_app(home, tmp_path / "serve.log") as url:
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(url)
+        page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+        assert "hostile.jsonl:1: 'url' must start with http:// or https://" in upload(page, hostile, "error")
+
+        ask(page, "What does the Wombat Burrow Index record?")
+        assert page.locator("#source-1 .pt-title").inner_text() == WOMBAT_TITLE
+        links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        assert links and not [link for link in links if not link.startswith(("http://", "https://"))], links
+        handlers = "#pt-chat [onerror], #pt-chat [onclick], #pt-sources [onerror], #pt-chat img[src='x'], #pt-sources img"
+        assert page.locator(handlers).count() == 0
+        shown = page.locator("#pt-chat .message.bot").last.inner_text()
+        assert "[open the index](javascript:fetch('/config')) <a href=\"javascript:alert(1)\">here</a>" in shown  # as text
+        assert page.locator("#source-1 .pt-links a", has_text="Paper page").get_attribute("href") == "https://example.org/wombats"
+        assert dialogs == [] and "wombat" not in page.title().casefold()
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("What is MTOB?", "", -5), "top_k must be a whole number from 1 to 50, got -5"),
+        (("What is MTOB?", "", 1e9), "top_k must be a whole number from 1 to 50, got 1000000000"),
+        (("What is MTOB?", "", "abc"), "top_k must be a whole number from 1 to 50, got 'abc'"),
+        ((None, "", 3), "the question must be text, got None"),
+        (("What is MTOB?", "no-such-backend", 3), "unknown backend 'no-such-backend'"),
+    ],
+    ids=["negative", "huge", "text", "null question", "unknown backend"],
+)
+def test_api_refuses_bad_arguments_in_one_clear_line(app_url: str, serve_log: Path, arguments: tuple, message: str) -> None:
+    from gradio_client import Client
+
+    with pytest.raises(Exception, match=re.escape(message)) as refused:
+        Client(app_url, verbose=False).predict(*arguments, api_name="/ask")
+    assert "Traceback" not in str(refused.value) and "Error:" not in str(refused.value).split(message)[0][-40:]
+    log = serve_log.read_text()
+    assert "Traceback" not in log
+    if "backend" not in message:
+        assert f"refused a question: {message}" in log

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,14 +31,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except rag.PapertrailError as err:
-        print(f"papertrail: error: {err}", file=sys.stderr)
+        say(one_line(f"papertrail: error: {err}"), err=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("papertrail: interrupted", file=sys.stderr)
+        say("papertrail: interrupted", err=True)
         return 130
     except Exception as err:  # the edge of the program: one line, never a traceback
-        print(f"papertrail: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
+        say(one_line(f"papertrail: unexpected error: {type(err).__name__}: {err}"), err=True)
         return EXIT_ERROR
+
+
+def say(text: str = "", *, err: bool = False, end: str = "\n") -> None:
+    """Print `text` (to stderr when `err`) without control characters, so no title, answer or file name
+    can move the cursor, ring the bell or retitle the terminal. Everything the CLI prints goes through here."""
+    print(rag.strip_controls(text), end=end, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks made spaces: an error is one line."""
+    return " ".join(text.splitlines())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +129,7 @@ def _answer_options(sub: argparse.ArgumentParser) -> None:
 def _ensure_seeded(settings: rag.Settings) -> None:
     """Ingest the seeds first when the store is empty, and say so, with a progress bar."""
     if rag.stats(settings)["chunks"] == 0:
-        print(f"The store is empty: ingesting {settings.store.seeds_dir} first.", file=sys.stderr)
+        say(f"The store is empty: ingesting {settings.store.seeds_dir} first.", err=True)
         _report(_with_progress(lambda progress: rag.ensure_corpus(settings, progress)))
 
 
@@ -138,7 +150,7 @@ def _with_progress(
 
 def _report(report: rag.IngestReport | None) -> None:
     if report:
-        print(
+        say(
             f"{report.files} file(s), {report.papers} papers: {report.added} added, "
             f"{report.updated + report.relabelled} updated ({report.updated} with a new abstract), "
             f"{report.unchanged} already stored ({report.chunks_added} chunks added)."
@@ -158,8 +170,8 @@ def _synced(work: Callable[[Callable[[int, int], None]], rag.SyncReport], desc: 
 
 def _sync_summary(report: rag.SyncReport, noun: str) -> None:
     for line in report.skipped:
-        print(f"papertrail: skipped {line}", file=sys.stderr)
-    print(sync_summary(report, noun))
+        say(one_line(f"papertrail: skipped {line}"), err=True)
+    say(sync_summary(report, noun))
 
 
 def _options(args: argparse.Namespace) -> rag.AskOptions:
@@ -172,7 +184,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         if args.paths:
             raise rag.BadInputError("--check takes no paths: it checks the whole store")
         report = rag.check_store(settings)
-        print(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
+        say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
         return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
 
@@ -198,16 +210,16 @@ def cmd_ask(args: argparse.Namespace) -> None:
     settings = rag.Settings()
     _ensure_seeded(settings)
     if args.json:
-        print(rag.ask(args.question, settings=settings, **_options(args)).model_dump_json(indent=2))
+        say(rag.ask(args.question, settings=settings, **_options(args)).model_dump_json(indent=2))
         return
-    print(render(_print_stream(rag.ask_stream(args.question, settings=settings, **_options(args)))))
+    say(render(_print_stream(rag.ask_stream(args.question, settings=settings, **_options(args)))))
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
     settings = rag.Settings()
     _ensure_seeded(settings)
     history: list[rag.Turn] = []
-    print("Ask about the indexed papers. Empty line or Ctrl-D to quit.")
+    say("Ask about the indexed papers. Empty line or Ctrl-D to quit.")
     while True:
         try:
             question = input("\n> ").strip()
@@ -218,15 +230,15 @@ def cmd_chat(args: argparse.Namespace) -> None:
         try:
             answer = _print_stream(rag.ask_stream(question, history, settings, **_options(args)))
         except rag.BadInputError as err:
-            print(f"papertrail: {err}")
+            say(one_line(f"papertrail: {err}"))
             continue
-        print(render(answer))
+        say(render(answer))
         history.append(rag.Turn(question=question, answer=answer.text))
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
     counts = rag.stats(rag.Settings())
-    print(json.dumps(counts) if args.json else f"{counts['papers']} papers, {counts['chunks']} chunks")
+    say(json.dumps(counts) if args.json else f"{counts['papers']} papers, {counts['chunks']} chunks")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -234,7 +246,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     settings = rag.Settings()
     _ensure_seeded(settings)
-    print(format_summary(evaluate(args.file, args.out, settings, backend=args.backend)))
+    say(format_summary(evaluate(args.file, args.out, settings, backend=args.backend)))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -250,12 +262,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = rag.Settings()
     _ensure_seeded(settings)
     web = WebSettings()
+    _log_to_stderr()
     serve(args.host, args.port, settings, web.model_copy(update={"read_only": True}) if args.read_only else web)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> None:
     count = rag.export_feedback(args.out, rag.Settings(), rating=args.rating)
-    print(f"{count} {'thumbs-down' if args.rating == 'down' else 'thumbs-up'} answer(s) written to {args.out}")
+    say(f"{count} {'thumbs-down' if args.rating == 'down' else 'thumbs-up'} answer(s) written to {args.out}")
 
 
 def cmd_slack(args: argparse.Namespace) -> None:
@@ -268,7 +281,18 @@ def cmd_slack(args: argparse.Namespace) -> None:
     credentials(slack)  # a missing token fails here, before any slow ingest
     settings = rag.Settings()
     _ensure_seeded(settings)
+    _log_to_stderr()
     run(settings, slack, port=args.port, host=args.host)
+
+
+def _log_to_stderr() -> None:
+    """A server's log: what Papertrail refuses or fails at (the `rag` and `ui` loggers, INFO and up), one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("rag", "ui"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
 
 
 def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
@@ -277,11 +301,11 @@ def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
     for piece in pieces:
         if isinstance(piece, str):
             streamed.append(piece)
-            print(piece, end="", flush=True)
+            say(piece, end="")
             continue
         if piece.text != "".join(streamed):
-            print(f"\n\nChecked answer: {piece.text}", end="")
-        print()
+            say(f"\n\nChecked answer: {piece.text}", end="")
+        say()
         return piece
     raise RuntimeError("the answer stream ended without an answer")
 

@@ -1,7 +1,8 @@
 """Slack front end: answers mentions, DMs and `/papertrail` in threads with cited Block Kit replies (slack-bolt);
 `/papertrail new` lists the papers of the latest sync, and a digest channel gets them once after each sync.
 
-Socket Mode when SLACK_APP_TOKEN is set, else an HTTP endpoint at /slack/events whose requests bolt verifies.
+Socket Mode when SLACK_APP_TOKEN is set, else an HTTP endpoint at /slack/events served by waitress, a
+production WSGI server, whose requests are checked (401/400) before bolt sees them.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from socketserver import ThreadingMixIn
 from typing import Any
 
 from pydantic import SecretStr
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from waitress import create_server
+from waitress.server import BaseWSGIServer
 
 import rag
 
@@ -35,6 +37,7 @@ from .slack_blocks import (
     batch_text,
     escape,
     fallback_text,
+    mention,
     rated_blocks,
     trim,
     unescape,
@@ -43,6 +46,12 @@ from .slack_blocks import (
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HTTP_THREADS = 8
+"""Requests waitress handles at once in HTTP mode; each takes milliseconds, as answering happens after the ack."""
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues for the HTTP server (wsgiref's 5 reset bursts of deliveries)."""
+PAYLOAD_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+"""What bolt raises on a body that is not JSON, or JSON of the wrong shape (a list, an event that is a string)."""
 EDIT_INTERVAL_S = 1.0
 """Least time between two in-place edits of a streaming reply (Slack rate-limits chat.update)."""
 REMEMBERED = 2000
@@ -95,6 +104,21 @@ class Bot:
         app.event("message")(self.on_message)
         app.command("/papertrail")(self.on_command)
         app.action(re.compile(f"^{FEEDBACK_ACTION}(up|down)$"))(self.on_feedback)
+        app.error(self.on_error)
+
+    @staticmethod
+    def on_error(error: Exception, response: BoltResponse | None) -> BoltResponse | None:
+        """bolt's error handler, one log line and no traceback: a signed payload that bolt's middleware cannot
+        handle (a field of the wrong kind) gets 400; a listener failing after the acknowledgement is logged."""
+        what = f"{type(error).__name__}: {' '.join(str(error).splitlines())}"
+        if response is None:
+            log.error("a Slack listener failed after acknowledging its request: %s", what)
+            return None
+        if isinstance(error, PAYLOAD_ERRORS):
+            log.warning("refused a signed Slack request (400): bolt cannot handle its payload (%s)", what)
+            return BoltResponse(status=400, body="")
+        log.error("a Slack request failed (500): %s", what)
+        return None
 
     def _first_delivery(self, body: dict, event: dict) -> bool:
         """False for a redelivery (same event id) or a twin event about the same message (mention inside a DM)."""
@@ -129,7 +153,7 @@ class Bot:
         try:
             root = client.chat_postMessage(
                 channel=command["channel_id"],
-                text=f"<@{command['user_id']}> asked: {escape(question)}",
+                text=f"{mention(command['user_id'])} asked: {escape(question)}",
                 metadata={"event_type": QUESTION_EVENT, "event_payload": {"question": question}},
             )
         except SlackApiError as err:
@@ -285,22 +309,41 @@ def build_app(
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the debug log rather than stderr."""
+class CheckedRequestHandler(SlackRequestHandler):
+    """bolt's WSGI adapter, refusing first what bolt would answer with a 500 and a traceback: 401 for a missing
+    or wrong signature or a timestamp that is stale or not a number (and a body that is not UTF-8, which slack_sdk
+    cannot verify), 400 for a signed body that does not parse into a Slack payload (bolt parses the body before
+    it checks the signature). One log line each."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug(format, *args)
+    def __init__(self, app: App, signing_secret: str, path: str = EVENTS_PATH) -> None:
+        super().__init__(app, path)
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        """The checks above, then bolt's own dispatch."""
+        raw = request.environ["wsgi.input"].read(int(request.environ.get("CONTENT_LENGTH") or 0))
+        headers = request.get_headers()
+        try:
+            signed = self.verifier.is_valid_request(raw, headers)
+        except ValueError:  # from slack_sdk: a timestamp that is not a number, or a body that is not UTF-8 text
+            signed = False
+        if not signed:
+            log.warning("refused a Slack request (401): missing or wrong signature, or a stale or malformed timestamp")
+            return BoltResponse(status=401, body="")
+        try:
+            parsed = BoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
+        except PAYLOAD_ERRORS as err:
+            log.warning("refused a signed Slack request (400): its body is not a Slack payload (%s)", type(err).__name__)
+            return BoltResponse(status=400, body="")
+        return self.app.dispatch(parsed)
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """wsgiref's server, one thread per request, so a slow request never delays Slack's 3-second ack."""
-
-    daemon_threads = True
-
-
-def http_server(app: App, host: str, port: int) -> WSGIServer:
-    """A threaded WSGI server serving bolt's WSGI adapter at /slack/events (bolt's own server binds every address)."""
-    return make_server(host, port, SlackRequestHandler(app, EVENTS_PATH), _ThreadingWSGIServer, _QuietHandler)
+def http_server(app: App, signing_secret: str, host: str, port: int) -> BaseWSGIServer:
+    """waitress serving the checked bolt adapter at /slack/events: a pool of HTTP_THREADS request threads (each
+    only acknowledges; answers run in bolt's own workers) behind a listen backlog of LISTEN_BACKLOG, so a burst
+    of deliveries is queued rather than reset. `run()` serves, `close()` stops."""
+    handler = CheckedRequestHandler(app, signing_secret)
+    return create_server(handler, host=host, port=port, threads=HTTP_THREADS, backlog=LISTEN_BACKLOG, ident="papertrail")
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -333,6 +376,9 @@ def run(
         print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
         SocketModeHandler(app, app_token).start()
         return
-    with http_server(app, host, port) as server:
-        print(f"Papertrail Slack bot listening on http://{host}:{port}{EVENTS_PATH}. Ctrl-C to stop.")
-        server.serve_forever()
+    server = http_server(app, signing_secret, host, port)
+    print(f"Papertrail Slack bot listening on http://{host}:{server.effective_port}{EVENTS_PATH}. Ctrl-C to stop.")
+    try:
+        server.run()
+    finally:
+        server.close()

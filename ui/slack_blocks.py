@@ -31,6 +31,17 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str, label: str) -> str:
+    """A mrkdwn link neither part of which can end it early or add a mention: &, < and > escaped in both, and
+    | (which Slack cannot escape) percent-encoded in the URL and shown as ¦ in the label."""
+    return f"<{escape(url).replace('|', '%7C')}|{escape(label).replace('|', '¦')}>"
+
+
+def mention(user: str) -> str:
+    """A mention of the Slack user id `user`, escaped like a link."""
+    return f"<@{escape(user).replace('|', '%7C')}>"
+
+
 def unescape(text: str) -> str:
     """Text as a person typed it: Slack delivers &, < and > in message text escaped."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -66,13 +77,13 @@ def _context(text: str) -> Block:
 
 
 def _link(paper: rag.Paper) -> str:
-    """The paper's title linked to arXiv when its id is known, else to its own page or a title search."""
-    url = paper.arxiv_url or paper.url or LOOKUP_URL.format(quote_plus(paper.title))
-    return f"<{url}|{escape(trim(paper.title, 300)).replace('|', '¦')}>"
+    """The paper's title linked to arXiv when its id is known, else to its own (http/https) page or a title search."""
+    url = rag.web_link(paper.arxiv_url) or rag.web_link(paper.url) or LOOKUP_URL.format(quote_plus(paper.title))
+    return link(url, trim(paper.title, 300))
 
 
 def _source_block(source: rag.Source, quotes: list[str]) -> Block:
-    dates = ", ".join(source.dates) or "no listing date"
+    dates = escape(", ".join(source.dates) or "no listing date")
     lines = [f"*[{source.n}]* {_link(source)} · listed {dates}"]
     lines += [escape(byline(source))] if source.authors else []
     lines += [f"> “{escape(quote)}”" for quote in quotes]
@@ -121,7 +132,7 @@ def rated_blocks(blocks: list[Block], rating: str, user: str) -> list[Block]:
     """The message's blocks with the buttons replaced by a line saying who rated it and how."""
     thumb = ":thumbsup:" if rating == "up" else ":thumbsdown:"
     kept = [block for block in blocks if block.get("block_id") != "papertrail_feedback"]
-    return kept + [_context(f"{thumb} Rated by <@{user}>, thank you.")]
+    return kept + [_context(f"{thumb} Rated by {mention(user)}, thank you.")]
 
 
 def batch_text(batch: rag.SyncBatch) -> str:

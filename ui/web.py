@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -17,11 +18,14 @@ from . import web_render as render
 from .present import sync_summary
 from .settings import WebSettings
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 EXTRACTIVE_LABEL = "Offline (quotes only)"
 LLM_LABELS = {"openai": "LLM (OpenAI API)", "llamacpp": "Local LLM (llama.cpp)"}
 EXAMPLE_COUNT = 4
 MAX_EXAMPLE_TITLE = 90
+FAILED = "Sorry, something went wrong; the server's log says what."
+"""Shown for an unexpected error: its text stays in the server's log, never in the page or the API's reply."""
 
 
 def backend_choices(settings: rag.Settings) -> list[tuple[str, str]]:
@@ -89,19 +93,20 @@ class Handlers:
         messages = chat_messages(turns)
         try:
             stream = rag.ask_stream(
-                question, turns, self.settings, top_k=int(top_k), dates=dates or None, backend=backend or None
+                question, turns, self.settings, top_k=top_k, dates=dates or None, backend=backend or None
             )
-            messages += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+            messages += [{"role": "user", "content": render.plain(question)}, {"role": "assistant", "content": ""}]
             text, answer = "", None
             for piece in stream:
                 if isinstance(piece, str):
                     text += piece
-                    messages[-1]["content"] = text
+                    messages[-1]["content"] = render.link_citations(text)
                     yield messages, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
                 else:
                     answer = piece
-        except rag.PapertrailError as err:
-            yield chat_messages(turns), gr.skip(), render.note_html([str(err)], "error"), turns, answers, question
+        except Exception as err:  # the edge of the page: see client_message
+            note = render.note_html([client_message(err, "answering")], "error")
+            yield chat_messages(turns), gr.skip(), note, turns, answers, question
             return
         turns = [*turns, rag.Turn(question=question, answer=answer.text)]
         answers = {**answers, len(messages) - 1: answer}
@@ -128,8 +133,8 @@ class Handlers:
 
         try:
             result = rag.ingest([path], self.settings, progress=report)
-        except rag.PapertrailError as err:
-            message = str(err).replace(str(Path(path).parent) + os.sep, "")
+        except Exception as err:  # the edge of the page: see client_message
+            message = client_message(err, "adding papers").replace(str(Path(path).parent) + os.sep, "")
             return render.note_html([f"{name} was not added: {message}"], "error"), gr.skip(), gr.skip(), None
         summary = (
             f"{name}: {result.papers} papers read, {result.added} added, {result.updated + result.relabelled} updated, "
@@ -161,19 +166,29 @@ class Handlers:
         return header(self.settings), gr.update(choices=listing_dates(rag.catalog(self.settings)))
 
     def api_ask(self, question: str, backend: str = "", top_k: int = 0) -> dict[str, Any]:
-        """Answer one question with cited sources (the `/ask` endpoint for gradio_client)."""
+        """Answer one question with cited sources (the `/ask` endpoint for gradio_client); `top_k` 0 and `backend` ""
+        are the settings' own. A refusal is its one-line message, any other failure a fixed apology."""
         try:
             answer = rag.ask(question, settings=self.settings, top_k=top_k or None, backend=backend or None)
-        except rag.PapertrailError as err:
-            raise gr.Error(str(err)) from None
+        except Exception as err:  # the edge of the API: see client_message
+            raise gr.Error(client_message(err, "answering through /ask"), print_exception=False) from None
         return answer.model_dump(mode="json")
+
+
+def client_message(err: Exception, doing: str) -> str:
+    """What the page or API client is told: a refusal's own one-line message; for any other error a fixed
+    apology, the error itself going to the log in one line (no traceback)."""
+    if isinstance(err, rag.PapertrailError):
+        return str(err)
+    log.error("%s failed: %s: %s", doing, type(err).__name__, " ".join(str(err).splitlines()))
+    return FAILED
 
 
 def chat_messages(turns: list[rag.Turn]) -> list[dict[str, str]]:
     """The chat as Gradio messages, answers with their [n] markers linked to the source cards."""
     messages = []
     for turn in turns:
-        messages.append({"role": "user", "content": turn.question})
+        messages.append({"role": "user", "content": render.plain(turn.question)})
         messages.append({"role": "assistant", "content": render.link_citations(turn.answer)})
     return messages
 
@@ -269,7 +284,7 @@ def serve(
         server_name=host,
         server_port=port,
         auth=[auth] if auth else None,
-        show_error=True,
+        show_error=False,
         ssr_mode=False,
         max_file_size="50mb",
         footer_links=["api"],

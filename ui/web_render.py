@@ -6,18 +6,26 @@ import html
 import re
 from urllib.parse import quote_plus
 
-from rag import Answer, Source
+from rag import Answer, Source, web_link
 
 from .present import byline, quotes_by_source
 from .present import notes as answer_notes
 
 MARKER = re.compile(r"\[(\d+)\]")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&~|])")
+"""Characters that would turn text into a link, an image, HTML or emphasis in the chat's Markdown."""
 EMPTY_PANEL = '<div class="pt-empty">Ask a question: the papers behind the answer appear here.</div>'
 
 
+def plain(text: str) -> str:
+    """Markdown showing `text` as it is: a `[x](javascript:...)`, `<a href>` or `<img>` in it stays inert text."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def link_citations(text: str) -> str:
-    """The answer as Markdown whose [n] markers link to source card n."""
-    return MARKER.sub(lambda m: f"[[{m.group(1)}]](#source-{m.group(1)})", text)
+    """The answer as Markdown showing its text as it is (see `plain`), each [n] marker linked to source card n."""
+    pieces = MARKER.split(text)  # text, n, text, n, ..., text: the odd ones are marker numbers
+    return "".join(f"[[{piece}]](#source-{piece})" if index % 2 else plain(piece) for index, piece in enumerate(pieces))
 
 
 def highlight(abstract: str, quotes: list[str]) -> tuple[str, list[str]]:
@@ -43,10 +51,11 @@ def source_card(source: Source, quotes: list[str]) -> str:
     status = "cited" if quotes else "uncited"
     extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
     authors = f'<div class="pt-authors">{html.escape(byline(source))}</div>' if source.authors else ""
+    page = web_link(source.url)  # http(s) only: a stored `javascript:` URL never becomes a link
     links = [
-        (source.url, "Paper page") if source.url else None,
-        (source.arxiv_url or f"https://arxiv.org/search/?query={query}&searchtype=title", "arXiv"),
-        None if source.url else (f"https://huggingface.co/papers?q={query}", "Hugging Face papers"),
+        (page, "Paper page") if page else None,
+        (web_link(source.arxiv_url) or f"https://arxiv.org/search/?query={query}&searchtype=title", "arXiv"),
+        None if page else (f"https://huggingface.co/papers?q={query}", "Hugging Face papers"),
     ]
     anchors = " · ".join(
         f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{label}</a>' for url, label in filter(None, links)
