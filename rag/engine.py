@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .bm25 import Bm25Index
     from .papers import Catalog
     from .retrieve import HybridSearch, Retrieval
-    from .retriever import HybridRetriever
+    from .llama_retriever import HybridRetriever
 
 STAMP_FILE = "stamp.json"
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Engine:
 
     def llama_retriever(self) -> HybridRetriever | None:
         """The same search as a llama-index `BaseRetriever`, for composing with llama-index query engines."""
-        from .retriever import HybridRetriever
+        from .llama_retriever import HybridRetriever
 
         search = self.retriever()
         return HybridRetriever(search) if search else None

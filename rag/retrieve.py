@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (Chroma) and BM25 chunk rankings fused on ids and scores, grouped into numbered papers.
 
 Only the `top_k` papers that survive fusion are materialized, from the catalog the engine holds. The
-llama-index face of this search (a `BaseRetriever`) is `rag.retriever.HybridRetriever`.
+llama-index face of this search (a `BaseRetriever`) is `rag.llama_retriever.HybridRetriever`.
 """
 
 from __future__ import annotations

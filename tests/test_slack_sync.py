@@ -69,12 +69,14 @@ def test_slash_new_before_any_sync_says_how_to_get_papers(api: SlackStandIn, see
     shutil.copytree(seeded_home, tmp_path / "home")
     settings = rag.Settings(store={"home": tmp_path / "home"}, llm={"backend": "extractive"})
     app = slack.build_app(settings, SlackSettings(api_url=api.url), bot_token=TOKEN, signing_secret=SECRET)
-    with slack.http_server(app, "127.0.0.1", free_port()) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_port}{slack.EVENTS_PATH}"
+    server = slack.http_server(app, SECRET, "127.0.0.1", free_port())
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.effective_port}{slack.EVENTS_PATH}"
         assert slash(url, api, "C0EMPTY", "new") == 200
         replies = api.wait_for(lambda: [a for a in api.calls_to("response_url") if a.get("text") == slack.NOTHING_NEW], WAIT)
-        server.shutdown()
+    finally:
+        server.close()
     assert replies and replies[0]["response_type"] == "ephemeral"
     assert posted_to(api, "C0EMPTY") == []
 
