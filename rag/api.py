@@ -5,6 +5,7 @@ Heavy libraries (llama-index, torch, chromadb) are imported inside the functions
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
@@ -15,6 +16,8 @@ from .types import Answer, IngestReport, Paper, SyncBatch, SyncReport, SyncStatu
 
 if TYPE_CHECKING:
     from .sync_state import Batch
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """Called with (papers embedded so far, papers to embed)."""
@@ -72,8 +75,20 @@ def check_store(settings: Settings | None = None, progress: Progress | None = No
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
     """Ingest the seeds when the store is empty (the report), else do nothing (None). Front ends call it at start."""
+    from .engine import get_engine
+
     settings = check_settings(settings)
-    return ingest(None, settings, progress) if stats(settings)["chunks"] == 0 else None
+    store = get_engine(settings).store
+    if store.count():
+        return None
+    if older := store.older_versions():
+        log.warning(
+            "the store at %s holds papers written by an older Papertrail (%s), in a format this one does not read: "
+            "the seeds are ingested again; run `papertrail ingest` on your own paper files too",
+            store.where,
+            ", ".join(older),
+        )
+    return ingest(None, settings, progress)
 
 
 def stats(settings: Settings | None = None) -> dict[str, int]:

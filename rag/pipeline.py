@@ -61,8 +61,10 @@ def ready_engine(settings: Settings) -> Engine:
     """The engine over the store; an empty store is an error naming the command that fills it."""
     engine = get_engine(settings)
     if engine.retriever() is None:
+        older = " (its papers were written by an older Papertrail, in a format this one does not read)"
         raise PapertrailError(
-            f"the store at {engine.store.where} is empty: run `papertrail ingest` (or call rag.ensure_corpus()) first"
+            f"the store at {engine.store.where} is empty{older if engine.store.older_versions() else ''}: "
+            "run `papertrail ingest` (or call rag.ensure_corpus()) first"
         )
     return engine
 

@@ -184,6 +184,12 @@ class Store:
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
         self._collection = _Reported(collection, self.where, home)
 
+    def older_versions(self) -> list[str]:
+        """Collections of this store written by an older Papertrail in a row format this one does not read."""
+        base = self._name.rsplit("-v", 1)[0]
+        names = [getattr(item, "name", item) for item in self._client.list_collections()]
+        return [name for name in names if name != self._name and (name == base or name.startswith(base + "-v"))]
+
     def count(self) -> int:
         """Number of chunks."""
         return self._collection.count()

@@ -243,3 +243,14 @@ def test_the_retriever_composes_as_a_llama_index_retriever(seeded: rag.Settings)
     assert len(nodes) == seeded.retrieval.top_k
     assert nodes[0].node.metadata["title"].startswith("Chinese Tiny LLM")
     assert [n.score for n in nodes] == sorted((n.score for n in nodes), reverse=True)
+
+
+def test_a_store_written_by_an_older_papertrail_is_named_not_silently_empty(fresh: rag.Settings) -> None:
+    import chromadb
+
+    from rag.store import collection_name
+
+    client = chromadb.PersistentClient(path=str(fresh.store.home / "chroma"))
+    client.create_collection(collection_name(fresh).rsplit("-v", 1)[0])  # the row format before this one's
+    with pytest.raises(rag.PapertrailError, match="written by an older Papertrail"):
+        rag.ask("Which papers study continual pre-training?", settings=fresh)
