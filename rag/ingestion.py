@@ -32,6 +32,8 @@ from .types import IngestReport, Paper
 CHUNKER_VERSION = "2"
 LOCK_FILE = "writer.lock"
 LOCK_POLL_S = 0.1
+REINSERT_ROUNDS = 5
+"""Re-insertions `check` tries before it reports chunks vector search still cannot reach."""
 
 Progress = Callable[[int, int], None]
 """Called with (papers written so far, papers to write), after each write to the store."""
@@ -81,7 +83,8 @@ def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
     """Hold the writer lock of PAPERTRAIL_HOME: threads of this process queue; another process is waited for
     `write_wait` seconds, then refused with a message naming it. Readers never take it. The lock is the
     kernel's (flock), so a killed writer never leaves it behind; its record in the lock file stays, and the
-    next writer then bumps the store's generation (the killed one may have written without bumping it)."""
+    next writer then bumps the store's generation (the killed one may have written without bumping it). Every
+    writer first adds back the chunks of a re-insertion (`check`) that a kill or an error cut short."""
     home = settings.store.home.resolve()
     with _PROCESS_WRITERS_LOCK:
         in_process = _PROCESS_WRITERS.setdefault(home, threading.Lock())
@@ -97,8 +100,9 @@ def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise StoreError(_held_by(handle, home)) from None
                     time.sleep(LOCK_POLL_S)
+            restored = store.restore()
             handle.seek(0)
-            if handle.read():
+            if handle.read() or restored:
                 store.bump_generation()
             handle.seek(0)
             handle.truncate()
@@ -166,7 +170,8 @@ def add_papers(
 
 def check(settings: Settings, store: Store, progress: Progress | None = None, on_commit: Commit | None = None) -> IngestReport:
     """Find chunks whose vector cannot be read and re-embed their papers from the stored text; drop leftovers
-    of cut-short replacements. `papertrail ingest --check`."""
+    of cut-short replacements; then re-insert every chunk that vector search cannot reach, until each one is
+    found in the index as saved. `papertrail ingest --check`."""
     from .papers import Catalog
 
     with writer_lock(settings, store):
@@ -182,6 +187,7 @@ def check(settings: Settings, store: Store, progress: Progress | None = None, on
         writer.embed(papers, stored)
         leftovers = [chunk for known in store.stored_papers(store.paper_ids()).values() for chunk in known.leftovers]
         writer.drop(leftovers)
+        _reinsert_unreachable(store)
     return IngestReport(
         files=0,
         papers=store.paper_count(),
@@ -192,6 +198,23 @@ def check(settings: Settings, store: Store, progress: Progress | None = None, on
         chunks_added=0,
         repaired=len(missing),
     )
+
+
+def _reinsert_unreachable(store: Store) -> None:
+    """Re-insert the chunks vector search cannot reach (a new HNSW insertion may again strand one, rarely) until
+    none is left, each time checked on the index as Chroma saved it, which is what every later process loads."""
+    for attempt in range(REINSERT_ROUNDS + 1):
+        store.persist_vectors()
+        lost = store.unreachable()
+        if not lost:
+            return
+        if attempt == REINSERT_ROUNDS:
+            raise StoreError(
+                f"{len(lost)} chunks stay unreachable by vector search after {REINSERT_ROUNDS} re-insertions "
+                f"(e.g. {', '.join(lost[:3])}); their text is kept: run `papertrail ingest --check` again"
+            )
+        store.reinsert(lost)
+        store.bump_generation()
 
 
 def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> _Plan:
