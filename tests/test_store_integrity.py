@@ -1,6 +1,7 @@
 """Store integrity with the real model and Chroma: one writer at a time, lost vectors found and repaired
-until every chunk is reachable by vector search (a kill mid-repair losing nothing), merges that keep every listing date, whole-paper writes under SIGKILL at every write boundary, fresh
-reads in a long-lived process, questions answered during an upload, a full disk named as such."""
+until every chunk is reachable by vector search (a kill mid-repair losing nothing), merges that keep every
+listing date, whole-paper writes under SIGKILL at every write boundary, fresh reads in a long-lived process,
+questions answered during an upload, a full disk named as such."""
 
 from __future__ import annotations
 
