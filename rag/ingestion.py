@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .chunk import Chunk, chunk_id, chunk_paper, embed_text
 from .embed import build_embedder, model_name
@@ -32,11 +32,16 @@ from .types import IngestReport, Paper
 CHUNKER_VERSION = "2"
 LOCK_FILE = "writer.lock"
 LOCK_POLL_S = 0.1
+REINSERT_ROUNDS = 5
+"""Re-insertions `check` tries before it reports chunks vector search still cannot reach."""
 
 Progress = Callable[[int, int], None]
 """Called with (papers written so far, papers to write), after each write to the store."""
 Commit = Callable[[], None]
 """Called after each write to the store, so a process can make what was written searchable."""
+
+_Whole = TypeVar("_Whole")
+_Part = TypeVar("_Part")
 
 _PROCESS_WRITERS: dict[Path, threading.Lock] = {}
 _PROCESS_WRITERS_LOCK = threading.Lock()
@@ -81,7 +86,8 @@ def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
     """Hold the writer lock of PAPERTRAIL_HOME: threads of this process queue; another process is waited for
     `write_wait` seconds, then refused with a message naming it. Readers never take it. The lock is the
     kernel's (flock), so a killed writer never leaves it behind; its record in the lock file stays, and the
-    next writer then bumps the store's generation (the killed one may have written without bumping it)."""
+    next writer then bumps the store's generation (the killed one may have written without bumping it). Every
+    writer first adds back the chunks of a re-insertion (`check`) that a kill or an error cut short."""
     home = settings.store.home.resolve()
     with _PROCESS_WRITERS_LOCK:
         in_process = _PROCESS_WRITERS.setdefault(home, threading.Lock())
@@ -97,8 +103,9 @@ def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise StoreError(_held_by(handle, home)) from None
                     time.sleep(LOCK_POLL_S)
+            restored = store.restore()
             handle.seek(0)
-            if handle.read():
+            if handle.read() or restored:
                 store.bump_generation()
             handle.seek(0)
             handle.truncate()
@@ -165,33 +172,52 @@ def add_papers(
 
 
 def check(settings: Settings, store: Store, progress: Progress | None = None, on_commit: Commit | None = None) -> IngestReport:
-    """Find chunks whose vector cannot be read and re-embed their papers from the stored text; drop leftovers
-    of cut-short replacements. `papertrail ingest --check`."""
-    from .papers import Catalog
-
+    """Find chunks whose vector cannot be read and embed them again from their stored text (only those: Chroma
+    would update a chunk that has its vector in place, and its saved index may not keep all of such an update);
+    drop leftovers of cut-short replacements; then re-insert every chunk that vector search cannot reach, until
+    each one is found in the index as saved. `papertrail ingest --check`."""
     with writer_lock(settings, store):
-        missing = store.missing_vectors()
+        missing = set(store.missing_vectors())
         broken = sorted({chunk.rpartition(":")[0] for chunk in missing})
-        catalog, _ = Catalog.build(
-            (rows for start in range(0, len(broken), 1000) for rows in store.rows({"paper_id": {"$in": broken[start : start + 1000]}})),
-            settings.retrieval.title_prefix,
-        )
-        papers = list(catalog.papers())
-        stored = store.stored_papers(broken)
-        writer = _Writer(settings, store, len(papers), progress, on_commit)
-        writer.embed(papers, stored)
+        rows = [
+            row
+            for start in range(0, len(broken), 1000)
+            for batch in store.rows({"paper_id": {"$in": broken[start : start + 1000]}})
+            for row in batch
+            if row.chunk_id in missing
+        ]
+        writer = _Writer(settings, store, len(broken), progress, on_commit)
+        writer.reembed(rows)
         leftovers = [chunk for known in store.stored_papers(store.paper_ids()).values() for chunk in known.leftovers]
         writer.drop(leftovers)
+        _reinsert_unreachable(store)
     return IngestReport(
         files=0,
         papers=store.paper_count(),
         added=0,
         updated=0,
         relabelled=0,
-        unchanged=store.paper_count() - len(papers),
+        unchanged=store.paper_count() - len(broken),
         chunks_added=0,
         repaired=len(missing),
     )
+
+
+def _reinsert_unreachable(store: Store) -> None:
+    """Re-insert the chunks vector search cannot reach (a new HNSW insertion may again strand one, rarely) until
+    none is left, each time checked on the index as Chroma saved it, which is what every later process loads."""
+    for attempt in range(REINSERT_ROUNDS + 1):
+        store.persist_vectors()
+        lost = store.unreachable()
+        if not lost:
+            return
+        if attempt == REINSERT_ROUNDS:
+            raise StoreError(
+                f"{len(lost)} chunks stay unreachable by vector search after {REINSERT_ROUNDS} re-insertions "
+                f"(e.g. {', '.join(lost[:3])}); their text is kept: run `papertrail ingest --check` again"
+            )
+        store.reinsert(lost)
+        store.bump_generation()
 
 
 def _plan(papers: list[Paper], stored: dict[str, StoredPaper], settings: Settings) -> _Plan:
@@ -249,6 +275,21 @@ class _Writer:
             self._committed(len(group))
         return written
 
+    def reembed(self, rows: list[Row]) -> None:
+        """Embed stored chunks again from their own text and write them back as stored, with their new vector;
+        a paper's chunks go in one write."""
+        if not rows:
+            return
+        embedder = build_embedder(self.settings)
+        by_paper: dict[str, list[Row]] = {}
+        for row in rows:
+            by_paper.setdefault(row.metadata["paper_id"], []).append(row)
+        for group in self._groups(list(by_paper.items())):
+            written = [row for _, stored in group for row in stored]
+            texts = [embed_text(row.metadata["title"], row.text, self.settings.retrieval.title_prefix) for row in written]
+            self.store.write(written, embedder.texts(texts))
+            self._committed(len(group))
+
     def relabel(self, papers: list[Paper]) -> None:
         """Rewrite the metadata of papers that gained dates or files, each paper's chunks in one update."""
         retrieval = self.settings.retrieval
@@ -264,9 +305,10 @@ class _Writer:
             self.store.delete(ids)
             self.store.bump_generation()
 
-    def _groups(self, chunked: list[tuple[Paper, list[Chunk]]]) -> Iterator[list[tuple[Paper, list[Chunk]]]]:
+    def _groups(self, chunked: list[tuple[_Whole, list[_Part]]]) -> Iterator[list[tuple[_Whole, list[_Part]]]]:
+        """Whole papers (with their chunks or rows) in groups of about `write_batch` chunks, one write each."""
         limit = min(self.settings.store.write_batch, self.store.max_batch)
-        group: list[tuple[Paper, list[Chunk]]] = []
+        group: list[tuple[_Whole, list[_Part]]] = []
         size = 0
         for paper, chunks in chunked:
             if group and size + len(chunks) > limit:

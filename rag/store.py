@@ -9,6 +9,8 @@ ids and distances (measured 16.8 ms against 2.2 ms for the raw query).
 from __future__ import annotations
 
 import errno
+import json
+import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -36,6 +38,10 @@ STORE_FORMAT = "2"
 """Part of the collection name: a store written in another row format is a different collection."""
 READ_BATCH = 5000
 VERIFY_BATCH = 1000
+SELF_SEARCH = 10
+"""A chunk found among the nearest this many to its own vector is reachable; only misses get the exhaustive search."""
+REINSERT_JOURNAL = "reinsert.json"
+"""Under PAPERTRAIL_HOME: the rows a re-insertion is moving, until it has written them back."""
 FULL_DISK_WORDS = ("no space", "disk is full", "database or disk is full", "compaction", "enospc")
 LOW_SPACE_BYTES = 64 * 1024 * 1024
 
@@ -273,6 +279,79 @@ class Store:
         """Ids of the `n` nearest chunks straight from Chroma's collection: the floor the benchmark compares against."""
         return self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])["ids"][0]
 
+    def persist_vectors(self) -> None:
+        """Make Chroma save its vector index now, so every process that opens the store searches the same graph.
+
+        Own code, as Chroma has no call for it: the embedded (or server's) HNSW index is saved only once
+        `sync_threshold` log records have accumulated; the vectors written since are re-inserted from the log by
+        every process that opens the store, each in its own thread order, so a chunk reachable in one process can
+        be unreachable in the next. Rewriting that many chunks' metadata unchanged counts as that many records and
+        makes Chroma save the index; the records after it carry no vector, so nothing is re-inserted on open."""
+        hnsw = (self._collection.configuration or {}).get("hnsw") or {}
+        left = int(hnsw.get("sync_threshold") or 1000)
+        offset = 0
+        while left > 0:
+            found = self._collection.get(include=["metadatas"], limit=min(left, READ_BATCH), offset=offset)
+            if not found["ids"]:
+                if offset == 0:
+                    return
+                offset = 0
+                continue
+            self._collection.update(ids=found["ids"], metadatas=found["metadatas"])
+            left -= len(found["ids"])
+            offset += len(found["ids"])
+
+    def unreachable(self) -> list[str]:
+        """Ids of chunks that no vector search returns: neither a search for the chunk's own vector nor one among
+        its paper's chunks only (which in hnswlib walks every node reachable in the graph) finds it. HNSW insertion
+        leaves a few such chunks, near-duplicates whose incoming links were all pruned; every vector must be
+        readable (`missing_vectors` first)."""
+        lost: list[str] = []
+        offset = 0
+        while True:
+            found = self._collection.get(include=["embeddings", "metadatas"], limit=VERIFY_BATCH, offset=offset)
+            if not found["ids"]:
+                return lost
+            vectors = np.asarray(found["embeddings"])
+            near = self._collection.query(query_embeddings=vectors, n_results=SELF_SEARCH, include=["distances"])["ids"]
+            for chunk, meta, vector, nearest in zip(found["ids"], found["metadatas"], vectors, near):
+                if chunk not in nearest and self.query(vector.tolist(), 1, {"paper_id": meta["paper_id"]})[0] != [chunk]:
+                    lost.append(chunk)
+            offset += len(found["ids"])
+
+    def reinsert(self, ids: list[str]) -> None:
+        """Give chunks a new place in the vector index: delete them, then add them again with the same text,
+        metadata and vector. Chroma's upsert keeps a stored chunk's place (its HNSW label, updated in place), so
+        only a delete gets it inserted afresh. The rows go to a journal under PAPERTRAIL_HOME first, written whole
+        before anything is deleted, so a kill in between loses nothing: the next writer puts them back (`restore`)."""
+        journal = self.home / REINSERT_JOURNAL
+        batch = min(READ_BATCH, self.max_batch)
+        for start in range(0, len(ids), batch):
+            found = self._collection.get(ids=ids[start : start + batch], include=["documents", "metadatas", "embeddings"])
+            rows = {
+                "ids": found["ids"],
+                "documents": found["documents"],
+                "metadatas": found["metadatas"],
+                "embeddings": np.asarray(found["embeddings"], dtype=np.float32).tolist(),
+            }
+            _write_durably(journal, json.dumps(rows))
+            self._collection.delete(ids=rows["ids"])
+            self._collection.add(**rows)
+            journal.unlink()
+
+    def restore(self) -> int:
+        """Add back the chunks of a re-insertion that a kill cut short (its journal), if any; how many were added."""
+        journal = self.home / REINSERT_JOURNAL
+        if not journal.is_file():
+            return 0
+        rows = json.loads(journal.read_text(encoding="utf-8"))
+        stored = set(self._collection.get(ids=rows["ids"], include=[])["ids"])
+        keep = [index for index, chunk in enumerate(rows["ids"]) if chunk not in stored]
+        if keep:
+            self._collection.add(**{field: [values[index] for index in keep] for field, values in rows.items()})
+        journal.unlink()
+        return len(keep)
+
     def missing_vectors(self) -> list[str]:
         """Ids of chunks whose vector cannot be read (two writers on one embedded store lose some): each batch is
         read with its vectors, and a failing batch is halved until the failing ids are found."""
@@ -295,6 +374,21 @@ class Store:
             half = len(ids) // 2
             return self._unreadable(ids[:half]) + self._unreadable(ids[half:])
         return [chunk for chunk, vector in zip(found["ids"], found["embeddings"]) if vector is None or not len(vector)]
+
+
+def _write_durably(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a kill or power cut leaves the old file or the whole new one, on disk."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _stored(metas: list[dict[str, Any]]) -> StoredPaper:
