@@ -128,6 +128,7 @@ class Engine:
         with self._build_lock:
             stamp = self._read_stamp()
             if stamp != self._stamp:
+                self.store.catch_up(stamp["generation"])
                 self._search = self._load(stamp)
                 self._stamp = stamp
 

@@ -13,7 +13,9 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,23 +99,58 @@ def _disk_full(home: Path, err: BaseException) -> bool:
     return not probe.exists() or shutil.disk_usage(probe).free < LOW_SPACE_BYTES
 
 
+class _Gate:
+    """Lets store calls run side by side, and a reopening of the store run alone, after the calls in flight.
+
+    Own code: the standard library has no read-write lock."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._calls = 0
+        self._reopening = False
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._reopening)
+            self._calls += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._calls -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._reopening)
+            self._reopening = True
+            self._changed.wait_for(lambda: self._calls == 0)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._reopening = False
+                self._changed.notify_all()
+
+
 class _Reported:
     """A Chroma collection or client whose failures (server down or hung, store refusing, disk full) become one
-    StoreError naming the store."""
+    StoreError naming the store. Each call reads the current target through the gate, so a reopened store is used
+    from the next call on."""
 
-    def __init__(self, target: Any, where: str, home: Path | None) -> None:
+    def __init__(self, target: Callable[[], Any], gate: _Gate, where: str, home: Path | None) -> None:
         self._target = target
+        self._gate = gate
         self._where = where
         self._home = home
 
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._target, name)
-        if not callable(attribute):
-            return attribute
-
+    def __getattr__(self, name: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
-                return attribute(*args, **kwargs)
+                with self._gate.call():
+                    return getattr(self._target(), name)(*args, **kwargs)
             except httpx.TimeoutException:
                 raise StoreError(f"the Chroma server at {self._where} did not answer in time") from None
             except httpx.TransportError as err:
@@ -175,20 +212,40 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.where = settings.store.chroma_url or str(settings.store.home / "chroma")
         self.home = settings.store.home
+        self.embedded = not settings.store.chroma_url
+        self._settings = settings
         self._name = collection_name(settings)
-        home = None if settings.store.chroma_url else settings.store.home
+        self._gate = _Gate()
+        home = self.home if self.embedded else None
+        self._client = _Reported(lambda: self._raw_client, self._gate, self.where, home)
+        self._collection = _Reported(lambda: self._raw_collection, self._gate, self.where, home)
+        self._open()
+        self.max_batch = int(self._client.get_max_batch_size())
+        self._seen = self.generation()
+
+    def _open(self) -> None:
         try:
-            client = _client(settings)
-            self._client = _Reported(client, self.where, home)
-            collection = self._client.get_or_create_collection(
+            self._raw_client = _client(self._settings)
+            self._raw_collection = self._raw_client.get_or_create_collection(
                 self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
-            self.max_batch = int(self._client.get_max_batch_size())
         except StoreError:
             raise
         except Exception as err:
+            if self.embedded and _disk_full(self.home, err):
+                raise no_space_error(self.home) from None
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
-        self._collection = _Reported(collection, self.where, home)
+
+    def catch_up(self, generation: int) -> None:
+        """Reopen an embedded store that another process wrote since this one opened, read or wrote it: chromadb
+        keeps the vector index it loaded, so another process's vectors reach searches only through a new client
+        (own code: chromadb has no reload call). A server reads fresh by itself."""
+        if not self.embedded or generation == self._seen:
+            return
+        with self._gate.alone():
+            self._raw_client.close()
+            self._open()
+        self._seen = generation
 
     def older_versions(self) -> list[str]:
         """Collections of this store written by an older Papertrail in a row format this one does not read."""
@@ -221,7 +278,9 @@ class Store:
 
     def bump_generation(self) -> None:
         """Mark the store as changed, after a write (the caller holds the writer lock)."""
-        self._collection.modify(metadata={GENERATION_KEY: self.generation() + 1})
+        generation = self.generation() + 1
+        self._collection.modify(metadata={GENERATION_KEY: generation})
+        self._seen = generation
 
     def stored_papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
         """The stored state of those papers that the store holds any chunk of (metadata only)."""
@@ -287,7 +346,7 @@ class Store:
         every process that opens the store, each in its own thread order, so a chunk reachable in one process can
         be unreachable in the next. Rewriting that many chunks' metadata unchanged counts as that many records and
         makes Chroma save the index; the records after it carry no vector, so nothing is re-inserted on open."""
-        hnsw = (self._collection.configuration or {}).get("hnsw") or {}
+        hnsw = (self._raw_collection.configuration or {}).get("hnsw") or {}
         left = int(hnsw.get("sync_threshold") or 1000)
         offset = 0
         while left > 0:

@@ -301,6 +301,16 @@ def _sees_another_process_update(settings: rag.Settings, env: dict[str, str], tm
     assert done.returncode == 0, done.stderr
     assert rag.stats(settings)["chunks"] == sum(len(chunk_paper(p, 128)) for p in papers)
     assert rag.ask(question, settings=settings).sources[0].abstract == revised
+    newcomer = {
+        "title": "Quokka: retrieving marsupial field notes",
+        "abstract": "We present Quokka, a retriever of marsupial field notes that finds the right note for 91.3% of "
+        "the questions of the Wallaby benchmark of Australian ecology reports.",
+    }
+    done = _papertrail(["ingest", str(_jsonl(tmp_path / "third.jsonl", [newcomer]))], env)
+    assert done.returncode == 0, done.stderr
+    found = rag.ask("Which retriever of marsupial field notes was presented?", settings=settings).sources[0]
+    assert found.title == newcomer["title"]
+    assert found.dense_score > 0.3, "the other process's paper is found by vector search too, not by BM25 alone"
 
 
 def test_questions_are_answered_while_an_upload_is_ingesting(seeded_home: Path, tmp_path: Path) -> None:
