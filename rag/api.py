@@ -60,10 +60,16 @@ def ingest(
     paths: Sequence[str | Path] | None = None, settings: Settings | None = None, progress: Progress | None = None
 ) -> IngestReport:
     """Ingest paper lists (default: the seeds); a bad file refuses the whole call and leaves the store as it was."""
+    from .ledger import holds
+    from .parse import load_papers
+
+    paths, progress, settings = check_paths(paths), check_progress(progress), check_settings(settings)
+    n_files, papers = load_papers(paths or [settings.store.seeds_dir])
+    if holds(papers, settings):  # the last write stored exactly these papers: nothing to do, the store unopened
+        return IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
     from .engine import get_engine
 
-    paths, progress = check_paths(paths), check_progress(progress)
-    return get_engine(check_settings(settings)).ingest(paths, progress)
+    return get_engine(settings).add(papers, n_files, progress)
 
 
 def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:

@@ -219,16 +219,15 @@ def to_paper(info: PaperInfo, listed: str | None, source: str) -> Paper:
 
 
 def store(papers: list[Paper], settings: Settings) -> IngestReport:
-    """Hand the papers to ingest's `add_papers` (its lock, its merge of dates); the new ones are noted first, so a
+    """Hand the papers to the engine's ingest (its lock, its merge of dates); the new ones are noted first, so a
     sync killed mid-way still reports them in the next batch."""
     from .engine import get_engine
-    from .ingestion import add_papers
 
     papers = merge(papers)
     engine = get_engine(settings)
     known = engine.store.stored_papers([paper.paper_id for paper in papers])
     sync_state.begin(settings.store.home, [paper.paper_id for paper in papers if paper.paper_id not in known])
-    return add_papers(papers, 1, settings, engine.store)
+    return engine.add(papers, 1)
 
 
 def _finish(settings: Settings, listing: bool) -> None:

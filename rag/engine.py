@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import PapertrailError, StoreError
-from .ingestion import Progress, check, ingest
+from .ingestion import Progress, add_papers, check
 from .settings import Settings
 from .store import Store, collection_name, no_space_error
 from .types import IngestReport, Paper
@@ -94,10 +94,10 @@ class Engine:
         search = self._search or self.retriever()
         return search.bm25.idf(term) if search else 0.0
 
-    def ingest(self, paths: list[Path] | None, progress: Progress | None = None) -> IngestReport:
-        """Ingest through this engine's store; questions keep being answered meanwhile, each committed write
+    def add(self, papers: list[Paper], n_files: int, progress: Progress | None = None) -> IngestReport:
+        """Store papers through this engine's store; questions keep being answered meanwhile, each committed write
         becomes searchable as soon as it is loaded, and everything is searchable when this returns."""
-        return self._write(lambda: ingest(paths, self.settings, self.store, progress, self._refresh_soon))
+        return self._write(lambda: add_papers(papers, n_files, self.settings, self.store, progress, self._refresh_soon))
 
     def check(self, progress: Progress | None = None) -> IngestReport:
         """Find and re-embed chunks whose vectors are missing (`papertrail ingest --check`)."""

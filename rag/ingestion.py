@@ -9,7 +9,6 @@ file they had: a new abstract replaces the text, never the dates.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import sys
@@ -22,14 +21,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .chunk import Chunk, chunk_id, chunk_paper, embed_text
-from .embed import build_embedder, model_name
+from .embed import build_embedder
 from .errors import StoreError
-from .parse import combine, expand_paths, merge, parse_file
+from .ledger import clear, content_hash, record
+from .parse import combine
 from .settings import Settings
 from .store import Row, Store, StoredPaper
 from .types import IngestReport, Paper
 
-CHUNKER_VERSION = "2"
 LOCK_FILE = "writer.lock"
 LOCK_POLL_S = 0.1
 REINSERT_ROUNDS = 5
@@ -61,26 +60,6 @@ class _Plan:
         return not (self.added or self.updated or self.relabel or self.leftovers)
 
 
-def content_hash(paper: Paper, settings: Settings) -> str:
-    """Changes whenever the stored chunks or vectors of the paper would change."""
-    retrieval = settings.retrieval
-    parts = [
-        paper.title,
-        paper.abstract,
-        model_name(retrieval),
-        str(retrieval.chunk_tokens),
-        str(retrieval.title_prefix),
-        CHUNKER_VERSION,
-    ]
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
-
-
-def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
-    """Parse and merge every file, refusing all of them if any one is bad, before the store is touched."""
-    files = expand_paths(paths)
-    return len(files), merge(paper for path in files for paper in parse_file(path))
-
-
 @contextmanager
 def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
     """Hold the writer lock of PAPERTRAIL_HOME: threads of this process queue; another process is waited for
@@ -103,6 +82,7 @@ def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise StoreError(_held_by(handle, home)) from None
                     time.sleep(LOCK_POLL_S)
+            clear(settings)
             restored = store.restore()
             handle.seek(0)
             if handle.read() or restored:
@@ -129,18 +109,6 @@ def _held_by(handle: Any, home: Path) -> str:
     return f"{who} is writing to the store in {home}; run this again when it has finished"
 
 
-def ingest(
-    paths: Sequence[Path] | None,
-    settings: Settings,
-    store: Store,
-    progress: Progress | None = None,
-    on_commit: Commit | None = None,
-) -> IngestReport:
-    """Add the papers of `paths` (default: the seeds folder) that the store does not hold in this version."""
-    n_files, papers = load_papers(list(paths) if paths else [settings.store.seeds_dir])
-    return add_papers(papers, n_files, settings, store, progress, on_commit)
-
-
 def add_papers(
     papers: list[Paper],
     n_files: int,
@@ -150,16 +118,18 @@ def add_papers(
     on_commit: Commit | None = None,
 ) -> IngestReport:
     """Store the papers (one record per paper id) that the store lacks or holds in another version, under the
-    writer lock. Unchanged papers are skipped by content hash before the model is loaded."""
+    writer lock. Unchanged papers are skipped by content hash before the model is loaded; the ledger then notes
+    that ingesting these papers again would change nothing."""
     with writer_lock(settings, store):
         stored = store.stored_papers([paper.paper_id for paper in papers])
         plan = _plan(papers, stored, settings)
-        if plan.empty:
-            return IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
-        writer = _Writer(settings, store, len(plan.added) + len(plan.updated) + len(plan.relabel), progress, on_commit)
-        chunks_added = writer.embed(plan.added + plan.updated, stored)
-        writer.relabel(plan.relabel)
-        writer.drop(plan.leftovers)
+        chunks_added = 0
+        if not plan.empty:
+            writer = _Writer(settings, store, len(plan.added) + len(plan.updated) + len(plan.relabel), progress, on_commit)
+            chunks_added = writer.embed(plan.added + plan.updated, stored)
+            writer.relabel(plan.relabel)
+            writer.drop(plan.leftovers)
+        record(papers, settings)
     return IngestReport(
         files=n_files,
         papers=len(papers),

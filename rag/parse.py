@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from . import dates
@@ -200,6 +200,12 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def load_papers(paths: Sequence[Path]) -> tuple[int, list[Paper]]:
+    """Parse and merge every file (the number of files, the papers), refusing all of them if any one is bad."""
+    files = expand_paths(paths)
+    return len(files), merge(paper for path in files for paper in parse_file(path))
 
 
 def merge(papers: Iterable[Paper]) -> list[Paper]:

@@ -30,13 +30,13 @@ from chromadb.errors import ChromaError
 from .chunk import chunk_id
 from .embed import model_name
 from .errors import StoreError
+from .ledger import collection_name
 from .types import PAPER_LABELS
 
 if TYPE_CHECKING:
     from .settings import Settings
 
 GENERATION_KEY = "papertrail_generation"
-STORE_FORMAT = "2"
 """Part of the collection name: a store written in another row format is a different collection."""
 READ_BATCH = 5000
 VERIFY_BATCH = 1000
@@ -71,12 +71,6 @@ class Row:
     chunk_id: str
     text: str
     metadata: dict[str, Any]
-
-
-def collection_name(settings: Settings) -> str:
-    """Collection per embedding model and row format, so vectors of two models never mix."""
-    name = f"{settings.store.collection}-{model_name(settings.retrieval)}-v{STORE_FORMAT}"
-    return re.sub(r"[^a-zA-Z0-9._-]", "-", name)
 
 
 def no_space_error(home: Path) -> StoreError:

@@ -248,7 +248,7 @@ def test_the_retriever_composes_as_a_llama_index_retriever(seeded: rag.Settings)
 def test_a_store_written_by_an_older_papertrail_is_named_not_silently_empty(fresh: rag.Settings) -> None:
     import chromadb
 
-    from rag.store import collection_name
+    from rag.ledger import collection_name
 
     client = chromadb.PersistentClient(path=str(fresh.store.home / "chroma"))
     client.create_collection(collection_name(fresh).rsplit("-v", 1)[0])  # the row format before this one's

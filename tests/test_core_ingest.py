@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,26 @@ def test_a_gpu_device_torch_does_not_see_is_refused_by_name() -> None:
         pytest.skip("this machine has a CUDA device: nothing to refuse")
     with pytest.raises(ModelError, match="PAPERTRAIL_DEVICE=cuda, but torch sees no cuda device"):
         build_embedder(rag.Settings(retrieval={"device": "cuda"}))
+
+
+def test_reingesting_the_last_ingested_files_does_not_open_the_store(seeded_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    probe = (
+        "import sys, rag\n"
+        "report = rag.ingest(settings=rag.Settings(store={'home': sys.argv[1]}))\n"
+        "print(report.unchanged, report.papers, 'chromadb' in sys.modules)\n"
+    )
+    again = subprocess.run([sys.executable, "-c", probe, str(home)], capture_output=True, text=True, check=True)
+    assert again.stdout.split() == ["339", "339", "False"], "the seeds were the last ingest: nothing opens Chroma"
+
+
+def test_a_write_in_between_means_the_same_files_are_checked_against_the_store(fresh: rag.Settings, tmp_path: Path) -> None:
+    papers = _seed_papers()[:3]
+    original = _jsonl(tmp_path / "original.jsonl", papers)
+    assert rag.ingest([original], fresh).added == 3
+    revised = [papers[0].model_copy(update={"abstract": papers[0].abstract + " We also release the code."})]
+    assert rag.ingest([_jsonl(tmp_path / "revised.jsonl", revised)], fresh).updated == 1
+    back = rag.ingest([original], fresh)
+    assert (back.updated, back.unchanged) == (1, 2)
+    assert {p.paper_id: p.abstract for p in rag.catalog(fresh)}[papers[0].paper_id] == papers[0].abstract

@@ -101,7 +101,8 @@ import sys, numpy as np
 from rag.settings import Settings
 from rag.store import Store
 from rag.chunk import chunk_id, chunk_paper
-from rag.ingestion import content_hash, paper_rows
+from rag.ingestion import paper_rows
+from rag.ledger import content_hash
 from rag.types import Paper
 settings = Settings(store={"home": sys.argv[1]})
 store = Store(settings)

@@ -47,7 +47,7 @@ def ingest_seeds(settings: Settings) -> dict[str, float]:
     from ..api import ingest
     from ..chunk import chunk_paper, embed_text
     from ..embed import build_embedder
-    from ..ingestion import load_papers
+    from ..parse import load_papers
 
     started = time.perf_counter()
     embedder = build_embedder(settings)
