@@ -26,7 +26,7 @@ from .types import IngestReport, Paper
 if TYPE_CHECKING:
     from .bm25 import Bm25Index
     from .papers import Catalog
-    from .retrieve import HybridSearch, Retrieval
+    from .retrieve import HybridSearch
     from .llama_retriever import HybridRetriever
 
 STAMP_FILE = "stamp.json"
@@ -66,13 +66,6 @@ class Engine:
         search = self.retriever()
         return HybridRetriever(search) if search else None
 
-    def search(self, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
-        """Numbered sources for `query` (none while the store is empty)."""
-        from .retrieve import Retrieval
-
-        search = self.retriever()
-        return search.search(query, top_k, dates) if search else Retrieval([])
-
     def papers(self) -> dict[str, Paper]:
         """Every stored paper by id."""
         search = self.retriever()
@@ -82,17 +75,6 @@ class Engine:
         """One stored paper (read from the catalog only now), or None."""
         search = self.retriever()
         return search.catalog.get(paper_id) if search else None
-
-    def listing_dates(self) -> list[str]:
-        """Every listing date some stored paper has."""
-        search = self.retriever()
-        return list(search.catalog.dates) if search else []
-
-    def idf(self, term: str) -> float:
-        """Inverse document frequency of a stemmed term over the chunks as loaded for the question being answered
-        (0 while the store is empty): asked once per question word, so the store's stamp is not read again."""
-        search = self._search or self.retriever()
-        return search.bm25.idf(term) if search else 0.0
 
     def add(self, papers: list[Paper], n_files: int, progress: Progress | None = None) -> IngestReport:
         """Store papers through this engine's store; questions keep being answered meanwhile, each committed write

@@ -16,9 +16,9 @@ from .answer.citations import Checked, verify
 from .answer.gate import abstain_reason, refusal_reason
 from .arguments import AskArguments
 from .dates import matching
-from .engine import Engine, get_engine
+from .engine import get_engine
 from .errors import PapertrailError
-from .retrieve import Retrieval
+from .retrieve import HybridSearch, Retrieval
 from .settings import Settings
 from .types import ABSTAIN, Answer, Source, Turn
 
@@ -29,7 +29,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
     """Yield the answer text in pieces as it is produced, then the final `Answer` (arguments checked by the caller)."""
     started = time.perf_counter()
     question, turns, settings = args.question, args.turns, args.settings
-    engine = ready_engine(settings)
+    search = loaded_search(settings)
     chosen = create(args.backend or backend_name(settings), settings)
     notes: list[str] = []
     retrieval, sources, timings = Retrieval([]), [], {}
@@ -38,7 +38,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         clock = time.perf_counter()
         chosen, query = condense(chosen, question, turns, settings, notes)
         timings["condense"] = _ms(clock)
-        retrieval = retrieve(engine, query, args.top_k, args.dates)
+        retrieval = retrieve(search, query, args.top_k, args.dates)
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
         reason = abstain_reason(question, sources, settings.answer.min_dense_score)
@@ -48,7 +48,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         draft = Draft(ABSTAIN)
         yield ABSTAIN
     else:
-        chosen, draft = yield from generate(chosen, Request(question, sources, turns, engine.idf), settings, notes)
+        chosen, draft = yield from generate(chosen, Request(question, sources, turns, search.bm25.idf), settings, notes)
     checked = verify(draft.text, sources, draft.citations)
     if checked.removed_citations:
         notes.append(f"removed citations to sources that were not given: {checked.removed_citations}")
@@ -57,23 +57,25 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
     yield _answer(question, checked, draft, sources, chosen.name, timings, notes, retrieval.ranked)
 
 
-def ready_engine(settings: Settings) -> Engine:
-    """The engine over the store; an empty store is an error naming the command that fills it."""
+def loaded_search(settings: Settings) -> HybridSearch:
+    """The search over the store as it is now (its write stamp read once per question); an empty store is an
+    error naming the command that fills it."""
     engine = get_engine(settings)
-    if engine.retriever() is None:
+    search = engine.retriever()
+    if search is None:
         older = " (its papers were written by an older Papertrail, in a format this one does not read)"
         raise PapertrailError(
             f"the store at {engine.store.where} is empty{older if engine.store.older_versions() else ''}: "
             "run `papertrail ingest` (or call rag.ensure_corpus()) first"
         )
-    return engine
+    return search
 
 
-def retrieve(engine: Engine, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
+def retrieve(search: HybridSearch, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
     """Numbered sources for `query`; a listing date "Mar 11" also finds papers synced on 2024-03-11, and back."""
     if dates:
-        dates = matching(dates, engine.listing_dates())
-    return engine.search(query, top_k, dates)
+        dates = matching(dates, search.catalog.dates)
+    return search.search(query, top_k, dates)
 
 
 def condense(

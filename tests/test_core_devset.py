@@ -53,3 +53,13 @@ def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path, name: str) -> Non
     assert set(rows[0]) == {"id", "retrieved", "answer", "cited", "abstained", "latency_ms"}
     assert len(rows[0]["retrieved"]) >= 10
     assert set(rows[0]["latency_ms"]) == {"retrieve", "answer", "total"}
+
+
+def test_the_scorer_weights_come_from_cross_validation_folds(seeded: rag.Settings) -> None:
+    from rag.answer.extractive import WEIGHTS
+    from rag.devtools.tuning import Setting, chosen, cross_validate, load_cases
+
+    cases = load_cases(ROOT / "eval" / "dev.jsonl", seeded, [])
+    folds = cross_validate(cases, 5, 9, [], seeded)
+    assert len(folds) == 5
+    assert chosen(folds) == Setting(WEIGHTS), "the shipped weights are the folds' choice, not the whole set's"

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..answer.extractive import WEIGHTS, Candidate, ExtractiveBackend, Question, Weights, rank, weigh
 from ..answer.gate import abstain_reason, refusal_reason
 from ..engine import get_engine
-from ..pipeline import recent_turns
+from ..arguments import check_history
 from ..settings import Settings
 from ..text import stems
 from .evaluation import EvalQuestion, load_questions
@@ -72,18 +72,18 @@ class Fold:
 
 def load_cases(path: Path, settings: Settings, measure: list[str] = ()) -> list[Case]:
     """Every question of `path` with facts to find (`must_contain`), retrieved and gated as `ask` does."""
-    engine = get_engine(settings)
+    search = get_engine(settings).retriever()
     backend = ExtractiveBackend(settings)
     cases = []
     for item in load_questions(path):
         if not item.must_contain:
             continue
-        turns = recent_turns(item.history, settings.answer.history_turns)
-        sources = engine.search(backend.condense(item.question, turns), settings.retrieval.top_k, None).sources
+        turns = check_history(item.history, settings.answer.history_turns)
+        sources = search.search(backend.condense(item.question, turns), settings.retrieval.top_k).sources
         abstained = bool(
             refusal_reason(item.question) or abstain_reason(item.question, sources, settings.answer.min_dense_score)
         )
-        question = weigh(item.question, engine.idf, " ".join(turn.question for turn in turns))
+        question = weigh(item.question, search.bm25.idf, " ".join(turn.question for turn in turns))
         candidates = rank(question, sources[:1], WEIGHTS)
         cases.append(Case(item, question, candidates, abstained or not candidates))
     for name in measure:
