@@ -314,6 +314,37 @@ def _sees_another_process_update(settings: rag.Settings, env: dict[str, str], tm
     assert found.dense_score > 0.3, "the other process's paper is found by vector search too, not by BM25 alone"
 
 
+def test_chunks_stored_with_their_text_as_the_document_are_read_answered_and_replaced(tmp_path: Path) -> None:
+    """Rows written before chunk text moved into metadata (the text as Chroma's document) keep answering."""
+    import chromadb
+
+    from rag.ledger import collection_name
+    from rag.store import TEXT_KEY
+
+    settings = _settings(tmp_path / "home")
+    papers = _seed_papers()[40:60]
+    rag.ingest([_jsonl(tmp_path / "papers.jsonl", _records(papers))], settings)
+    target = papers[3]
+    client = chromadb.PersistentClient(str(settings.store.home / "chroma"), chromadb.Settings(anonymized_telemetry=False))
+    collection = client.get_collection(collection_name(settings))
+    held = collection.get(where={"title": target.title}, include=["metadatas", "embeddings"])
+    assert held["ids"] and all(TEXT_KEY in meta for meta in held["metadatas"])
+    collection.delete(ids=held["ids"])
+    collection.add(
+        ids=held["ids"],
+        embeddings=held["embeddings"],
+        documents=[meta[TEXT_KEY] for meta in held["metadatas"]],
+        metadatas=[{key: value for key, value in meta.items() if key != TEXT_KEY} for meta in held["metadatas"]],
+    )
+    del client, collection
+    Store(settings).bump_generation()
+    question = f"What does the paper '{target.title}' propose?"
+    assert rag.ask(question, settings=settings).sources[0].abstract == target.abstract
+    revised = target.abstract.replace(". ", ". Indeed, ", 1)
+    rag.ingest([_jsonl(tmp_path / "revised.jsonl", [{"title": target.title, "abstract": revised}])], settings)
+    assert rag.ask(question, settings=settings).sources[0].abstract == revised
+
+
 def test_questions_are_answered_while_an_upload_is_ingesting(seeded_home: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     shutil.copytree(seeded_home, home)
