@@ -18,7 +18,7 @@ from .arguments import AskArguments
 from .dates import matching
 from .engine import get_engine
 from .errors import PapertrailError
-from .retrieve import HybridSearch, Retrieval
+from .retrieve import HybridSearch, Retrieval, elapsed_ms
 from .settings import Settings
 from .types import ABSTAIN, Answer, Source, Turn
 
@@ -37,7 +37,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
     if not (reason := refusal_reason(question)):
         clock = time.perf_counter()
         chosen, query = condense(chosen, question, turns, settings, notes)
-        timings["condense"] = _ms(clock)
+        timings["condense"] = elapsed_ms(clock)
         retrieval = retrieve(search, query, args.top_k, args.dates)
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
@@ -52,8 +52,8 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
     checked = verify(draft.text, sources, draft.citations)
     if checked.removed_citations:
         notes.append(f"removed citations to sources that were not given: {checked.removed_citations}")
-    timings["answer"] = _ms(clock)
-    timings["total"] = _ms(started)
+    timings["answer"] = elapsed_ms(clock)
+    timings["total"] = elapsed_ms(started)
     yield _answer(question, checked, draft, sources, chosen.name, timings, notes, retrieval.ranked)
 
 
@@ -142,7 +142,3 @@ def _fallback_note(name: str, err: Exception) -> str:
     """Log the failure and word it for the Answer's notes."""
     log.warning("%s backend unavailable, falling back to extractive: %s", name, err)
     return f"The {name} backend was unavailable ({err}); answered by the extractive backend instead."
-
-
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 2)

@@ -128,10 +128,14 @@ class HybridSearch:
     def _timed_lexical(self, query: str, dates: list[str] | None) -> tuple[list[Hit], float]:
         clock = time.perf_counter()
         hits = self.lexical(query, dates)
-        return hits, round((time.perf_counter() - clock) * 1000, 2)
+        return hits, elapsed_ms(clock)
+
+
+def elapsed_ms(since: float) -> float:
+    """Milliseconds since a `time.perf_counter()` reading, as timings report them."""
+    return round((time.perf_counter() - since) * 1000, 2)
 
 
 def _lap(timings: dict[str, float], stage: str, start: float) -> float:
-    now = time.perf_counter()
-    timings[stage] = round((now - start) * 1000, 2)
-    return now
+    timings[stage] = elapsed_ms(start)
+    return time.perf_counter()

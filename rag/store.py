@@ -308,7 +308,7 @@ class Store:
         self._collection.upsert(
             ids=[row.chunk_id for row in rows],
             embeddings=vectors,
-            metadatas=[{**row.metadata, TEXT_KEY: row.text} for row in rows],
+            metadatas=[_with_text(row.text, row.metadata) for row in rows],
         )
 
     def relabel(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
