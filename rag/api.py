@@ -69,14 +69,20 @@ def ingest(
         return IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
     from .engine import get_engine
 
-    return get_engine(settings).add(papers, n_files, progress)
+    engine = get_engine(settings)
+    report = engine.add(papers, n_files, progress)
+    engine.ready()
+    return report
 
 
 def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:
     """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them."""
     from .engine import get_engine
 
-    return get_engine(check_settings(settings)).check(check_progress(progress))
+    engine = get_engine(check_settings(settings))
+    report = engine.check(check_progress(progress))
+    engine.ready()
+    return report
 
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
@@ -135,16 +141,24 @@ def sync(
     Reaches the network (HF_ENDPOINT); days stored by earlier syncs are skipped. `progress` gets (days done, days to
     do). A failure raises `SyncError` after keeping every day fetched before it (`err.report` counts them)."""
     from .daily_papers import sync as run
+    from .engine import get_engine
 
-    return run(check_settings(settings), day=date, week=week, month=month, since=since, progress=check_progress(progress))
+    settings = check_settings(settings)
+    report = run(settings, day=date, week=week, month=month, since=since, progress=check_progress(progress))
+    get_engine(settings).ready()
+    return report
 
 
 def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Progress | None = None) -> SyncReport:
     """Add papers by arXiv id or arxiv.org / huggingface.co/papers link (fetched from HF_ENDPOINT); ids that cannot
     be used are skipped by name in the report; `SyncError` when none could be added."""
     from .daily_papers import add
+    from .engine import get_engine
 
-    return add(ids, check_settings(settings), check_progress(progress))
+    settings = check_settings(settings)
+    report = add(ids, settings, check_progress(progress))
+    get_engine(settings).ready()
+    return report
 
 
 def sync_status(settings: Settings | None = None) -> SyncStatus:

@@ -59,6 +59,11 @@ class Engine:
         self._refresh()
         return self._search
 
+    def ready(self) -> None:
+        """Load the search over the store as it is now, building and caching it when stale: a command that wrote
+        calls this once as it ends, so the next question (in this process or a new one) starts fast."""
+        self.retriever()
+
     def llama_retriever(self) -> HybridRetriever | None:
         """The same search as a llama-index `BaseRetriever`, for composing with llama-index query engines."""
         from .llama_retriever import HybridRetriever
@@ -93,6 +98,9 @@ class Engine:
         finally:
             with self._state_lock:
                 self._writing -= 1
+                refresher = self._refresher
+            if refresher is not None:  # no load outlives the write: one cut off by the process's exit crashes it
+                refresher.join()
         if self._stamp is not None:  # a corpus is loaded: make what was written searchable before returning
             self._refresh()
         return report
@@ -115,12 +123,15 @@ class Engine:
                 self._stamp = stamp
 
     def _refresh_soon(self) -> None:
-        """After a commit of this process's writer: load it in the background, one load at a time."""
+        """After a commit of this process's writer: load it in the background, one load at a time, when this
+        process has a search loaded (it answers questions meanwhile); otherwise the first question loads the store."""
         with self._state_lock:
+            if self._stamp is None:
+                return
             self._dirty = True
             if self._refresher is not None and self._refresher.is_alive():
                 return
-            self._refresher = threading.Thread(target=self._refresh_loop, name="papertrail-refresh", daemon=True)
+            self._refresher = threading.Thread(target=self._refresh_loop, name="papertrail-refresh")
             self._refresher.start()
 
     def _refresh_loop(self) -> None:
