@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -132,6 +133,8 @@ def test_slack_command_with_digest_channel_posts_after_a_cron_sync(api: SlackSta
         assert block_text(digest).startswith("*3 new papers* from Hugging Face Daily Papers")
         assert "<https://arxiv.org/abs/2603.11002|Contrastive Pre-training for Tabular Foundation Models>" in block_text(digest)
     finally:
-        bot.terminate()
-        bot.wait(30)
+        bot.send_signal(signal.SIGINT)
+        stopped = bot.wait(30)
+    assert stopped == 130, f"Ctrl-C did not stop the bot cleanly: {log_file.read_text()[-2000:]}"
+    assert "Traceback" not in log_file.read_text()
     assert TOKEN not in log_file.read_text()

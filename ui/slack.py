@@ -368,17 +368,25 @@ def run(
     slack = slack or SlackSettings()
     bot_token, signing_secret, app_token = credentials(slack)
     app = build_app(settings, slack, bot_token=bot_token, signing_secret=signing_secret)
+    stop = threading.Event()
+    digest: threading.Thread | None = None
     if slack.digest_channel:
-        digest = Digest(app.client, slack.digest_channel, settings)
-        threading.Thread(target=digest.run, args=(slack.digest_interval, threading.Event()), daemon=True).start()
+        poster = Digest(app.client, slack.digest_channel, settings)
+        digest = threading.Thread(target=poster.run, args=(slack.digest_interval, stop), name="papertrail-digest")
+        digest.start()
         print(f"Posting the papers of each sync to {slack.digest_channel}.")
-    if app_token:
-        print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
-        SocketModeHandler(app, app_token).start()
-        return
-    server = http_server(app, signing_secret, host, port)
-    print(f"Papertrail Slack bot listening on http://{host}:{server.effective_port}{EVENTS_PATH}. Ctrl-C to stop.")
     try:
-        server.run()
-    finally:
-        server.close()
+        if app_token:
+            print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
+            SocketModeHandler(app, app_token).start()
+            return
+        server = http_server(app, signing_secret, host, port)
+        print(f"Papertrail Slack bot listening on http://{host}:{server.effective_port}{EVENTS_PATH}. Ctrl-C to stop.")
+        try:
+            server.run()
+        finally:
+            server.close()
+    finally:  # the digest ends its post before the process does: cut off mid-read of the store, the exit crashed
+        stop.set()
+        if digest is not None:
+            digest.join()
