@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
 from .arguments import check_ask, check_paths, check_progress, check_settings
 from .settings import Settings
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """Called with (papers embedded so far, papers to embed)."""
+Report = TypeVar("Report", bound=IngestReport)
+"""What a write command returns: an `IngestReport`, or a `SyncReport` for sync and add."""
 History = Sequence[Turn | dict | str] | None
 """Earlier turns of a conversation: `Turn`s, dicts with question/answer, or bare questions."""
 
@@ -69,20 +71,15 @@ def ingest(
         return IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
     from .engine import get_engine
 
-    engine = get_engine(settings)
-    report = engine.add(papers, n_files, progress)
-    engine.ready()
-    return report
+    return _then_ready(settings, lambda: get_engine(settings).add(papers, n_files, progress))
 
 
 def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:
     """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them."""
     from .engine import get_engine
 
-    engine = get_engine(check_settings(settings))
-    report = engine.check(check_progress(progress))
-    engine.ready()
-    return report
+    settings = check_settings(settings)
+    return _then_ready(settings, lambda: get_engine(settings).check(check_progress(progress)))
 
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
@@ -141,24 +138,19 @@ def sync(
     Reaches the network (HF_ENDPOINT); days stored by earlier syncs are skipped. `progress` gets (days done, days to
     do). A failure raises `SyncError` after keeping every day fetched before it (`err.report` counts them)."""
     from .daily_papers import sync as run
-    from .engine import get_engine
 
     settings = check_settings(settings)
-    report = run(settings, day=date, week=week, month=month, since=since, progress=check_progress(progress))
-    get_engine(settings).ready()
-    return report
+    progress = check_progress(progress)
+    return _then_ready(settings, lambda: run(settings, day=date, week=week, month=month, since=since, progress=progress))
 
 
 def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Progress | None = None) -> SyncReport:
     """Add papers by arXiv id or arxiv.org / huggingface.co/papers link (fetched from HF_ENDPOINT); ids that cannot
     be used are skipped by name in the report; `SyncError` when none could be added."""
     from .daily_papers import add
-    from .engine import get_engine
 
     settings = check_settings(settings)
-    report = add(ids, settings, check_progress(progress))
-    get_engine(settings).ready()
-    return report
+    return _then_ready(settings, lambda: add(ids, settings, check_progress(progress)))
 
 
 def sync_status(settings: Settings | None = None) -> SyncStatus:
@@ -198,6 +190,16 @@ def listing_date_key(date: str) -> tuple[int, int, int, str]:
     from .dates import sort_key
 
     return sort_key(date)
+
+
+def _then_ready(settings: Settings, write: Callable[[], Report]) -> Report:
+    """Run a write command, then build the search over what it wrote (once per command, not per commit), so the
+    next question, in this process or a new one, starts from it."""
+    from .engine import get_engine
+
+    report = write()
+    get_engine(settings).ready()
+    return report
 
 
 def _batches(batches: Sequence[Batch], settings: Settings) -> list[SyncBatch]:
