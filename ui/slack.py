@@ -12,6 +12,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from pydantic import SecretStr
@@ -284,6 +286,19 @@ class Digest:
             rag.mark_announced(self.channel, batch, self.settings)
         return posted
 
+    @contextmanager
+    def running(self, interval: float) -> Iterator[None]:
+        """Post from a thread every `interval` seconds while the block runs; the post in flight ends before the
+        block does (a thread cut off by the process's exit, mid-read of the store, crashed it)."""
+        stop = threading.Event()
+        poster = threading.Thread(target=self.run, args=(interval, stop), name="papertrail-digest")
+        poster.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            poster.join()
+
     def run(self, interval: float, stop: threading.Event) -> None:
         """Look for new batches now and every `interval` seconds until `stop` is set; failures are one log line."""
         while True:
@@ -368,25 +383,15 @@ def run(
     slack = slack or SlackSettings()
     bot_token, signing_secret, app_token = credentials(slack)
     app = build_app(settings, slack, bot_token=bot_token, signing_secret=signing_secret)
-    stop = threading.Event()
-    digest: threading.Thread | None = None
-    if slack.digest_channel:
-        poster = Digest(app.client, slack.digest_channel, settings)
-        digest = threading.Thread(target=poster.run, args=(slack.digest_interval, stop), name="papertrail-digest")
-        digest.start()
-        print(f"Posting the papers of each sync to {slack.digest_channel}.")
-    try:
+    with ExitStack() as running:
+        if slack.digest_channel:
+            running.enter_context(Digest(app.client, slack.digest_channel, settings).running(slack.digest_interval))
+            print(f"Posting the papers of each sync to {slack.digest_channel}.")
         if app_token:
             print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")
             SocketModeHandler(app, app_token).start()
             return
         server = http_server(app, signing_secret, host, port)
+        running.callback(server.close)
         print(f"Papertrail Slack bot listening on http://{host}:{server.effective_port}{EVENTS_PATH}. Ctrl-C to stop.")
-        try:
-            server.run()
-        finally:
-            server.close()
-    finally:  # the digest ends its post before the process does: cut off mid-read of the store, the exit crashed
-        stop.set()
-        if digest is not None:
-            digest.join()
+        server.run()
