@@ -46,11 +46,16 @@ def _questions(count: int) -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()][:count]
 
 
-def _papertrail(args: list[str], home: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+def _env(home: Path) -> dict[str, str]:
+    """The environment of a process over the embedded store at `home`, answering offline."""
     env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
     env.pop("PAPERTRAIL_CHROMA_URL", None)
+    return env
+
+
+def _papertrail(args: list[str], home: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     command = [str(Path(sys.executable).with_name("papertrail")), *args]
-    return subprocess.run(command, env=env, input=stdin, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, env=_env(home), input=stdin, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture
@@ -243,9 +248,7 @@ def test_a_question_from_the_cli_imports_neither_torch_nor_llama_index(seeded_ho
         "    code = main(['ask', 'How many tokens was CT-LLM trained on?'])\n"
         "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'llama_index', 'transformers'}))\n"
     )
-    env = {**os.environ, "PAPERTRAIL_HOME": str(seeded_home), "PAPERTRAIL_LLM": "extractive"}
-    env.pop("PAPERTRAIL_CHROMA_URL", None)
-    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    loaded = subprocess.run([sys.executable, "-c", probe], env=_env(seeded_home), capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "0 []"
 
@@ -267,10 +270,9 @@ def _new_papers(path: Path, count: int, first: int = 0) -> Path:
 def test_a_script_that_ingests_twice_exits_with_no_load_left_running(seeded_copy: rag.Settings, tmp_path: Path) -> None:
     """An ingest's commits are loaded in the background while this process has a search loaded (the second ingest
     here); a load still running when the script ended was cut off in native code: a segfault instead of exit 0."""
-    env = {**os.environ, "PAPERTRAIL_HOME": str(seeded_copy.store.home), "PAPERTRAIL_LLM": "extractive"}
-    env.pop("PAPERTRAIL_CHROMA_URL", None)
     files = [str(_new_papers(tmp_path / f"new{n}.jsonl", 40, first=40 * n)) for n in range(2)]
-    done = subprocess.run([sys.executable, "-c", WRITE_THEN_EXIT, *files], env=env, capture_output=True, text=True, timeout=600)
+    script = [sys.executable, "-c", WRITE_THEN_EXIT, *files]
+    done = subprocess.run(script, env=_env(seeded_copy.store.home), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[]", "[]"], "no background load outlives an ingest"
 
