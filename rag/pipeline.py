@@ -54,7 +54,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         notes.append(f"removed citations to sources that were not given: {checked.removed_citations}")
     timings["answer"] = elapsed_ms(clock)
     timings["total"] = elapsed_ms(started)
-    yield _answer(question, checked, draft, sources, chosen.name, timings, notes, retrieval.ranked)
+    yield _answer(question, checked, draft, sources, chosen.name, timings, notes, retrieval.ranked, reason)
 
 
 def loaded_search(settings: Settings) -> HybridSearch:
@@ -119,6 +119,7 @@ def _answer(
     timings: dict[str, float],
     notes: list[str],
     ranked: list[str],
+    reason: str | None,
 ) -> Answer:
     return Answer(
         question=question,
@@ -126,6 +127,7 @@ def _answer(
         citations=checked.citations,
         sources=sources,
         abstained=checked.abstained,
+        reason=_sentence(reason) if checked.abstained and reason else None,
         backend=backend,
         timings_ms=timings,
         notes=notes,
@@ -136,6 +138,11 @@ def _answer(
         completion_tokens=draft.completion_tokens,
         ranked=ranked,
     )
+
+
+def _sentence(reason: str) -> str:
+    """The gate's reason as a sentence for the reader."""
+    return reason[0].upper() + reason[1:].rstrip(".") + "."
 
 
 def _fallback_note(name: str, err: Exception) -> str:

@@ -76,6 +76,11 @@ class Answer(BaseModel):
     citations: list[Citation]
     sources: list[Source]
     abstained: bool
+    reason: str | None = Field(
+        default=None,
+        description="Why it declined, one sentence for the reader (\"No indexed abstract mentions Kookaburra.\"); "
+        "None when it answered.",
+    )
     backend: str
     timings_ms: dict[str, float]
     notes: list[str] = Field(default_factory=list, description="Warnings a front end should show.")
