@@ -88,11 +88,13 @@ class HybridSearch:
         return hits, cosine
 
     def lexical(self, query: str, dates: list[str] | None) -> list[Hit]:
-        """The best BM25 chunks (only those of papers listed on `dates`, when given)."""
+        """The best BM25 chunks (only those of papers listed on `dates`, when given). Chunks of equal score come in
+        order of paper id and chunk, so the ranking does not depend on how the index is split into segments."""
         mask = self.catalog.row_mask(dates) if dates else None
-        rows, _ = self.bm25.search(query, self.candidates, mask)
-        papers, indexes = self.catalog.chunk_paper[rows], self.catalog.chunk_index[rows]
-        return list(zip(papers.tolist(), indexes.tolist()))
+        rows, scores = self.bm25.search(query, self.candidates, mask)
+        found = zip(scores.tolist(), self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist())
+        ranked = sorted(found, key=lambda hit: (-hit[0], self.catalog.paper_ids[hit[1]], hit[2]))
+        return [(paper, index) for _, paper, index in ranked[: self.candidates]]
 
     def search(self, query: str, top_k: int, dates: list[str] | None = None) -> Retrieval:
         """The `top_k` best papers for `query`, optionally only those listed on `dates`.

@@ -47,6 +47,15 @@ TEXT_KEY = "text"
 full-text (trigram) index that Papertrail never queries (BM25 is bm25s's) and that cannot be turned off
 there; writing the text as metadata instead took writes from 1,151 to 1,886 chunks/s (30,348 chunks,
 same process). Rows written before keep their text as the document, and are read as they are."""
+WRITTEN_KEY = "written"
+"""Chunk metadata: the store generation the row was written (or relabelled) at, so a process whose search index
+reached an earlier generation reads only the papers changed since (`changed_since`)."""
+DELETED_KEY = "papertrail_deleted"
+"""Collection metadata: the papers chunks were deleted from lately, as JSON {"floor": g, "papers": [[generation, id],
+...]}; complete for every generation from `floor` on."""
+DELETED_LOG = 1000
+CHANGES_LIMIT = 50_000
+"""Changed chunks `changed_since` reads at most; past that, rebuilding the search index is the cheaper way."""
 REINSERT_JOURNAL = "reinsert.json"
 """Under PAPERTRAIL_HOME: the rows a re-insertion is moving, until it has written them back."""
 FULL_DISK_WORDS = ("no space", "disk is full", "database or disk is full", "compaction", "enospc")
@@ -278,18 +287,16 @@ class Store:
     def generation(self) -> int:
         """Counter bumped after every write, read fresh: the client caches the collection's metadata when it
         opens it, so a long-running process would never see another process's writes."""
-        fresh = self._client.get_collection(self._name, embedding_function=None)
-        return int((fresh.metadata or {}).get(GENERATION_KEY, 0))
+        return int(self._metadata().get(GENERATION_KEY, 0))
 
-    def stamp(self) -> dict[str, int]:
-        """What caches built from the store are checked against, on every question: the write generation only
-        (counting chunks takes Chroma a scan: 11-19 ms at 60,000 chunks)."""
-        return {"generation": self.generation()}
+    def _metadata(self) -> dict[str, Any]:
+        return dict(self._client.get_collection(self._name, embedding_function=None).metadata or {})
 
     def bump_generation(self) -> None:
         """Mark the store as changed, after a write (the caller holds the writer lock)."""
-        generation = self.generation() + 1
-        self._collection.modify(metadata={GENERATION_KEY: generation})
+        metadata = self._metadata()
+        generation = int(metadata.get(GENERATION_KEY, 0)) + 1
+        self._collection.modify(metadata={**metadata, GENERATION_KEY: generation})
         self._seen = generation
 
     def stored_papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
@@ -305,20 +312,56 @@ class Store:
         """Write whole papers' chunks in one upsert: a kill leaves each paper's old version or its new one."""
         if len(rows) > self.max_batch:
             raise ValueError(f"{len(rows)} chunks exceed Chroma's batch limit {self.max_batch}: write fewer papers at once")
+        written = self.generation() + 1
         self._collection.upsert(
             ids=[row.chunk_id for row in rows],
             embeddings=vectors,
-            metadatas=[_with_text(row.text, row.metadata) for row in rows],
+            metadatas=[{**_with_text(row.text, row.metadata), WRITTEN_KEY: written} for row in rows],
         )
 
     def relabel(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
         """Rewrite the metadata of whole papers' chunks in one update (new listing dates or source files)."""
-        self._collection.update(ids=ids, metadatas=metadatas)
+        written = self.generation() + 1
+        self._collection.update(ids=ids, metadatas=[{**metadata, WRITTEN_KEY: written} for metadata in metadatas])
 
     def delete(self, ids: list[str]) -> None:
-        """Remove chunks by id."""
+        """Remove chunks by id, their papers first noted in the deletion log (a kill in between only makes readers
+        look at those papers again)."""
+        if not ids:
+            return
+        self._log_deleted({chunk.rpartition(":")[0] for chunk in ids})
         for start in range(0, len(ids), READ_BATCH):
             self._collection.delete(ids=ids[start : start + READ_BATCH])
+
+    def remove(self, paper_ids: list[str]) -> list[str]:
+        """Delete every chunk of these papers; the ids of those the store held."""
+        found: list[str] = []
+        for start in range(0, len(paper_ids), READ_BATCH):
+            found.extend(self._collection.get(where={"paper_id": {"$in": paper_ids[start : start + READ_BATCH]}}, include=[])["ids"])
+        self.delete(found)
+        return sorted({chunk.rpartition(":")[0] for chunk in found})
+
+    def changed_since(self, generation: int) -> set[str] | None:
+        """Ids of the papers written, relabelled or deleted from since `generation`; None when that is not known any
+        more (the deletion log starts later) or too many chunks changed (rebuilding the index is then cheaper)."""
+        log = json.loads(self._metadata().get(DELETED_KEY) or '{"floor": 0, "papers": []}')
+        if generation < log["floor"]:
+            return None
+        found = self._collection.get(where={WRITTEN_KEY: {"$gt": generation}}, include=["metadatas"], limit=CHANGES_LIMIT)
+        if len(found["ids"]) >= CHANGES_LIMIT:
+            return None
+        return {meta["paper_id"] for meta in found["metadatas"]} | {paper for at, paper in log["papers"] if at > generation}
+
+    def _log_deleted(self, paper_ids: set[str]) -> None:
+        """Note in the collection's metadata that chunks of these papers are deleted at the next generation."""
+        metadata = self._metadata()
+        at = int(metadata.get(GENERATION_KEY, 0)) + 1
+        log = json.loads(metadata.get(DELETED_KEY) or '{"floor": 0, "papers": []}')
+        log["papers"].extend([at, paper] for paper in sorted(paper_ids))
+        if len(log["papers"]) > DELETED_LOG:
+            log["floor"] = max(log["floor"], log["papers"][-DELETED_LOG - 1][0])
+            log["papers"] = log["papers"][-DELETED_LOG:]
+        self._collection.modify(metadata={**metadata, DELETED_KEY: json.dumps(log)})
 
     def rows(self, where: dict[str, Any] | None = None) -> Iterator[list[Row]]:
         """Every stored chunk (or those matching `where`) without vectors, in batches."""
@@ -396,9 +439,10 @@ class Store:
         batch = min(READ_BATCH, self.max_batch)
         for start in range(0, len(ids), batch):
             found = self._collection.get(ids=ids[start : start + batch], include=["documents", "metadatas", "embeddings"])
+            written = self.generation() + 1
             rows = {
                 "ids": found["ids"],
-                "metadatas": [_with_text(*row) for row in zip(found["documents"], found["metadatas"])],
+                "metadatas": [{**_with_text(*row), WRITTEN_KEY: written} for row in zip(found["documents"], found["metadatas"])],
                 "embeddings": np.asarray(found["embeddings"], dtype=np.float32).tolist(),
             }
             _write_durably(journal, json.dumps(rows))

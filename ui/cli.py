@@ -185,6 +185,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
             raise rag.BadInputError("--check takes no paths: it checks the whole store")
         report = rag.check_store(settings)
         say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
+        for damage in report.index_repaired:
+            say(f"The search index was damaged ({damage}): rebuilt from the store.")
         return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
 
