@@ -138,11 +138,14 @@ class Engine:
         with self._build_lock:
             generation = self._read_generation()
             if generation != self._stamp:
-                self.store.catch_up(generation)
-                self._index = current(self.store, self.settings, generation, self._index)
-                catalog = self._index.catalog
-                self._search = HybridSearch(self.settings, self.store, self._index.bm25, catalog) if len(catalog) else None
-                self._stamp = generation
+                index = current(self.store, self.settings, generation, self._index)
+                recent = index.recent(self.store.loaded)
+                if recent is None:  # writes whose vectors this process cannot search: reload Chroma's vector index
+                    self.store.reopen()
+                    recent = index.recent(self.store.loaded)
+                catalog = index.catalog
+                self._search = HybridSearch(self.settings, self.store, index.bm25, catalog, recent) if len(catalog) else None
+                self._index, self._stamp = index, generation
 
     def _refresh_soon(self) -> None:
         """After a commit of this process's writer: load it in the background, one load at a time, when this

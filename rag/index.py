@@ -24,6 +24,7 @@ from .chunk import embed_text
 from .errors import StoreError
 from .ledger import collection_name
 from .papers import Catalog, Part, whole_papers
+from .retrieve import Recent
 from .segments import (
     Damaged,
     Manifest,
@@ -89,8 +90,25 @@ class Index:
             return None
         if not changed:
             return replace(self, generation=generation)
-        segment = _changes(store, settings, sorted(changed), self.vocabulary)
+        segment = _changes(store, settings, sorted(changed), self.vocabulary, self.generation, generation, vectors=False)
         return Index.of(generation, list(self.saved), [*self.fresh, segment], self)
+
+    def recent(self, loaded: int) -> Recent | None:
+        """The live chunks of the segments that changed after generation `loaded` (what this process's copy of the
+        vector index lacks), with their vectors; None when a segment of them has none (reload the vector index)."""
+        segments = [*self.saved, *self.fresh]
+        bases = np.cumsum([0, *(segment.part.rows for segment in segments)]).tolist()
+        chosen = [(segment, base) for segment, base in zip(segments, bases) if segment.until > loaded]
+        if any(segment.vectors is None and segment.part.rows for segment, _ in chosen):
+            return None
+        papers = frozenset(paper for segment, _ in chosen for paper in (*segment.part.paper_ids, *segment.part.removed))
+        chosen = [(segment, base) for segment, base in chosen if segment.part.rows]
+        if not chosen:
+            return Recent(np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32), papers)
+        rows = np.concatenate([np.arange(base, base + segment.part.rows) for segment, base in chosen])
+        vectors = np.concatenate([np.asarray(segment.vectors, dtype=np.float32) for segment, _ in chosen])
+        live = ~self.catalog.dead[rows]
+        return Recent(rows[live], vectors[live], papers)
 
 
 def folder_of(settings: Settings) -> Path:
@@ -159,11 +177,13 @@ def verify(settings: Settings) -> list[str]:
     return []
 
 
-def rebuild(store: Store, settings: Settings) -> None:
-    """Rebuild the saved index from the store whole (`ingest --check` after `verify` found damage)."""
-    folder = folder_of(settings)
+def rebuild(store: Store, settings: Settings, folder: Path | None = None) -> Index:
+    """Rebuild the saved index from the store whole, in `folder` (by default the store's own: `ingest --check` after
+    `verify` found damage), and open it."""
+    folder = folder or folder_of(settings)
     with _writing(settings), locked(folder):
         _rebuild(folder, store, settings)
+        return _opened(folder, read_manifest(folder), None)
 
 
 def _opened(folder: Path, manifest: Manifest, previous: Index | None) -> Index:
@@ -184,21 +204,33 @@ def _moved(folder: Path, seen: list[str] | None) -> bool:
     return manifest is not None and bool(manifest.segments) and manifest.names != seen
 
 
-def _changes(store: Store, settings: Settings, paper_ids: list[str], vocabulary: Vocabulary) -> Segment:
-    """A segment (in memory) of these papers as the store holds them now; those not held whole are removed."""
+def _changes(
+    store: Store, settings: Settings, paper_ids: list[str], vocabulary: Vocabulary, since: int, until: int, vectors: bool
+) -> Segment:
+    """A segment (in memory) of these papers as the store holds them now, those not held whole named removed; with
+    their vectors when asked and this process can read them (an embedded client reads only vectors it has loaded)."""
     found: list[tuple[Paper, list[Row]]] = []
     for start in range(0, len(paper_ids), READ_BATCH):
         found.extend(whole_papers(store.rows({"paper_id": {"$in": paper_ids[start : start + READ_BATCH]}})))
     found.sort(key=lambda item: item[0].paper_id)
     removed = sorted(set(paper_ids) - {paper.paper_id for paper, _ in found})
-    return _segment(found, removed, vocabulary, settings.retrieval.title_prefix)
+    segment = _segment(found, removed, vocabulary, settings.retrieval.title_prefix, since, until)
+    if vectors and store.embedded:
+        try:
+            ids = [row.chunk_id for _, rows in found for row in rows]
+            return replace(segment, vectors=store.vectors(ids) if ids else np.zeros((0, 1), dtype=np.float32))
+        except StoreError:
+            log.info("vectors of the papers changed since generation %d are not readable here: saved without them", since)
+    return segment
 
 
-def _segment(papers: list[tuple[Paper, list[Row]]], removed: list[str], vocabulary: Vocabulary, title_prefix: bool) -> Segment:
+def _segment(
+    papers: list[tuple[Paper, list[Row]]], removed: list[str], vocabulary: Vocabulary, title_prefix: bool, since: int, until: int
+) -> Segment:
     part = Part.build([(paper, len(rows)) for paper, rows in papers], removed)
     texts = [embed_text(paper.title, row.text, title_prefix) for paper, rows in papers for row in rows]
     postings, grown = Postings.build(texts, vocabulary)
-    return Segment("", part, postings, grown.terms[len(vocabulary) :], len(vocabulary))
+    return Segment("", part, postings, grown.terms[len(vocabulary) :], len(vocabulary), since, until)
 
 
 def _append(folder: Path, manifest: Manifest, store: Store, settings: Settings, paper_ids: list[str], generation: int) -> None:
@@ -207,7 +239,8 @@ def _append(folder: Path, manifest: Manifest, store: Store, settings: Settings, 
     for entry in manifest.segments:
         vocabulary = vocabulary.appended(read_terms(folder, entry))
     if paper_ids:
-        manifest.segments.append(save_segment(folder, manifest, _changes(store, settings, paper_ids, vocabulary)))
+        segment = _changes(store, settings, paper_ids, vocabulary, manifest.generation, generation, vectors=True)
+        manifest.segments.append(save_segment(folder, manifest, segment))
     manifest.generation = generation
     rows = [int(entry["rows"]) for entry in manifest.segments]
     first = 0 if sum(rows[1:]) > max(MERGE_FLOOR, MERGE_SHARE * rows[0]) else 1 if len(rows) - 1 > MAX_APPENDED else None
@@ -229,9 +262,14 @@ def _merge(folder: Path, manifest: Manifest, chosen: list[Segment], first: int) 
     part = Part.merge([segment.part for segment in chosen], live, path, removed)
     terms = [term for segment in chosen for term in segment.terms]
     kept = [keep[np.asarray(segment.part.chunk_paper)] for segment, keep in zip(chosen, live)]
-    Postings.merge([segment.postings for segment in chosen], kept, path, chosen[0].first_term + len(terms))
-    entry = finish_segment(path, terms, chosen[0].first_term, part.rows)
-    manifest.segments = [*manifest.segments[:first], entry]
+    postings = Postings.merge([segment.postings for segment in chosen], kept, path, chosen[0].first_term + len(terms))
+    vectors = None
+    if first and all(segment.vectors is not None for segment in chosen):  # merged recent writes keep their vectors
+        with_rows = [np.asarray(s.vectors, dtype=np.float32)[keep] for s, keep in zip(chosen, kept) if s.part.rows]
+        vectors = np.concatenate(with_rows) if with_rows else np.zeros((0, 1), dtype=np.float32)
+    since = chosen[0].since if first else 0
+    merged = Segment(path.name, part, postings, terms, chosen[0].first_term, since, chosen[-1].until, vectors)
+    manifest.segments = [*manifest.segments[:first], finish_segment(path, merged)]
 
 
 def _rebuild(folder: Path, store: Store, settings: Settings) -> None:
@@ -261,11 +299,11 @@ def _rebuild(folder: Path, store: Store, settings: Settings) -> None:
 
 def _saved_batch(folder: Path, manifest: Manifest, papers: list[tuple[Paper, list[Row]]], vocabulary: Vocabulary, settings: Settings) -> Segment:
     """One batch of a rebuild written to disk and opened memory-mapped, so the batches do not pile up in memory."""
-    segment = _segment(papers, [], vocabulary, settings.retrieval.title_prefix)
+    segment = _segment(papers, [], vocabulary, settings.retrieval.title_prefix, 0, manifest.generation)
     path = new_segment(folder, manifest)
     segment.part.save(path)
     segment.postings.save(path)
-    return Segment(path.name, Part.load(path), Postings.load(path), segment.terms, segment.first_term)
+    return replace(segment, name=path.name, part=Part.load(path), postings=Postings.load(path))
 
 
 @contextmanager

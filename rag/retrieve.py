@@ -11,6 +11,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .bm25 import Bm25Index
 from .embed import Embedder, build_embedder
 from .papers import Catalog
@@ -26,6 +28,34 @@ _BM25_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertrail
 
 Hit = tuple[int, int]
 """A chunk as (catalog position of its paper, chunk index)."""
+
+
+@dataclass(frozen=True)
+class Recent:
+    """Chunks written after this process loaded Chroma's vector index, which an embedded client keeps as it loaded it
+    (reloading it costs seconds at 100,000 papers): searched here by brute force over their vectors, and their
+    papers' older versions left out of Chroma's answers. Own code: Chroma has no way to search a stale index plus
+    the vectors written since."""
+
+    rows: np.ndarray
+    """Catalog rows of the live chunks."""
+    vectors: np.ndarray
+    papers: frozenset[str]
+    """Papers written or removed since: Chroma's answers for them are out of date."""
+
+    def nearest(self, vector: list[float], n: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and cosine distances of the `n` nearest recent chunks (only rows `allowed` weighs above zero)."""
+        if not len(self.rows):
+            return self.rows, np.zeros(0)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(self.vectors, axis=1) * np.linalg.norm(query)
+        distances = 1.0 - (self.vectors @ query) / np.where(norms > 0, norms, 1.0)
+        rows = self.rows
+        if allowed is not None:
+            keep = allowed[rows] > 0
+            rows, distances = rows[keep], distances[keep]
+        order = np.argsort(distances, kind="stable")[:n]
+        return rows[order], distances[order]
 
 
 @dataclass
@@ -57,11 +87,12 @@ def fuse(rankings: list[tuple[list[Hit], float]], k: int) -> list[tuple[int, flo
 class HybridSearch:
     """Dense and BM25 search over one store and its catalog, fused and grouped by paper."""
 
-    def __init__(self, settings: Settings, store: Store, bm25: Bm25Index, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, store: Store, bm25: Bm25Index, catalog: Catalog, recent: Recent | None = None) -> None:
         self.settings = settings
         self.store = store
         self.bm25 = bm25
         self.catalog = catalog
+        self.recent = recent
         self._embedder: Embedder | None = None
         self.candidates = min(settings.retrieval.candidates, bm25.documents)
 
@@ -73,19 +104,29 @@ class HybridSearch:
         return self._embedder
 
     def dense(self, vector: list[float], dates: list[str] | None) -> tuple[list[Hit], dict[int, float]]:
-        """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine."""
-        ids, distances = self.store.query(vector, self.candidates, date_filter(dates) if dates else None)
-        hits: list[Hit] = []
-        cosine: dict[int, float] = {}
+        """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine;
+        chunks written since this process loaded Chroma's vector index come from `recent`."""
+        recent = self.recent
+        where = date_filter(dates) if dates else None
+        if where and recent is not None and recent.papers:  # Chroma fails on ids its loaded index does not hold
+            where = {"$and": [where, {"paper_id": {"$nin": sorted(recent.papers)}}]}
+        ids, distances = self.store.query(vector, self.candidates, where)
+        found: list[tuple[float, Hit]] = []
         for chunk, distance in zip(ids, distances):
             paper_id, _, index = chunk.rpartition(":")
             position = self.catalog.position.get(paper_id)
             # Chunks written after the catalog was built, or left over from a replaced version, are skipped.
-            if position is None or int(index) >= self.catalog.n_chunks[position]:
+            if position is None or int(index) >= self.catalog.n_chunks[position] or (recent and paper_id in recent.papers):
                 continue
-            hits.append((position, int(index)))
+            found.append((distance, (position, int(index))))
+        if recent is not None and len(recent.rows):
+            rows, near = recent.nearest(vector, self.candidates, self.catalog.row_mask(dates) if dates else None)
+            owners, indexes = self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist()
+            found = sorted([*found, *zip(near.tolist(), zip(owners, indexes))], key=lambda item: item[0])[: self.candidates]
+        cosine: dict[int, float] = {}
+        for distance, (position, _) in found:
             cosine[position] = max(cosine.get(position, 0.0), 1.0 - distance)
-        return hits, cosine
+        return [hit for _, hit in found], cosine
 
     def lexical(self, query: str, dates: list[str] | None) -> list[Hit]:
         """The best BM25 chunks (only those of papers listed on `dates`, when given). Chunks of equal score come in

@@ -21,12 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .bm25 import POSTINGS_FILES, Postings
 from .papers import PART_FILES, Part
 
 MANIFEST = "manifest.json"
 LOCK = "index.lock"
 TERMS_FILE = "terms.json"
+VECTORS_FILE = "vectors.npy"
+"""In a segment of recent writes to an embedded store: its rows' vectors, searched by processes whose loaded copy of
+Chroma's vector index predates them (rag/retrieve.py's `Recent`)."""
 SEGMENT_FILES = (*PART_FILES, *POSTINGS_FILES, TERMS_FILE)
 FORMAT = 3
 """Changes when the layout changes: an index of another format is rebuilt."""
@@ -46,6 +51,11 @@ class Segment:
     terms: list[str]
     """Terms this segment added to the vocabulary, in id order, from `first_term` on."""
     first_term: int
+    since: int
+    until: int
+    """The store generations it covers: the papers changed after `since`, as they were at `until`."""
+    vectors: np.ndarray | None = None
+    """Its rows' vectors, kept for segments of recent writes to an embedded store."""
 
 
 @dataclass
@@ -93,7 +103,7 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
 def open_segment(folder: Path, entry: dict[str, Any]) -> Segment:
     """A listed segment, every file checked against its checksum first; `Damaged` when one is missing or differs."""
     path = folder / entry["name"]
-    for name in SEGMENT_FILES:
+    for name in {*SEGMENT_FILES, *entry["files"]}:
         try:
             with (path / name).open("rb") as handle:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -103,7 +113,9 @@ def open_segment(folder: Path, entry: dict[str, Any]) -> Segment:
             raise Damaged(f"{path / name} does not match its checksum")
     try:
         terms = json.loads((path / TERMS_FILE).read_text(encoding="utf-8"))
-        return Segment(entry["name"], Part.load(path), Postings.load(path), terms, int(entry["first_term"]))
+        vectors = np.load(path / VECTORS_FILE, mmap_mode="r") if VECTORS_FILE in entry["files"] else None
+        first, since, until = int(entry["first_term"]), int(entry["since"]), int(entry["until"])
+        return Segment(entry["name"], Part.load(path), Postings.load(path), terms, first, since, until, vectors)
     except (OSError, ValueError, KeyError) as err:
         raise Damaged(f"{path} cannot be opened: {err}") from None
 
@@ -129,15 +141,19 @@ def new_segment(folder: Path, manifest: Manifest) -> Path:
     return path
 
 
-def finish_segment(path: Path, terms: list[str], first_term: int, rows: int) -> dict[str, Any]:
-    """Write the terms a segment added beside its part and postings, make its files durable, and return its entry."""
-    (path / TERMS_FILE).write_text(json.dumps(terms), encoding="utf-8")
+def finish_segment(path: Path, segment: Segment) -> dict[str, Any]:
+    """Write the terms a segment added (and its vectors, if it has them) beside its part and postings, already in
+    `path`; make its files durable; return its manifest entry."""
+    (path / TERMS_FILE).write_text(json.dumps(segment.terms), encoding="utf-8")
+    if segment.vectors is not None:
+        np.save(path / VECTORS_FILE, np.asarray(segment.vectors, dtype=np.float32))
     files = {}
-    for name in SEGMENT_FILES:
+    for name in (*SEGMENT_FILES, *([VECTORS_FILE] if segment.vectors is not None else [])):
         with (path / name).open("rb") as handle:
             os.fsync(handle.fileno())
             files[name] = hashlib.file_digest(handle, "sha256").hexdigest()
-    return {"name": path.name, "first_term": first_term, "rows": rows, "files": files}
+    entry = {"name": path.name, "first_term": segment.first_term, "since": segment.since, "until": segment.until}
+    return {**entry, "rows": segment.part.rows, "files": files}
 
 
 def save_segment(folder: Path, manifest: Manifest, segment: Segment) -> dict[str, Any]:
@@ -145,7 +161,7 @@ def save_segment(folder: Path, manifest: Manifest, segment: Segment) -> dict[str
     path = new_segment(folder, manifest)
     segment.part.save(path)
     segment.postings.save(path)
-    return finish_segment(path, segment.terms, segment.first_term, segment.part.rows)
+    return finish_segment(path, segment)
 
 
 def collect(folder: Path, manifest: Manifest) -> None:

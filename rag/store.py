@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -255,12 +256,19 @@ class Store:
                 raise no_space_error(self.home) from None
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
 
-    def catch_up(self, generation: int) -> None:
-        """Reopen an embedded store that another process wrote since this one opened, read or wrote it: chromadb
-        keeps the vector index it loaded, so another process's vectors reach searches only through a new client
-        (own code: chromadb has no reload call). A server reads fresh by itself."""
-        if not self.embedded or generation == self._seen:
+    @property
+    def loaded(self) -> int:
+        """The generation up to which this process's vector searches see every chunk: an embedded client keeps the
+        vector index it loaded (plus this process's own writes), a server reads fresh by itself."""
+        return self._seen if self.embedded else sys.maxsize
+
+    def reopen(self) -> None:
+        """Reopen an embedded store so that its vector index holds every chunk another process wrote since this one
+        opened (own code: chromadb has no reload call). Costs a reload of the whole vector index: the search covers
+        recent writes by itself (`rag.retrieve.Recent`) and reopens only when it cannot."""
+        if not self.embedded:
             return
+        generation = self.generation()
         with self._gate.alone():
             self._raw_client.close()
             self._open()
