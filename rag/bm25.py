@@ -99,30 +99,31 @@ class Postings:
     @classmethod
     def merge(cls, parts: list[Postings], kept: list[np.ndarray], folder: Path, terms: int) -> Postings:
         """Write into `folder` the postings of the `kept` rows (a boolean array per part) of `parts`, renumbered in order,
-        each term's rows from the parts in order; then open them memory-mapped. Read and written in blocks, so memory
-        stays well below the postings' size."""
+        each term's rows from the parts in order; then open them memory-mapped. Written in order, a range of terms at
+        a time gathered from every part, so memory stays near one range's postings whatever the index's size."""
         counts = np.zeros(terms, dtype=np.int64)
         for part, keep in zip(parts, kept):
-            for found, _, _ in _kept_blocks(part, keep):
-                counts += np.bincount(found, minlength=terms)
+            for first, last in _ranges(part.indptr):
+                counts[first:last] += np.bincount(_kept(part, keep, first, last)[0], minlength=last - first)
         indptr = np.zeros(terms + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
-        rows = np.lib.format.open_memmap(folder / "rows.npy", mode="w+", dtype=np.int32, shape=(int(indptr[-1]),))
-        tf = np.lib.format.open_memmap(folder / "tf.npy", mode="w+", dtype=np.float32, shape=(int(indptr[-1]),))
-        cursor = indptr[:-1].copy()
-        base = 0
-        for part, keep in zip(parts, kept):
-            renumber = np.cumsum(keep, dtype=np.int64) - 1 + base
-            for found, block_rows, block_tf in _kept_blocks(part, keep):
-                # Postings come in term order: each goes to its term's cursor plus its rank among the block's same term.
-                place = cursor[found] + np.arange(len(found)) - np.searchsorted(found, found)
-                rows[place] = renumber[block_rows]
-                tf[place] = block_tf
-                cursor += np.bincount(found, minlength=terms)
-            base += int(keep.sum())
-        rows.flush()
-        tf.flush()
-        del rows, tf
+        bases = np.cumsum([0, *(int(keep.sum()) for keep in kept)])
+        renumbers = [np.cumsum(keep, dtype=np.int64) - 1 + base for keep, base in zip(kept, bases)]
+        with (folder / "rows.npy").open("wb") as rows_file, (folder / "tf.npy").open("wb") as tf_file:
+            for handle, kind in ((rows_file, "<i4"), (tf_file, "<f4")):
+                np.lib.format.write_array_header_1_0(handle, {"descr": kind, "fortran_order": False, "shape": (int(indptr[-1]),)})
+            for first, last in _ranges(indptr):
+                rows = np.empty(int(indptr[last] - indptr[first]), dtype=np.int32)
+                tf = np.empty(len(rows), dtype=np.float32)
+                cursor = indptr[first:last] - indptr[first]
+                for part, keep, renumber in zip(parts, kept, renumbers):
+                    found, part_rows, part_tf = _kept(part, keep, first, last)
+                    # Postings come in term order: each goes to its term's cursor plus its rank among the same term.
+                    place = cursor[found] + np.arange(len(found)) - np.searchsorted(found, found)
+                    rows[place], tf[place] = renumber[part_rows], part_tf
+                    cursor += np.bincount(found, minlength=last - first)
+                rows.tofile(rows_file)
+                tf.tofile(tf_file)
         np.save(folder / "indptr.npy", indptr)
         lengths = np.concatenate([np.zeros(0, dtype=np.int32), *(part.lengths[keep] for part, keep in zip(parts, kept))])
         np.save(folder / "lengths.npy", lengths.astype(np.int32))
@@ -130,20 +131,31 @@ class Postings:
 
 
 MERGE_BLOCK = 1 << 22
-"""Postings read at a time when segments are merged."""
+"""Postings gathered at a time when segments are merged."""
 
 
-def _kept_blocks(part: Postings, keep: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Term ids, rows and term frequencies of one segment's postings of kept rows, in term order, a block at a time."""
-    everything = bool(keep.all())
-    for start in range(0, len(part.rows), MERGE_BLOCK):
-        end = min(start + MERGE_BLOCK, len(part.rows))
-        terms = np.searchsorted(part.indptr, np.arange(start, end), side="right") - 1
-        rows, tf = np.asarray(part.rows[start:end]), np.asarray(part.tf[start:end])
-        if not everything:
-            chosen = keep[rows]
-            terms, rows, tf = terms[chosen], rows[chosen], tf[chosen]
-        yield terms, rows, tf
+def _ranges(indptr: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges of terms (first, last excluded) holding about `MERGE_BLOCK` postings each (or one term)."""
+    first, terms = 0, len(indptr) - 1
+    while first < terms:
+        last = min(terms, max(first + 1, int(np.searchsorted(indptr, indptr[first] + MERGE_BLOCK, side="right")) - 1))
+        yield first, last
+        first = last
+
+
+def _kept(part: Postings, keep: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Terms (numbered from `first`), rows and term frequencies of one segment's postings of kept rows, for the terms
+    `first` to `last` (excluded), in term order."""
+    own = len(part.indptr) - 1
+    if first >= own:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    start, end = int(part.indptr[first]), int(part.indptr[min(last, own)])
+    terms = np.searchsorted(part.indptr, np.arange(start, end), side="right") - 1 - first
+    rows, tf = np.asarray(part.rows[start:end]), np.asarray(part.tf[start:end])
+    if keep.all():
+        return terms, rows, tf
+    chosen = keep[rows]
+    return terms[chosen], rows[chosen], tf[chosen]
 
 
 class Bm25Index:

@@ -13,6 +13,7 @@ import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -24,6 +25,7 @@ RECORDS_FILE = "papers.jsonl"
 LIST_FILE = "papers.json"
 ARRAYS = ("offsets", "n_chunks", "chunk_paper", "chunk_index")
 PART_FILES = (RECORDS_FILE, LIST_FILE, *(f"{name}.npy" for name in ARRAYS))
+COPY_PIECE = 1 << 20
 
 
 def whole_papers(batches: Iterable[list[Row]]) -> Iterator[tuple[Paper, list[Row]]]:
@@ -74,6 +76,8 @@ class Part:
     offsets: np.ndarray
     removed: list[str] = field(default_factory=list)
     """Ids of papers removed since the part before (absent from this part and every one before it from now on)."""
+    folder: Path | None = None
+    """Where it was saved (a merge reads its records from there, not through the memory map)."""
 
     @property
     def rows(self) -> int:
@@ -119,7 +123,7 @@ class Part:
             size = handle.seek(0, 2)
             records: bytes | mmap.mmap = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
-        return cls(listing["paper_ids"], dates=listing["dates"], records=records, removed=listing["removed"], **arrays)
+        return cls(listing["paper_ids"], dates=listing["dates"], records=records, removed=listing["removed"], folder=folder, **arrays)
 
     @classmethod
     def merge(cls, parts: list[Part], live: list[np.ndarray], folder: Path, removed: Iterable[str] = ()) -> Part:
@@ -137,8 +141,7 @@ class Part:
                     kept = [index for index in indexes if keep[index]]
                     if kept:
                         dates.setdefault(date, []).extend(renumber[kept].tolist())
-                for first, last in _runs(np.flatnonzero(keep)):
-                    records.write(part.records[int(offsets[first]) : int(offsets[last + 1])])
+                _copy_records(part, [(int(offsets[first]), int(offsets[last + 1])) for first, last in _runs(np.flatnonzero(keep))], records)
                 paper_ids.extend(paper_id for paper_id, alive in zip(part.paper_ids, keep) if alive)
                 sizes.append(np.diff(offsets)[keep])
                 counts.append(np.asarray(part.n_chunks)[keep])
@@ -150,6 +153,22 @@ class Part:
         np.save(folder / "chunk_index.npy", (np.arange(len(starts)) - starts).astype(np.int32))
         (folder / LIST_FILE).write_text(json.dumps({"paper_ids": paper_ids, "dates": dates, "removed": sorted(set(removed))}), encoding="utf-8")
         return cls.load(folder)
+
+
+def _copy_records(part: Part, spans: list[tuple[int, int]], out: BinaryIO) -> None:
+    """Append the records' bytes of `spans` (start, end) to `out`: read from the part's file when it has one, so a
+    merge does not keep the whole catalog's pages in the process's memory."""
+    if part.folder is None:
+        for start, end in spans:
+            out.write(part.records[start:end])
+        return
+    with (part.folder / RECORDS_FILE).open("rb") as source:
+        for start, end in spans:
+            source.seek(start)
+            while start < end:
+                piece = source.read(min(COPY_PIECE, end - start))
+                out.write(piece)
+                start += len(piece)
 
 
 def _runs(indexes: np.ndarray) -> Iterator[tuple[int, int]]:

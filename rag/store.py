@@ -51,10 +51,10 @@ same process). Rows written before keep their text as the document, and are read
 WRITTEN_KEY = "written"
 """Chunk metadata: the store generation the row was written (or relabelled) at, so a process whose search index
 reached an earlier generation reads only the papers changed since (`changed_since`)."""
-DELETED_KEY = "papertrail_deleted"
-"""Collection metadata: the papers chunks were deleted from lately, as JSON {"floor": g, "papers": [[generation, id],
-...]}; complete for every generation from `floor` on."""
-DELETED_LOG = 1000
+TOUCHED_KEY = "papertrail_touched"
+"""Collection metadata: the papers whose chunks were deleted or re-inserted lately (no `written` tag tells a reader of
+those), as JSON {"floor": g, "papers": [[generation, id], ...]}; complete for every generation from `floor` on."""
+TOUCHED_LOG = 1000
 CHANGES_LIMIT = 50_000
 """Changed chunks `changed_since` reads at most; past that, rebuilding the search index is the cheaper way."""
 REINSERT_JOURNAL = "reinsert.json"
@@ -333,11 +333,11 @@ class Store:
         self._collection.update(ids=ids, metadatas=[{**metadata, WRITTEN_KEY: written} for metadata in metadatas])
 
     def delete(self, ids: list[str]) -> None:
-        """Remove chunks by id, their papers first noted in the deletion log (a kill in between only makes readers
-        look at those papers again)."""
+        """Remove chunks by id, their papers first noted as touched (a kill in between only makes readers look at
+        those papers again)."""
         if not ids:
             return
-        self._log_deleted({chunk.rpartition(":")[0] for chunk in ids})
+        self._log_touched({chunk.rpartition(":")[0] for chunk in ids})
         for start in range(0, len(ids), READ_BATCH):
             self._collection.delete(ids=ids[start : start + READ_BATCH])
 
@@ -350,9 +350,9 @@ class Store:
         return sorted({chunk.rpartition(":")[0] for chunk in found})
 
     def changed_since(self, generation: int) -> set[str] | None:
-        """Ids of the papers written, relabelled or deleted from since `generation`; None when that is not known any
-        more (the deletion log starts later) or too many chunks changed (rebuilding the index is then cheaper)."""
-        log = json.loads(self._metadata().get(DELETED_KEY) or '{"floor": 0, "papers": []}')
+        """Ids of the papers written, relabelled or touched since `generation`; None when that is not known any more
+        (the log of touched papers starts later) or too many chunks changed (rebuilding the index is then cheaper)."""
+        log = json.loads(self._metadata().get(TOUCHED_KEY) or '{"floor": 0, "papers": []}')
         if generation < log["floor"]:
             return None
         found = self._collection.get(where={WRITTEN_KEY: {"$gt": generation}}, include=["metadatas"], limit=CHANGES_LIMIT)
@@ -360,16 +360,17 @@ class Store:
             return None
         return {meta["paper_id"] for meta in found["metadatas"]} | {paper for at, paper in log["papers"] if at > generation}
 
-    def _log_deleted(self, paper_ids: set[str]) -> None:
-        """Note in the collection's metadata that chunks of these papers are deleted at the next generation."""
+    def _log_touched(self, paper_ids: set[str]) -> None:
+        """Note in the collection's metadata that chunks of these papers are deleted or re-inserted at the next
+        generation, before they are."""
         metadata = self._metadata()
         at = int(metadata.get(GENERATION_KEY, 0)) + 1
-        log = json.loads(metadata.get(DELETED_KEY) or '{"floor": 0, "papers": []}')
+        log = json.loads(metadata.get(TOUCHED_KEY) or '{"floor": 0, "papers": []}')
         log["papers"].extend([at, paper] for paper in sorted(paper_ids))
-        if len(log["papers"]) > DELETED_LOG:
-            log["floor"] = max(log["floor"], log["papers"][-DELETED_LOG - 1][0])
-            log["papers"] = log["papers"][-DELETED_LOG:]
-        self._collection.modify(metadata={**metadata, DELETED_KEY: json.dumps(log)})
+        if len(log["papers"]) > TOUCHED_LOG:
+            log["floor"] = max(log["floor"], log["papers"][-TOUCHED_LOG - 1][0])
+            log["papers"] = log["papers"][-TOUCHED_LOG:]
+        self._collection.modify(metadata={**metadata, TOUCHED_KEY: json.dumps(log)})
 
     def rows(self, where: dict[str, Any] | None = None) -> Iterator[list[Row]]:
         """Every stored chunk (or those matching `where`) without vectors, in batches."""
@@ -447,13 +448,13 @@ class Store:
         batch = min(READ_BATCH, self.max_batch)
         for start in range(0, len(ids), batch):
             found = self._collection.get(ids=ids[start : start + batch], include=["documents", "metadatas", "embeddings"])
-            written = self.generation() + 1
             rows = {
                 "ids": found["ids"],
-                "metadatas": [{**_with_text(*row), WRITTEN_KEY: written} for row in zip(found["documents"], found["metadatas"])],
+                "metadatas": [_with_text(*row) for row in zip(found["documents"], found["metadatas"])],
                 "embeddings": np.asarray(found["embeddings"], dtype=np.float32).tolist(),
             }
             _write_durably(journal, json.dumps(rows))
+            self._log_touched({chunk.rpartition(":")[0] for chunk in rows["ids"]})
             self._collection.delete(ids=rows["ids"])
             self._collection.add(**rows)
             journal.unlink()
@@ -467,6 +468,7 @@ class Store:
         stored = set(self._collection.get(ids=rows["ids"], include=[])["ids"])
         keep = [index for index, chunk in enumerate(rows["ids"]) if chunk not in stored]
         if keep:
+            self._log_touched({rows["ids"][index].rpartition(":")[0] for index in keep})
             self._collection.add(**{field: [values[index] for index in keep] for field, values in rows.items()})
         journal.unlink()
         return len(keep)

@@ -283,9 +283,9 @@ def test_the_first_question_after_a_cli_ingest_finds_the_search_built(seeded_cop
     home = seeded_copy.store.home
     added = _papertrail(["ingest", str(_new_papers(tmp_path / "new.jsonl", 3))], home)
     assert added.returncode == 0, added.stderr
-    (stamp,) = (home / "index").glob("*/stamp.json")
-    built = stamp.stat().st_mtime_ns, stamp.read_text()
+    (manifest,) = (home / "index").glob("*/manifest.json")
+    built = manifest.stat().st_mtime_ns, manifest.read_text()
     asked = _papertrail(["ask", "--json", "What does Exit study 1 propose?"], home)
     assert asked.returncode == 0, asked.stderr
     assert any(s["title"].startswith("Exit study 1:") for s in json.loads(asked.stdout)["sources"])
-    assert (stamp.stat().st_mtime_ns, stamp.read_text()) == built, "the question rebuilt the search"
+    assert (manifest.stat().st_mtime_ns, manifest.read_text()) == built, "the question rebuilt the search"

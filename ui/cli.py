@@ -91,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, help="write one result line per question here")
     sub.add_argument("--backend", help="answering backend (default: PAPERTRAIL_LLM)")
 
-    sub = command("bench", cmd_bench, "Measure ingest, warm ask stages, memory and cold start at several corpus sizes.")
-    sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="synthetic corpus sizes after the seeds")
+    sub = command("bench", cmd_bench, "Measure ingest, warm ask stages, search updates, memory and cold start at several corpus sizes.")
+    sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 300_000], help="synthetic corpus sizes after the seeds")
     sub.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the JSON results")
+    sub.add_argument("--work", type=Path, help="keep the synthetic stores in this folder, and reuse those filled by an earlier run")
 
     # Web UI and its feedback (ui/web.py)
     sub = command("serve", cmd_serve, "Start the chat web UI (open http://127.0.0.1:7860).")
@@ -254,7 +255,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from rag.devtools.bench import run
 
-    run(args.sizes, args.out)
+    run(args.sizes, args.out, args.work)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

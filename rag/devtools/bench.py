@@ -322,7 +322,7 @@ def _filled(home: Path, size: int) -> bool:
 def run(sizes: list[int], out_dir: Path, work: Path | None = None, modes: tuple[str, ...] = MODES) -> dict[str, Any]:
     """Measure the seeds and each synthetic size; print the tables and write the JSON. Stores are made in `work`
     (kept there, and reused by the next run, when given) or in a temporary folder."""
-    from tests.chroma_server import ChromaServer
+    from .chroma_server import ChromaServer
 
     keep = work is not None
     work = Path(work or tempfile.mkdtemp(prefix="papertrail-bench-"))
