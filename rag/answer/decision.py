@@ -1,0 +1,223 @@
+"""The answer decision: answer from the retrieved sources or decline, from which paper, and which papers a list names.
+
+Run in the pipeline before any backend, so every backend shares it. Two kinds of signal:
+- names: a name the question uses ("Kookaburra", "GLM-130B") must be mentioned by a retrieved abstract, and the
+  answer comes from the best-ranked paper that mentions all of them (a near-miss of a name it does mention is
+  said, "did you mean Dolma?");
+- evidence: the subject paper's closeness to the question (dense score), the share of the question's rare terms
+  its abstract holds, the rarest question term no source holds, and for an asked attribute ("how many GPUs")
+  how much of the question the best sentence stating a figure of it covers.
+The evidence signals are weighed by a logistic model whose weights and threshold are fit by cross-validation on
+question families generated from the corpus plus eval/dev.jsonl (`python -m rag.devtools.calibrate`); a list
+question's papers are each kept by the same kind of model over per-paper signals.
+
+Own code: llama-index's SimilarityPostprocessor cuts at one similarity score; this decision needs the
+question's names and attributes as well, and it must run before generation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..text import split_sentences, terms
+from .asked import Asked, mentioned, read, states_value, vocabulary
+
+if TYPE_CHECKING:
+    from ..types import Source
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The evidence for one question over one source (the subject, or a candidate for a list), each in [0, 1]."""
+
+    dense: float
+    """Cosine similarity of the source's best chunk to the question."""
+    coverage: float
+    """Share of the question's rarity-weighted content terms found in the source's title and abstract."""
+    unmatched: float
+    """Rarity of the rarest question term that no retrieved source holds (1: a word no indexed chunk has)."""
+    absent: float
+    """Share of the question's weight on words no indexed chunk has at all ("watermarking" in a library without it)."""
+    unstated: float
+    """1 when an attribute is asked ("how many GPUs") and the source states no figure of it; else 0."""
+    gap: float
+    """For an asked attribute the source states: the share of the question the best sentence stating it misses."""
+    margin: float
+    """How far the source's dense score stands above the mean of the other retrieved sources'."""
+    home: float
+    """1 when the question names something and the source's title names it too: the paper is about it."""
+    rank: float
+    """1 for the best-ranked source, falling with the source's rank among those retrieved."""
+
+    def vector(self) -> list[float]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model over `Signals`: answer (or keep the paper) when bias + weights · signals > 0."""
+
+    bias: float
+    dense: float
+    coverage: float
+    unmatched: float
+    absent: float
+    unstated: float
+    gap: float
+    margin: float
+    home: float
+    rank: float
+
+    def logit(self, signals: Signals) -> float:
+        return self.bias + sum(getattr(self, f.name) * getattr(signals, f.name) for f in fields(Signals))
+
+    def probability(self, signals: Signals) -> float:
+        return 1.0 / (1.0 + math.exp(-self.logit(signals)))
+
+
+ANSWER = Model(
+    bias=-1.2, dense=0.81, coverage=3.42, unmatched=0.0, absent=-0.32, unstated=-6.38, gap=0.0, margin=3.43, home=3.14, rank=0.0
+)
+"""Answer or decline: fit by `python -m rag.devtools.calibrate` (cross-validated; README, Evaluation)."""
+KEEP = Model(
+    bias=-4.06, dense=2.58, coverage=3.53, unmatched=-0.37, absent=0.0, unstated=0.0, gap=0.0, margin=0.0, home=0.0, rank=3.23
+)
+"""Keep a further paper in a list answer: fit the same way on the generated list questions."""
+FORM_WORDS = frozenset(
+    terms(
+        "tell describe explain summarize summarise summary overview idea main problem solve solves propose proposed "
+        "new matter matters know like author authors used purpose introduce introduced present presented please "
+        "give list name mention discuss address addresses research researchers exist existing anyone me my "
+        "i'd i'm want find found deal deals"
+    )
+)
+"""Words of a question's frame ("Tell me about", "What problem does X solve"): they say how to answer, not about what."""
+
+
+_CONTRACTION = re.compile(r"['\u2019](?:s|d|m|re|ve|ll|t)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer or decline; the source to answer from; for a list question, every source to name."""
+
+    reason: str | None
+    """Why it declines, a sentence for the reader; None when it answers."""
+    subject: Source | None = None
+    listed: tuple[Source, ...] = ()
+    confidence: float = 0.0
+
+
+def decide(
+    question: str, sources: list[Source], idf: Callable[[str], float], answer: Model = ANSWER, keep: Model = KEEP
+) -> Decision:
+    """Whether and from what `sources` answer `question` (`idf`: a stemmed term's rarity in the corpus)."""
+    if not sources:
+        return Decision("No indexed paper matches the question.")
+    asked = read(question)
+    texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
+    missing = [name for name in asked.names if not any(mentioned(words, name) for words in texts)]
+    if missing:
+        return Decision(_unknown(missing, sources))
+    counts = [sum(mentioned(words, name) for name in asked.names) for words in texts]
+    if max(counts) < len(asked.names) and not asked.many:
+        return Decision(f"No indexed abstract mentions {' together with '.join(asked.names)}.")
+    subject = sources[counts.index(max(counts))]
+    wanted = weights_of(question, idf)
+    found = [held(f"{source.title} {source.abstract}") for source in sources]
+    signals = signals_of(asked, wanted, subject, sources, found, idf)
+    confidence = answer.probability(signals)
+    if confidence < 0.5:
+        return Decision(_weak(asked, signals), confidence=confidence)
+    listed = (subject,)
+    if asked.many:
+        listed += tuple(
+            source for source in sources
+            if source is not subject and keep.probability(signals_of(asked, wanted, source, sources, found, idf)) >= 0.5
+        )
+    return Decision(None, subject, listed, confidence)
+
+
+def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
+    """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
+    them) with their rarity."""
+    plain = _CONTRACTION.sub("", question).replace("-", " ")
+    return {term: idf(term) for term in terms(plain) - FORM_WORDS}
+
+
+@lru_cache(maxsize=8192)
+def held(text: str) -> frozenset[str]:
+    """The terms a text holds, hyphenated words both split and joined: "pre-training" holds "pretrain" and "train"."""
+    return frozenset(terms(text.replace("-", " ")) | terms(text.replace("-", "")))
+
+
+def signals_of(
+    asked: Asked,
+    wanted: dict[str, float],
+    source: Source,
+    sources: list[Source],
+    found: list[frozenset[str]],
+    idf: Callable[[str], float],
+) -> Signals:
+    """The signals of `source` for the question."""
+    index = sources.index(source)
+    total = sum(wanted.values()) or 1.0
+    ceiling = idf("\0") or 1.0
+    anywhere = set().union(*found)
+    unmatched = max((weight for term, weight in wanted.items() if term not in anywhere), default=0.0)
+    stated = _stated(asked, wanted, source) if asked.answer_type == "quantity" and asked.units else None
+    return Signals(
+        dense=max(0.0, min(1.0, source.dense_score)),
+        coverage=sum(w for t, w in wanted.items() if t in found[index]) / total,
+        unmatched=min(1.0, unmatched / ceiling),
+        absent=sum(w for w in wanted.values() if w >= ceiling) / total,
+        unstated=float(stated is not None and stated < 0),
+        gap=1.0 - stated if stated is not None and stated >= 0 else 0.0,
+        margin=source.dense_score - statistics.fmean([s.dense_score for s in sources if s is not source] or [0.0]),
+        home=float(bool(asked.names) and all(mentioned(vocabulary(source.title), name) for name in asked.names)),
+        rank=1.0 / (1 + index),
+    )
+
+
+def _stated(asked: Asked, wanted: dict[str, float], source: Source) -> float:
+    """The share of the question's weight held by the best sentence stating a figure of the asked attribute (with
+    the title); -1 when no sentence states one."""
+    total = sum(wanted.values()) or 1.0
+    title = held(source.title)
+    best = -1.0
+    for sentence in split_sentences(source.abstract):
+        if states_value(sentence, asked.units):
+            there = held(sentence) | title
+            best = max(best, sum(w for t, w in wanted.items() if t in there) / total)
+    return best
+
+
+def _unknown(missing: list[str], sources: list[Source]) -> str:
+    """The reason for names no retrieved abstract mentions, with the closest name they do use."""
+    named = ", ".join(missing)
+    words = {w for s in sources for w in _name_words(f"{s.title} {s.abstract}")}
+    guesses = [
+        match[0] for name in missing if (match := difflib.get_close_matches(name, sorted(words), n=1, cutoff=0.8))
+    ]
+    hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
+    return f"No indexed abstract mentions {named}.{hint}"
+
+
+def _name_words(text: str) -> set[str]:
+    """The words of `text` that could be a name a question misspells: capitalised or with a digit."""
+    return {w.strip(".,;:()[]\"'") for w in text.split() if w[:1].isupper() or any(c.isdigit() for c in w)}
+
+
+def _weak(asked: Asked, signals: Signals) -> str:
+    """The reason for a decline on weak evidence."""
+    if signals.unstated:
+        return f"No indexed abstract states {' '.join(asked.units)} for what the question asks about."
+    return "No indexed abstract answers this question closely enough."
+
