@@ -204,6 +204,14 @@ def mentioned(words: frozenset[str], term: str) -> bool:
     return all(p in words or any(w.startswith(p) for w in words) for p in parts(term))
 
 
+def named_in(words: frozenset[str], name: str) -> bool:
+    """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
+    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy")."""
+    return all(
+        p in words or f"{p}s" in words or (len(p) >= 4 and any(p in w for w in words)) for p in parts(name)
+    )
+
+
 def naming(sources: list[Source], terms: tuple[str, ...]) -> list[Source]:
     """The sources whose title and abstract mention every one of `terms` (all of them when there are none)."""
     return [s for s in sources if all(mentioned(vocabulary(f"{s.title} {s.abstract}"), t) for t in terms)]

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..text import split_sentences, terms
-from .asked import Asked, mentioned, read, states_value, vocabulary
+from .asked import Asked, named_in, read, states_value, vocabulary
 
 if TYPE_CHECKING:
     from ..types import Source
@@ -53,6 +53,12 @@ class Signals:
     """How far the source's dense score stands above the mean of the other retrieved sources'."""
     home: float
     """1 when the question names something and the source's title names it too: the paper is about it."""
+    sentence: float
+    """Share of the question's weight that one sentence of the abstract (with the title) holds: the terms together."""
+    behind: float
+    """How far the source's dense score falls behind the best retrieved source's."""
+    share: float
+    """The source's coverage as a share of the best-covered retrieved source's."""
     rank: float
     """1 for the best-ranked source, falling with the source's rank among those retrieved."""
 
@@ -73,6 +79,9 @@ class Model:
     gap: float
     margin: float
     home: float
+    sentence: float
+    behind: float
+    share: float
     rank: float
 
     def logit(self, signals: Signals) -> float:
@@ -83,11 +92,13 @@ class Model:
 
 
 ANSWER = Model(
-    bias=-1.2, dense=0.81, coverage=3.42, unmatched=0.0, absent=-0.32, unstated=-6.38, gap=0.0, margin=3.43, home=3.14, rank=0.0
+    bias=-0.76, dense=0.01, coverage=2.89, unmatched=0.0, absent=-0.59, unstated=-6.11, gap=0.0, margin=3.2, home=2.67,
+    sentence=0.0, behind=0.0, share=0.0, rank=0.0,
 )
 """Answer or decline: fit by `python -m rag.devtools.calibrate` (cross-validated; README, Evaluation)."""
 KEEP = Model(
-    bias=-4.06, dense=2.58, coverage=3.53, unmatched=-0.37, absent=0.0, unstated=0.0, gap=0.0, margin=0.0, home=0.0, rank=3.23
+    bias=-4.6, dense=1.89, coverage=-0.24, unmatched=0.0, absent=0.0, unstated=0.0, gap=0.0, margin=0.0, home=0.0,
+    sentence=0.34, behind=-1.89, share=4.53, rank=3.45,
 )
 """Keep a further paper in a list answer: fit the same way on the generated list questions."""
 FORM_WORDS = frozenset(
@@ -95,7 +106,11 @@ FORM_WORDS = frozenset(
         "tell describe explain summarize summarise summary overview idea main problem solve solves propose proposed "
         "new matter matters know like author authors used purpose introduce introduced present presented please "
         "give list name mention discuss address addresses research researchers exist existing anyone me my "
-        "i'd i'm want find found deal deals"
+        "i'd i'm want find found deal deals "
+        "whose whom whether while instead rather over under further also still even just only very really quite "
+        "happen happens happened take takes taken put puts get gets got go goes going come comes became become "
+        "something anything someone thing things kind lot lots actually basically instead versus via per "
+        "able unable possible seem seems seemed turn turns turned keep keeps kept let lets end ends"
     )
 )
 """Words of a question's frame ("Tell me about", "What problem does X solve"): they say how to answer, not about what."""
@@ -123,10 +138,10 @@ def decide(
         return Decision("No indexed paper matches the question.")
     asked = read(question)
     texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
-    missing = [name for name in asked.names if not any(mentioned(words, name) for words in texts)]
+    missing = [name for name in asked.names if not any(named_in(words, name) for words in texts)]
     if missing:
         return Decision(_unknown(missing, sources))
-    counts = [sum(mentioned(words, name) for name in asked.names) for words in texts]
+    counts = [sum(named_in(words, name) for name in asked.names) for words in texts]
     if max(counts) < len(asked.names) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(asked.names)}.")
     subject = sources[counts.index(max(counts))]
@@ -169,21 +184,38 @@ def signals_of(
     """The signals of `source` for the question."""
     index = sources.index(source)
     total = sum(wanted.values()) or 1.0
+    dense = _dense_scores(sources)
+    covered = [sum(w for t, w in wanted.items() if t in words) / total for words in found]
     ceiling = idf("\0") or 1.0
     anywhere = set().union(*found)
     unmatched = max((weight for term, weight in wanted.items() if term not in anywhere), default=0.0)
     stated = _stated(asked, wanted, source) if asked.answer_type == "quantity" and asked.units else None
+    title = held(source.title)
     return Signals(
-        dense=max(0.0, min(1.0, source.dense_score)),
-        coverage=sum(w for t, w in wanted.items() if t in found[index]) / total,
+        dense=dense[index],
+        coverage=covered[index],
         unmatched=min(1.0, unmatched / ceiling),
         absent=sum(w for w in wanted.values() if w >= ceiling) / total,
         unstated=float(stated is not None and stated < 0),
         gap=1.0 - stated if stated is not None and stated >= 0 else 0.0,
-        margin=source.dense_score - statistics.fmean([s.dense_score for s in sources if s is not source] or [0.0]),
-        home=float(bool(asked.names) and all(mentioned(vocabulary(source.title), name) for name in asked.names)),
+        margin=dense[index] - statistics.fmean([d for i, d in enumerate(dense) if i != index] or [0.0]),
+        home=float(bool(asked.names) and all(named_in(vocabulary(source.title), name) for name in asked.names)),
+        sentence=max(
+            (sum(w for t, w in wanted.items() if t in held(s) | title) / total for s in split_sentences(source.abstract)),
+            default=0.0,
+        ),
+        behind=max(dense) - dense[index],
+        share=covered[index] / (max(covered) or 1.0),
         rank=1.0 / (1 + index),
     )
+
+
+def _dense_scores(sources: list[Source]) -> list[float]:
+    """Each source's dense score; one found by BM25 or its name alone (no chunk among the dense candidates, score 0)
+    gets the lowest score seen, which bounds its own from above."""
+    seen = [s.dense_score for s in sources if s.dense_score > 0]
+    floor = min(seen, default=0.0)
+    return [max(0.0, min(1.0, s.dense_score if s.dense_score > 0 else floor)) for s in sources]
 
 
 def _stated(asked: Asked, wanted: dict[str, float], source: Source) -> float:

@@ -24,7 +24,11 @@ from .asked import Asked, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
-    "list": re.compile(r"(?:[^,]+,){2}|\(\s*(?:1|i|a)\s*\)|\b1\)|\bfirst(?:ly)?\b.*\bsecond\b|:\s*\w+[^.]*,", re.I),
+    "list": re.compile(
+        r"(?:[^,]+,){2}|\(\s*(?:1|i|a)\s*\)|\b1\)|\bfirst(?:ly)?\b.*\bsecond\b|:\s*\w+[^.]*,|"
+        r"\b(?:two|three|four|both)\b[^.;]{0,80}\band\b",
+        re.I,
+    ),
     "cause": re.compile(
         r"\b(?:because|due to|since|as a result|caused? by|stems? from|attribut\w+ to|owing to|leads? to|results? in|"
         r"arises?|reasons?|explains?|root|we (?:find|found|show|observe|identify|reveal))\b",
@@ -185,9 +189,12 @@ class ExtractiveBackend:
         lead = own[0]
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
+        overview = question.asked.answer_type == "overview"
         for cand in own[1:]:
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
-            if adds and words + cand.sentence.words <= budget:
+            # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
+            follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background
+            if (adds or follows) and words + cand.sentence.words <= budget:
                 picked.append(cand)
                 words += cand.sentence.words
                 covered |= cand.sentence.terms
@@ -260,7 +267,9 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
     asked = question.asked
     if asked.answer_type == "lookup":
         names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
-        return float(names_something and bool(question.head & sentence.terms))
+        # "which roles / which components": several of them, named in one enumeration, answer it.
+        plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
+        return float(plural or (names_something and bool(question.head & sentence.terms)))
     if asked.answer_type == "overview":
         return float(bool(_OVERVIEW_CUES & sentence.cues))
     if asked.answer_type != "quantity":

@@ -121,8 +121,9 @@ def _case(
     row = Row(signals_of(asked, wanted, subject, sources, found, idf), subject.paper_id in gold, item.type, fold, part, seen)
     candidates = []
     if asked.many and gold:
+        unsure = set(getattr(item, "unsure", []))
         for source in sources:
-            if source is not subject:
+            if source is not subject and source.paper_id not in unsure:
                 signals = signals_of(asked, wanted, source, sources, found, idf)
                 candidates.append(Row(signals, source.paper_id in gold, item.type, fold, part, seen))
     return Case(item, False, row, subject.paper_id in gold, candidates)
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=Path, default=Path("eval/dev.jsonl"), help="hand-written set fitted on with the families")
     parser.add_argument("--check", type=Path, nargs="*", default=[Path("eval/dev2.jsonl")], help="sets scored, never fitted")
     parser.add_argument("--signals", nargs="*", default=[n for n in NAMES if n != "rank"], choices=NAMES, help="signals the answer model may use")
+    parser.add_argument(
+        "--keep-signals", nargs="*", default=["dense", "coverage", "sentence", "behind", "share", "rank"], choices=NAMES,
+        help="signals the list model may use",
+    )
     parser.add_argument("--max-false-decline", type=float, default=0.02, help="share of answerable fit questions it may decline")
     args = parser.parse_args(argv)
     settings = Settings(llm={"backend": "extractive"})
@@ -222,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     answer_rows = [c.subject for c in fit_cases if c.subject]
     keep_rows = [r for c in fit_cases for r in c.candidates]
     answer, scores = cross_validate(answer_rows, args.signals, args.max_false_decline)
-    keep, keep_scores = cross_validate(keep_rows, ["dense", "coverage", "unmatched", "rank"])
+    keep, keep_scores = cross_validate(keep_rows, args.keep_signals)
     print(f"{len(families)} generated questions; fitting on {len(fit_cases)} ({len(answer_rows)} past the name check)")
     for label, model, folds in (("answer", answer, scores), ("keep (lists)", keep, keep_scores)):
         print(f"{label}: {model}")

@@ -80,6 +80,8 @@ class Generated(EvalQuestion):
     form_seen: bool = True
     """False for the forms kept out of the fit, so the held-out part also measures forms never fitted on."""
     leave_out: list[str] = Field(default_factory=list)
+    unsure: list[str] = Field(default_factory=list)
+    """Paper ids that neither count for nor against a list answer (they use the phrase, their title does not)."""
     """Paper ids to drop from the retrieved sources: the library is simulated without them."""
 
 
@@ -146,15 +148,20 @@ def _bigrams(text: str) -> set[str]:
     }
 
 
-def _topics_of(papers: list[Paper]) -> dict[str, list[Paper]]:
-    """Topic phrases (word pairs of some title: titles name what papers are about) and the papers whose title or
-    abstract holds each."""
-    titled = set().union(*(_bigrams(p.title.partition(":")[2] or p.title) for p in papers))
-    holders: dict[str, list[Paper]] = defaultdict(list)
+def _topics_of(papers: list[Paper]) -> dict[str, tuple[list[Paper], list[Paper]]]:
+    """Topic phrases (word pairs of titles: titles name what papers are about) with the papers whose title holds
+    each, and those whose abstract alone does."""
+    titled: dict[str, list[Paper]] = defaultdict(list)
     for paper in papers:
-        for phrase in _bigrams(f"{paper.title} . {paper.abstract}") & titled:
-            holders[phrase].append(paper)
-    return holders
+        for phrase in _bigrams(paper.title):
+            titled[phrase].append(paper)
+    used: dict[str, list[Paper]] = defaultdict(list)
+    for paper in papers:
+        for phrase in _bigrams(paper.abstract) & titled.keys():
+            used[phrase].append(paper)
+    return {
+        phrase: (group, [p for p in used[phrase] if p not in group]) for phrase, group in titled.items()
+    }
 
 
 def generate(papers: list[Paper], seed: int = 7) -> list[Generated]:
@@ -192,6 +199,7 @@ def _item(kind: str, form: str, question: str, gold: Iterable[Paper], **extra: o
         papers=[p.paper_id for p in gold],
         part=parts.pop() if len(parts) == 1 else "mixed",
         leave_out=extra.get("leave_out", []),  # type: ignore[arg-type]
+        unsure=extra.get("unsure", []),  # type: ignore[arg-type]
     )
 
 
@@ -237,13 +245,15 @@ def _attributes(named: dict[str, str], by_id: dict[str, Paper], rng: random.Rand
     return out
 
 
-def _lists(holders: dict[str, list[Paper]], rng: random.Random) -> list[Generated]:
-    """Papers sharing a topic phrase that at most five papers use: a list question with those papers as gold."""
-    shared = sorted(phrase for phrase, group in holders.items() if 2 <= len(group) <= 5)
+def _lists(holders: dict[str, tuple[list[Paper], list[Paper]]], rng: random.Random) -> list[Generated]:
+    """Papers whose titles share a phrase that two to five titles use: a list question with those papers as gold
+    (papers whose abstract alone uses the phrase are left unjudged)."""
+    shared = sorted(phrase for phrase, (group, _) in holders.items() if 2 <= len(group) <= 5)
     out = []
     for phrase in rng.sample(shared, min(len(shared), 400)):
         form = rng.choice(LIST_FORMS)
-        out.append(_item("multi", form, form.format(p=phrase), holders[phrase]))
+        group, others = holders[phrase]
+        out.append(_item("multi", form, form.format(p=phrase), group, unsure=[p.paper_id for p in others]))
     return out
 
 
