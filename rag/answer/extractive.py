@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
-from .asked import Asked, names, read, squash, states_value, vocabulary
+from .asked import Asked, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
@@ -181,8 +181,9 @@ class ExtractiveBackend:
         answer comes from paper [1] alone: one paper cited, precision kept.
         """
         top = own[0].source
-        heading = f"{top.title} [{top.n}]:" if question.asked.answer_type == "work" else ""
-        return compose(self.pick(question, own, self.answer_words - len(heading.split())), heading)
+        unnamed = not any(named_in(vocabulary(top.title), name) for name in question.asked.names)
+        heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
+        return compose(self.pick(question, own, self.answer_words), heading)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first, then those adding uncovered question terms (best first) within `budget` words."""
