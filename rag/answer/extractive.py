@@ -20,6 +20,7 @@ from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
+from .decision import held, weights_of
 from .asked import Asked, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
@@ -171,7 +172,7 @@ class ExtractiveBackend:
         words of `context` (earlier questions) weigh less than the question's own."""
         reading = weigh(question, idf, context)
         if reading.asked.many:
-            return compose_list([rank(reading, [source], self.weights)[0] for source in sources])
+            return compose_list([self.why_listed(question, reading, source, idf) for source in sources])
         return self.answer_one(reading, rank(reading, sources[:1], self.weights))
 
     def answer_one(self, question: Question, own: list[Candidate]) -> Draft:
@@ -184,6 +185,14 @@ class ExtractiveBackend:
         unnamed = not any(named_in(vocabulary(top.title), name) for name in question.asked.names)
         heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
         return compose(self.pick(question, own, self.answer_words), heading)
+
+    def why_listed(self, text: str, question: Question, source: Source, idf: Callable[[str], float]) -> Candidate:
+        """The sentence showing why a paper is in a list: the scorer's best, counting as well the share of the
+        question's weight it holds with hyphenated words matched split or joined ("pre-training", "pretraining")."""
+        wanted = weights_of(text, idf)
+        total = sum(wanted.values()) or 1.0
+        ranked = rank(question, [source], self.weights)
+        return max(ranked, key=lambda c: c.score + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first, then those adding uncovered question terms (best first) within `budget` words."""
