@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 from .answer import Backend, BackendUnavailable, Draft, Request, backend_name, create
 from .answer.citations import Checked, verify
 from .answer.asked import read
-from .answer.decision import Decision, decide
+from .answer.decision import Decision, decide, rare_names
 from .answer.gate import refusal_reason
 from .arguments import AskArguments
 from .dates import matching
@@ -46,7 +46,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         timings["condense"] = elapsed_ms(clock)
         asked = read(question)
         depth = max(args.top_k, settings.answer.list_papers) if asked.many else args.top_k
-        retrieval = retrieve(search, query, depth, args.dates, list(asked.names))
+        retrieval = retrieve(search, query, depth, args.dates, rare_names(asked.names, search.bm25.idf))
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
         decision = decide(question, sources, search.bm25.idf)
@@ -88,7 +88,8 @@ def outside_dates(
 ) -> Decision:
     """The decision within `dates`, unless the paper that answers best is listed outside them: then a decline
     naming it, rather than an answer from a weaker paper."""
-    best = decide(question, search.search(query, depth, names=list(read(question).names)).sources, search.bm25.idf)
+    names = rare_names(read(question).names, search.bm25.idf)
+    best = decide(question, search.search(query, depth, names=names).sources, search.bm25.idf)
     within = {source.paper_id for source in decision.listed}
     if best.reason or best.subject is None or best.subject.paper_id in within:
         return decision

@@ -160,6 +160,16 @@ def decide(
     return Decision(None, subject, listed, confidence)
 
 
+RARE_NAME = 0.6
+"""A name is searched on its own when its rarest word is at least this rare (its IDF over the largest IDF)."""
+
+
+def rare_names(names: tuple[str, ...], idf: Callable[[str], float]) -> list[str]:
+    """The names rare enough to find their paper by themselves ("Dolma", not "LLMs" or "Chinese")."""
+    ceiling = idf("\0") or 1.0
+    return [n for n in names if (found := terms(n.replace("-", " "))) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+
+
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
     """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
     them) with their rarity."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answer.asked import Asked, read
-from ..answer.decision import ANSWER, KEEP, Model, Signals, decide, held, signals_of, weights_of
+from ..answer.decision import ANSWER, KEEP, Model, Signals, decide, held, rare_names, signals_of, weights_of
 from ..answer.gate import refusal_reason
 from ..engine import get_engine
 from ..retrieve import HybridSearch
@@ -89,7 +89,7 @@ def load_cases(items: list[EvalQuestion], search: HybridSearch, settings: Settin
         leave = set(getattr(item, "leave_out", []))
         depth = max(top_k, settings.answer.list_papers) if asked.many else top_k
         query = " ".join([*(str(h) for h in item.history), item.question])
-        found = search.search(query, depth + len(leave), names=list(asked.names)).sources
+        found = search.search(query, depth + len(leave), names=rare_names(asked.names, search.bm25.idf)).sources
         sources = [s for s in found if s.paper_id not in leave]
         sources = [s.model_copy(update={"n": n}) for n, s in enumerate(sources[:depth], start=1)]
         gold = {by_title[t.casefold()] for t in item.gold_titles if t.casefold() in by_title}
