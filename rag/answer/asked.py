@@ -107,7 +107,8 @@ _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
 _GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
 _HOW_MANY = re.compile(
     r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
-    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])",
+    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,]|"
+    r"[a-z]+ed\b)",
     re.I,
 )
 _MEASURE_PHRASE = re.compile(
@@ -116,13 +117,15 @@ _MEASURE_PHRASE = re.compile(
     rf"|\bwhat is the\s+((?:[\w\-@]+\s+){{0,2}}?)({MEASURES})\s+of\b",
     re.I,
 )
-_IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| in\b|$)")
+_IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| (?:in|to|for|on|per)\b|$)")
+_COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
 _FUNCTION_WORDS = {"the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them"}
 UNIT_SPELLINGS = {
     "gigabytes": ("gb", "gigabyte"), "terabytes": ("tb", "terabyte"), "megabytes": ("mb", "megabyte"),
     "percentage": ("%", "percent"), "percent": ("%",), "share": ("%", "percent"), "fraction": ("%", "percent"),
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
+    "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB")."""
 _FIGURE = re.compile(r"^[~≈<>]?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
@@ -237,6 +240,8 @@ def asked_units(question: str) -> list[str]:
         first, measure, of, second, measure_of = match.groups()
         units.extend(_content(" ".join(g for g in (first, of, second) if g)))
         units.extend(m for m in (measure, measure_of) if m and m.casefold() in UNIT_SPELLINGS)
+    if _COST.search(question):
+        units.append("cost")
     if units or _QUANTITY.search(question):
         for match in _IN_UNITS.finditer(question):
             words = _content(match.group(1))

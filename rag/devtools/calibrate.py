@@ -117,8 +117,11 @@ def _case(
         return Case(item, True, None, False, [])
     wanted = weights_of(item.question, idf)
     found = [held(f"{s.title} {s.abstract}") for s in sources]
-    # Answerable means: the paper that answers is the one the answer would come from (a retrieval miss is not).
-    row = Row(signals_of(asked, wanted, subject, sources, found, idf), subject.paper_id in gold, item.type, fold, part, seen)
+    # A hand-written question with a gold paper is one to answer (declining it is a false abstention, whatever
+    # retrieval found); a generated one only when the paper that answers is the subject (its template's words can
+    # miss their paper, which is not what the decision is for).
+    answerable = bool(gold) and (not isinstance(item, Generated) or subject.paper_id in gold)
+    row = Row(signals_of(asked, wanted, subject, sources, found, idf), answerable, item.type, fold, part, seen)
     candidates = []
     if asked.many and gold:
         unsure = set(getattr(item, "unsure", []))
@@ -151,12 +154,15 @@ def fit_logistic(rows: list[Row], use: list[str], max_false_decline: float | Non
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    if max_false_decline is not None:  # move the bias until no family of rows to answer loses more than that share
-        for family in {r.family for r in rows if r.label}:
-            margins = np.sort(x[[r.label and r.family == family for r in rows]] @ w)
-            allowed = int(max_false_decline * len(margins))
-            if len(margins) and margins[allowed] <= 0:
-                w[0] += -margins[allowed] + 1e-3
+    if max_false_decline is not None:  # the lowest bias at which the families of rows to answer lose on average
+        families = sorted({r.family for r in rows if r.label})  # at most that share, each family counting alike
+        margins = {f: x[[r.label and r.family == f for r in rows]] @ w for f in families}
+
+        def lost(shift: float) -> float:
+            return statistics.fmean(float(np.mean(m + shift <= 0)) for m in margins.values())
+
+        shifts = sorted({0.0} | {float(-v) + 1e-3 for m in margins.values() for v in m})
+        w[0] += next((shift for shift in shifts if lost(shift) <= max_false_decline), shifts[-1])
     weights = dict(zip(use, w[1:].round(3).tolist()))
     return Model(bias=round(float(w[0]), 3), **{n: weights.get(n, 0.0) for n in NAMES})
 
@@ -209,7 +215,10 @@ def format_report(title: str, table: dict[str, dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.devtools.calibrate", description=__doc__.splitlines()[0])
-    parser.add_argument("--dev", type=Path, default=Path("eval/dev.jsonl"), help="hand-written set fitted on with the families")
+    parser.add_argument(
+        "--dev", type=Path, nargs="*", default=[Path("eval/dev.jsonl"), Path("eval/dev4.jsonl")],
+        help="hand-written sets fitted on with the families",
+    )
     parser.add_argument("--check", type=Path, nargs="*", default=[Path("eval/dev2.jsonl")], help="sets scored, never fitted")
     parser.add_argument("--signals", nargs="*", default=[n for n in NAMES if n != "rank"], choices=NAMES, help="signals the answer model may use")
     parser.add_argument(
@@ -221,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(llm={"backend": "extractive"})
     search = get_engine(settings).retriever()
     families = generate(list(search.catalog.papers()))
-    fit_items = [g for g in families if g.part == "fit" and g.form_seen] + load_questions(args.dev)
+    fit_items = [g for g in families if g.part == "fit" and g.form_seen]
+    for path in args.dev:
+        fit_items += load_questions(path)
     held_items = [g for g in families if g.part == "held-out"]
     fit_cases = load_cases(fit_items, search, settings)
     answer_rows = [c.subject for c in fit_cases if c.subject]
