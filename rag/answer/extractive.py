@@ -192,7 +192,7 @@ class ExtractiveBackend:
         wanted = weights_of(text, idf)
         total = sum(wanted.values()) or 1.0
         ranked = rank(question, [source], self.weights)
-        return max(ranked, key=lambda c: c.score + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
+        return max(ranked, key=lambda c: c.score / 2 + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first, then those adding uncovered question terms (best first) within `budget` words."""

@@ -39,7 +39,7 @@ NATURAL_FORMS = (
 """How people ask about a paper they know by name; every form is one a user typed to an assistant like this."""
 ATTRIBUTE_FORMS = (
     "How many {unit} does {x} use?", "How many {unit} was {x} trained on?", "How many {unit} are in {x}?",
-    "How many {unit} does {x} have?", "How many {unit} did the {x} paper report?",
+    "How many {unit} does {x} have?", "How many {unit} does the {x} paper mention?",
 )
 SCORE_FORMS = ("What {measure} does {x} reach on {bench}?", "What is the {measure} of {x} on {bench}?")
 LIST_FORMS = (
