@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from conftest import free_port
+from conftest import ROOT, free_port
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -25,6 +25,7 @@ from mcp.shared.exceptions import MCPError
 
 import rag
 from rag.text import split_sentences
+from test_docs_examples import blocks
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +48,12 @@ def synced_paper(home: Path) -> rag.Paper:
     return rag.added_since(None, rag.Settings(store={"home": home}))[0].papers[0]
 
 
-def server_env(home: Path) -> dict[str, str]:
-    return {"PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
-
-
 @pytest.fixture(scope="module")
 def http_url(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`papertrail mcp --http` on a free port, with an API key, waited for until it answers; yields its /mcp URL."""
     port = free_port()
     log = tmp_path_factory.mktemp("mcp-log") / "mcp.log"
-    env = {**os.environ, **server_env(home), "PAPERTRAIL_API_KEY": KEY}
+    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", "PAPERTRAIL_API_KEY": KEY}
     with log.open("w+") as out:
         process = subprocess.Popen([PAPERTRAIL, "mcp", "--http", "--port", str(port)], env=env, stdout=out, stderr=out)
         url = f"http://127.0.0.1:{port}/mcp"
@@ -84,10 +81,20 @@ def status(url: str, headers: dict[str, str] | None = None) -> int | None:
         return None
 
 
+def desktop_config(home: Path) -> dict:
+    """The Claude Desktop / Cursor entry that docs/integrations.md's command prints for this install and `home`."""
+    command = next(b.code for b in blocks(ROOT / "docs" / "integrations.md") if b.language == "sh" and "mcpServers" in b.code)
+    env = {**os.environ, "PATH": f"{Path(PAPERTRAIL).parent}{os.pathsep}{os.environ['PATH']}", "PAPERTRAIL_HOME": str(home)}
+    printed = subprocess.run(["bash", "-e", "-c", command], env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(printed)["mcpServers"]["papertrail"]
+
+
 @asynccontextmanager
 async def stdio_client(home: Path) -> AsyncIterator[Client]:
-    """A client of `papertrail mcp` started as a subprocess over stdio, as Claude Desktop starts it."""
-    async with Client(StdioServerParameters(command=PAPERTRAIL, args=["mcp"], env=server_env(home))) as client:
+    """A client of `papertrail mcp` started over stdio from the documented desktop entry, as Claude Desktop does."""
+    config = desktop_config(home)
+    assert config == {"command": PAPERTRAIL, "args": ["mcp"], "env": {"PAPERTRAIL_HOME": str(home)}}
+    async with Client(StdioServerParameters(**config)) as client:
         yield client
 
 
