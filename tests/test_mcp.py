@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, http_status, serving
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -35,11 +31,9 @@ INVENTED = "What MMLU score does ZQXW-9B reach?"
 
 
 @pytest.fixture(scope="module")
-def home(synced_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the seeded store with the recorded Daily Papers week synced (papers with arXiv links, a sync batch)."""
-    copy = tmp_path_factory.mktemp("mcp") / "home"
-    shutil.copytree(synced_home, copy)
-    return copy
+def home(synced_copy: Path) -> Path:
+    """The seeded store with the recorded Daily Papers week synced (papers with arXiv links, a sync batch)."""
+    return synced_copy
 
 
 @pytest.fixture(scope="module")
@@ -49,36 +43,13 @@ def synced_paper(home: Path) -> rag.Paper:
 
 
 @pytest.fixture(scope="module")
-def http_url(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def http_url(home: Path) -> Iterator[str]:
     """`papertrail mcp --http` on a free port, with an API key, waited for until it answers; yields its /mcp URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("mcp-log") / "mcp.log"
     env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", "PAPERTRAIL_API_KEY": KEY}
-    with log.open("w+") as out:
-        process = subprocess.Popen([PAPERTRAIL, "mcp", "--http", "--port", str(port)], env=env, stdout=out, stderr=out)
-        url = f"http://127.0.0.1:{port}/mcp"
-        try:
-            while status(url) is None:
-                if process.poll() is not None:
-                    out.seek(0)
-                    pytest.fail(f"papertrail mcp --http exited with {process.returncode}:\n{out.read()}")
-                time.sleep(0.5)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def status(url: str, headers: dict[str, str] | None = None) -> int | None:
-    """The HTTP status of a bare POST to `url` (None while nothing listens there)."""
-    request = urllib.request.Request(url, data=b"{}", headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return None
+    command = [PAPERTRAIL, "mcp", "--http", "--port", str(port)]
+    with serving(command, env, home.parent / "mcp.log", f"http://127.0.0.1:{port}/mcp") as url:
+        yield url
 
 
 def desktop_config(home: Path) -> dict:
@@ -167,18 +138,11 @@ async def refusals(client: Client) -> None:
     assert not (await client.call_tool("search", {"query": "BM25"})).is_error
 
 
-def test_an_agent_uses_every_tool_over_stdio(home: Path, synced_paper: rag.Paper) -> None:
+@pytest.mark.parametrize("transport", ["stdio", "streamable-http"])
+def test_an_agent_uses_every_tool(transport: str, home: Path, synced_paper: rag.Paper, request: pytest.FixtureRequest) -> None:
     async def session() -> None:
-        async with stdio_client(home) as client:
-            await agent_session(client, synced_paper)
-            await refusals(client)
-
-    anyio.run(session)
-
-
-def test_an_agent_uses_every_tool_over_streamable_http(http_url: str, synced_paper: rag.Paper) -> None:
-    async def session() -> None:
-        async with http_client(http_url) as client:
+        connect = stdio_client(home) if transport == "stdio" else http_client(request.getfixturevalue("http_url"))
+        async with connect as client:
             await agent_session(client, synced_paper)
             await refusals(client)
 
@@ -186,8 +150,8 @@ def test_an_agent_uses_every_tool_over_streamable_http(http_url: str, synced_pap
 
 
 def test_http_without_the_key_gets_401(http_url: str) -> None:
-    assert status(http_url) == 401
-    assert status(http_url, {"Authorization": "Bearer wrong"}) == 401
+    assert http_status(http_url, b"{}") == 401
+    assert http_status(http_url, b"{}", {"Authorization": "Bearer wrong"}) == 401
 
 
 @pytest.mark.parametrize("command", [["mcp", "--http"], ["api"]], ids=["mcp", "api"])

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from conftest import free_port
+from conftest import free_port, serving
 
 import rag
 from rag.text import split_sentences
@@ -38,19 +36,8 @@ def base_url(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     port = free_port()
     env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", "PAPERTRAIL_API_KEY": KEY}
     command = [str(Path(sys.executable).with_name("papertrail")), "api", "--port", str(port)]
-    with (home.parent / "api.log").open("w+") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}/v1"
-        try:
-            while raw("GET", f"{url}/models")[0] is None:
-                if process.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"papertrail api exited with {process.returncode}:\n{log.read()}")
-                time.sleep(0.5)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with serving(command, env, home.parent / "api.log", f"http://127.0.0.1:{port}/v1/models") as url:
+        yield url.removesuffix("/models")
 
 
 @pytest.fixture
