@@ -107,8 +107,8 @@ _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
 _GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
 _HOW_MANY = re.compile(
     r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
-    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,]|"
-    r"[a-z]+ed\b)",
+    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])|"
+    r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){1,3}?)(?=[a-z]+ed\b)",
     re.I,
 )
 _MEASURE_PHRASE = re.compile(
@@ -119,7 +119,9 @@ _MEASURE_PHRASE = re.compile(
 )
 _IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| (?:in|to|for|on|per)\b|$)")
 _COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
-_FUNCTION_WORDS = {"the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them"}
+_FUNCTION_WORDS = {
+    "the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them", "total", "overall",
+}
 UNIT_SPELLINGS = {
     "gigabytes": ("gb", "gigabyte"), "terabytes": ("tb", "terabyte"), "megabytes": ("mb", "megabyte"),
     "percentage": ("%", "percent"), "percent": ("%",), "share": ("%", "percent"), "fraction": ("%", "percent"),
@@ -235,7 +237,7 @@ def asked_units(question: str) -> list[str]:
     """The measured thing's words: the head of "how many X", the words of "what X score (of Y)", an "in X" unit."""
     units = []
     for match in _HOW_MANY.finditer(question):
-        units.extend(_content(match.group(1))[-1:])
+        units.extend(_content(match.group(1) or match.group(2) or "")[-1:])
     for match in _MEASURE_PHRASE.finditer(question):
         first, measure, of, second, measure_of = match.groups()
         units.extend(_content(" ".join(g for g in (first, of, second) if g)))
