@@ -102,9 +102,13 @@ def outside_dates(
     )
 
 
-def retrieve(search: HybridSearch, query: str, top_k: int, dates: list[str] | None, names: list[str]) -> Retrieval:
-    """Numbered sources for `query` and the question's `names`; a listing date "Mar 11" also finds papers synced on
-    2024-03-11, and back."""
+def retrieve(
+    search: HybridSearch, query: str, top_k: int, dates: list[str] | None, names: list[str] | None = None
+) -> Retrieval:
+    """Numbered sources for `query` and the question's rare `names` (by default the query's own); a listing date
+    "Mar 11" also finds papers synced on 2024-03-11, and back."""
+    if names is None:
+        names = rare_names(read(query).names, search.bm25.idf)
     if dates:
         dates = matching(dates, search.catalog.dates)
     return search.search(query, top_k, dates, names)

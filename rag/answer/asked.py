@@ -148,8 +148,9 @@ class Asked:
     """It asks for papers ("which papers", "is there work on") or compares them: every relevant paper is named."""
 
 
+@lru_cache(maxsize=1024)
 def read(question: str) -> Asked:
-    """What `question` asks for."""
+    """What `question` asks for (cached: the pipeline, the decision and the answerer each read it)."""
     kind = next((kind for kind, pattern in _TYPE_TESTS if pattern.search(question)), "lookup")
     asked_for = tuple(focus(question))
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it

@@ -4,9 +4,9 @@ Run in the pipeline before any backend, so every backend shares it. Two kinds of
 - names: a name the question uses ("Kookaburra", "GLM-130B") must be mentioned by a retrieved abstract, and the
   answer comes from the best-ranked paper that mentions all of them (a near-miss of a name it does mention is
   said, "did you mean Dolma?");
-- evidence: the subject paper's closeness to the question (dense score), the share of the question's rare terms
-  its abstract holds, the rarest question term no source holds, and for an asked attribute ("how many GPUs")
-  how much of the question the best sentence stating a figure of it covers.
+- evidence: the subject paper's closeness to the question (its dense score, and its lead over the other sources'),
+  the share of the question's rare terms its abstract holds, the share on words no indexed chunk has at all, whether
+  its title names what the question names, and for an asked attribute ("how many GPUs") whether it states a figure.
 The evidence signals are weighed by a logistic model whose weights and threshold are fit by cross-validation on
 question families generated from the corpus plus eval/dev.jsonl (`python -m rag.devtools.calibrate`); a list
 question's papers are each kept by the same kind of model over per-paper signals.
@@ -21,7 +21,7 @@ import difflib
 import math
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -141,18 +141,15 @@ def decide(
     counts = [sum(named_in(words, name) for name in asked.names) for words in texts]
     if counts and max(counts) < len(asked.names) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(asked.names)}.")
-    subject = sources[counts.index(max(counts))] if counts else sources[0]
+    at = counts.index(max(counts)) if counts else 0
+    subject = sources[at]
     found = [held(f"{source.title} {source.abstract}") for source in sources]
-    signals = signals_of(asked, wanted, subject, sources, found, idf)
-    confidence = answer.probability(signals)
+    every = range(len(sources)) if asked.many else [at]
+    signals = signals_of(asked, wanted, sources, found, idf, every)
+    confidence = answer.probability(signals[at])
     if confidence < 0.5:
-        return Decision(_weak(asked, signals), confidence=confidence)
-    listed = (subject,)
-    if asked.many:
-        listed += tuple(
-            source for source in sources
-            if source is not subject and keep.probability(signals_of(asked, wanted, source, sources, found, idf)) >= 0.5
-        )
+        return Decision(_weak(asked, signals[at]), confidence=confidence)
+    listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
 
 
@@ -186,35 +183,42 @@ def held(text: str) -> frozenset[str]:
 def signals_of(
     asked: Asked,
     wanted: dict[str, float],
-    source: Source,
     sources: list[Source],
     found: list[frozenset[str]],
     idf: Callable[[str], float],
-) -> Signals:
-    """The signals of `source` for the question."""
-    index = sources.index(source)
+    which: Iterable[int],
+) -> dict[int, Signals]:
+    """The signals of the sources at the positions `which` for the question (`found`: the terms each source holds)."""
     total = sum(wanted.values()) or 1.0
     dense = _dense_scores(sources)
     covered = [sum(w for t, w in wanted.items() if t in words) / total for words in found]
-    ceiling = idf("\0") or 1.0
-    unstated = asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source)
+    absent = sum(w for w in wanted.values() if w >= (idf("\0") or 1.0)) / total
     rare = rare_names(asked.names, idf)
-    title = held(source.title)
-    return Signals(
-        dense=dense[index],
-        coverage=covered[index],
-        absent=sum(w for w in wanted.values() if w >= ceiling) / total,
-        unstated=float(unstated),
-        margin=dense[index] - statistics.fmean([d for i, d in enumerate(dense) if i != index] or [0.0]),
-        home=float(bool(rare) and all(named_in(vocabulary(source.title), name) for name in rare)),
-        sentence=max(
-            (sum(w for t, w in wanted.items() if t in held(s) | title) / total for s in split_sentences(source.abstract)),
-            default=0.0,
-        ),
-        behind=max(dense) - dense[index],
-        share=covered[index] / (max(covered) or 1.0),
-        rank=1.0 / (1 + index),
-    )
+    out = {}
+    for index in which:
+        source = sources[index]
+        title = held(source.title)
+        unstated = asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)
+        out[index] = Signals(
+            dense=dense[index],
+            coverage=covered[index],
+            absent=absent,
+            unstated=float(unstated),
+            margin=dense[index] - statistics.fmean([d for i, d in enumerate(dense) if i != index] or [0.0]),
+            home=float(bool(rare) and all(named_in(vocabulary(source.title), name) for name in rare)),
+            sentence=max((sum(w for t, w in wanted.items() if t in terms_ | title) / total
+                          for terms_ in _sentence_terms(source.abstract)), default=0.0),
+            behind=max(dense) - dense[index],
+            share=covered[index] / (max(covered) or 1.0),
+            rank=1.0 / (1 + index),
+        )
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _sentence_terms(abstract: str) -> tuple[frozenset[str], ...]:
+    """The terms each sentence of an abstract holds (cached: the same abstracts come back question after question)."""
+    return tuple(held(sentence) for sentence in split_sentences(abstract))
 
 
 def _dense_scores(sources: list[Source]) -> list[float]:
@@ -225,9 +229,9 @@ def _dense_scores(sources: list[Source]) -> list[float]:
     return [max(0.0, min(1.0, s.dense_score if s.dense_score > 0 else floor)) for s in sources]
 
 
-def _states(asked: Asked, source: Source) -> bool:
-    """A sentence of the source's abstract states a figure of the asked attribute."""
-    return any(states_value(sentence, asked.units) for sentence in split_sentences(source.abstract))
+def _states(asked: Asked, abstract: str) -> bool:
+    """A sentence of the abstract states a figure of the asked attribute."""
+    return any(states_value(sentence, asked.units) for sentence in split_sentences(abstract))
 
 
 def _share(names: list[str], wanted: dict[str, float]) -> float:

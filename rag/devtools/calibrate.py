@@ -117,18 +117,19 @@ def _case(
         return Case(item, True, None, False, [])
     wanted = weights_of(item.question, idf)
     found = [held(f"{s.title} {s.abstract}") for s in sources]
+    at = sources.index(subject)
+    signals = signals_of(asked, wanted, sources, found, idf, range(len(sources)))
     # A hand-written question with a gold paper is one to answer (declining it is a false abstention, whatever
     # retrieval found); a generated one only when the paper that answers is the subject (its template's words can
     # miss their paper, which is not what the decision is for).
     answerable = bool(gold) and (not isinstance(item, Generated) or subject.paper_id in gold)
-    row = Row(signals_of(asked, wanted, subject, sources, found, idf), answerable, item.type, fold, part, seen)
+    row = Row(signals[at], answerable, item.type, fold, part, seen)
     candidates = []
     if asked.many and gold:
         unsure = set(getattr(item, "unsure", []))
-        for source in sources:
-            if source is not subject and source.paper_id not in unsure:
-                signals = signals_of(asked, wanted, source, sources, found, idf)
-                candidates.append(Row(signals, source.paper_id in gold, item.type, fold, part, seen))
+        for index, source in enumerate(sources):
+            if index != at and source.paper_id not in unsure:
+                candidates.append(Row(signals[index], source.paper_id in gold, item.type, fold, part, seen))
     return Case(item, False, row, subject.paper_id in gold, candidates)
 
 
