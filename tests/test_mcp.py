@@ -120,12 +120,15 @@ async def agent_session(client: Client, paper: rag.Paper) -> None:
 
 
 async def refusals(client: Client) -> None:
-    """Bad arguments are tool errors with the CLI's one-line messages, and the server keeps answering."""
+    """Bad arguments, of the wrong value or the wrong type, are tool errors with the CLI's one-line messages, and the
+    server keeps answering."""
     for tool, arguments, message in [
         ("ask", {"question": "What is BM25?", "top_k": 0}, "top_k must be a whole number from 1 to 50, got 0"),
+        ("ask", {"question": "What is BM25?", "top_k": "five"}, "top_k must be a whole number from 1 to 50, got 'five'"),
+        ("ask", {"question": 42}, "the question must be text, got 42"),
         ("ask", {"question": "   "}, "the question is empty"),
         ("ask", {"question": "x" * 2001}, "the question is 2,001 characters long; the limit is 2,000"),
-        ("search", {"query": "BM25", "dates": [""]}, 'dates must be a list of listing dates such as ["Mar 11"]'),
+        ("search", {"query": "BM25", "dates": "Mar 11"}, 'dates must be a list of listing dates such as ["Mar 11"]'),
         ("paper", {"id_or_arxiv_id": "2401.99999"}, "no indexed paper has the id or arXiv id '2401.99999'"),
         ("new_papers", {"since": "yesterday"}, "since must be a date such as 2026-03-11"),
     ]:
