@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -167,3 +168,14 @@ def test_without_a_key_only_loopback_is_served(command: list[str], tmp_path: Pat
         "as a bearer token), or listen on 127.0.0.1 only"
     ]
     assert not (tmp_path / "home").exists(), "it started seeding a store before refusing"
+
+
+def test_seeding_an_empty_store_leaves_stdout_to_the_protocol(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(rag.Settings().store.seeds_dir / "003_f27ba73f9d03f97c.txt", seeds)
+    env = {**os.environ, "PAPERTRAIL_HOME": str(tmp_path / "home"), "PAPERTRAIL_SEEDS_DIR": str(seeds)}
+    done = subprocess.run([PAPERTRAIL, "mcp"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "store is empty: ingesting" in done.stderr and "papers:" in done.stderr
+    assert done.stdout == "", "anything but JSON-RPC on stdout breaks the client's connection"
