@@ -49,6 +49,9 @@ MERGE_FLOOR = 20_000
 """... and at least this many rows (a small library is cheap to search in a few segments)."""
 MAX_APPENDED = 12
 """Past this many appended segments, they are merged into one."""
+RECENT_LIMIT = 10_000
+"""Chunks written since this process loaded Chroma's vector index that it searches by brute force (about 1 ms a
+question); past that it reloads the index (seconds at 100,000 papers), about once every 2,500 papers added."""
 BUILD_BATCH = 20_000
 """Rows of a full rebuild tokenized and written at a time (memory stays in proportion to it)."""
 log = logging.getLogger(__name__)
@@ -95,10 +98,13 @@ class Index:
 
     def recent(self, loaded: int) -> Recent | None:
         """The live chunks of the segments that changed after generation `loaded` (what this process's copy of the
-        vector index lacks), with their vectors; None when a segment of them has none (reload the vector index)."""
+        vector index lacks), with their vectors; None when a segment of them has none, or they are more than a search
+        by brute force should take on (reload the vector index)."""
         segments = [*self.saved, *self.fresh]
         bases = np.cumsum([0, *(segment.part.rows for segment in segments)]).tolist()
         chosen = [(segment, base) for segment, base in zip(segments, bases) if segment.until > loaded]
+        if sum(segment.part.rows for segment, _ in chosen) > RECENT_LIMIT:
+            return None
         if any(segment.vectors is None and segment.part.rows for segment, _ in chosen):
             return None
         papers = frozenset(paper for segment, _ in chosen for paper in (*segment.part.paper_ids, *segment.part.removed))

@@ -16,6 +16,8 @@ import pytest
 
 import rag
 import rag.index
+from rag.answer.asked import read
+from rag.answer.decision import rare_names
 from rag.engine import get_engine
 from rag.parse import expand_paths, merge, parse_file
 from rag.retrieve import HybridSearch
@@ -97,7 +99,8 @@ def _assert_same_as_a_full_rebuild(settings: rag.Settings, folder: Path) -> None
     ours = HybridSearch(settings, engine.store, followed.bm25, followed.catalog)
     theirs = HybridSearch(settings, engine.store, whole.bm25, whole.catalog)
     for question in QUESTIONS:
-        mine, reference = ours.search(question, 5), theirs.search(question, 5)
+        names = rare_names(read(question).names, followed.bm25.idf)
+        mine, reference = ours.search(question, 5, None, names), theirs.search(question, 5, None, names)
         assert [s.model_dump() for s in mine.sources] == [s.model_dump() for s in reference.sources], question
         assert mine.ranked == reference.ranked, question
     terms = {term for question in QUESTIONS for term in question_terms(question)}
