@@ -33,13 +33,14 @@ from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
 from .settings import Settings
-from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import ABSTAIN, Answer, CheckReport, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
 
 __all__ = [
     "ABSTAIN",
     "Answer",
     "AskOptions",
     "BadInputError",
+    "CheckReport",
     "Citation",
     "IngestReport",
     "Paper",

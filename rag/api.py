@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 from .arguments import SEARCH_OPTIONS, check_ask, check_paths, check_progress, check_settings, check_since, check_text
 from .errors import BadInputError
 from .settings import Settings
-from .types import Answer, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import Answer, CheckReport, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
 
 if TYPE_CHECKING:
     from .sync_state import Batch
@@ -105,8 +105,9 @@ def ingest(
     return _then_ready(settings, lambda: get_engine(settings).add(papers, n_files, progress))
 
 
-def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:
-    """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them."""
+def check_store(settings: Settings | None = None, progress: Progress | None = None) -> CheckReport:
+    """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them;
+    check every search index file against its checksum and rebuild the index from the store when one fails."""
     from .engine import get_engine
 
     settings = check_settings(settings)

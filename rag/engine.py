@@ -17,7 +17,7 @@ from .errors import PapertrailError, StoreError
 from .ingestion import Progress, add_papers, check, remove_papers
 from .settings import Settings
 from .store import Store
-from .types import IngestReport, Paper
+from .types import CheckReport, IngestReport, Paper
 
 if TYPE_CHECKING:
     from .index import Index
@@ -87,7 +87,7 @@ class Engine:
         """Remove papers (every chunk) from the store and the search; the ids of those it held."""
         return self._write(lambda: remove_papers(paper_ids, self.settings, self.store))
 
-    def check(self, progress: Progress | None = None) -> IngestReport:
+    def check(self, progress: Progress | None = None) -> CheckReport:
         """Find and re-embed chunks whose vectors are missing, and rebuild a damaged search index (`papertrail ingest
         --check`)."""
         from .index import rebuild, verify
@@ -98,7 +98,7 @@ class Engine:
             rebuild(self.store, self.settings)
             with self._build_lock:
                 self._stamp = self._index = self._search = None
-        return report.model_copy(update={"index_repaired": damaged})
+        return CheckReport(**report.model_dump(), index_repaired=damaged)
 
     def _write(self, work: Callable[[], Written]) -> Written:
         with self._state_lock:

@@ -109,9 +109,14 @@ class IngestReport(BaseModel):
     unchanged: int
     chunks_added: int = Field(description="Chunks embedded and written.")
     repaired: int = Field(default=0, description="Chunks whose missing vector was re-embedded (`ingest --check`).")
+
+
+class CheckReport(IngestReport):
+    """What `ingest --check` did: the ingest counts (`repaired` chunks), and the search index damage it rebuilt."""
+
     index_repaired: list[str] = Field(
         default_factory=list,
-        description="Damage found in the saved search index (a file failing its checksum), rebuilt from the store (`ingest --check`).",
+        description="Damage found in the saved search index (a file failing its checksum), rebuilt from the store.",
     )
 
 
