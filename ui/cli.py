@@ -12,19 +12,24 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import rag
 
-from .present import byline, flags, listed_sources, quotes_by_source, sync_summary
+from .present import byline, dates_label, flags, listed_sources, quotes_to_show, sources_heading, sync_summary
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+Report = TypeVar("Report")
+STEP_LOGGERS = ("rag.embed",)
+"""Loggers whose INFO lines are steps a user waits for (the embedding model's one-time preparation): shown as they are."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_steps()
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -134,18 +139,34 @@ def _ensure_seeded(settings: rag.Settings) -> None:
 
 
 def _with_progress(
-    work: Callable[[Callable[[int, int], None]], rag.IngestReport | None], desc: str = "Embedding", unit: str = "paper"
-) -> rag.IngestReport | None:
-    """Run `work` with a progress bar on stderr that it moves by calling (done, total)."""
+    work: Callable[[Callable[[int, int], None]], Report], doing: str = "Embedding", unit: str = "paper"
+) -> Report:
+    """Run `work` with a progress bar on stderr that it moves by calling (done, total). It appears at the first call
+    with something to do ("Embedding 339 papers"), so work with nothing to do shows none; where stderr is not a
+    terminal (a log), that one line is all it writes."""
     from tqdm import tqdm
 
-    with tqdm(total=0, unit=unit, desc=desc, file=sys.stderr, mininterval=0) as bar:
+    bar: tqdm | None = None
+    started = False
 
-        def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, started
+        if not started and total:
+            started = True
+            what = f"{doing} {total:,} {unit if total == 1 else unit + 's'}"
+            if not sys.stderr.isatty():
+                say(f"{what}…", err=True)
+                return
+            bar = tqdm(total=total, unit=f" {unit}", desc=what, file=sys.stderr, mininterval=0)
+        if bar is not None:
             bar.total = total
             bar.update(done - bar.n)
 
+    try:
         return work(progress)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _report(report: rag.IngestReport | None) -> None:
@@ -285,6 +306,17 @@ def cmd_slack(args: argparse.Namespace) -> None:
     run(settings, slack, port=args.port, host=args.host)
 
 
+def _show_steps() -> None:
+    """Print the library's notes of slow one-time steps on stderr as they start, so a wait never looks hung."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in STEP_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def _log_to_stderr() -> None:
     """A server's log: what Papertrail refuses or fails at (the `rag` and `ui` loggers, INFO and up), one line each."""
     handler = logging.StreamHandler(sys.stderr)
@@ -296,7 +328,8 @@ def _log_to_stderr() -> None:
 
 
 def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
-    """Print streamed text as it arrives; reprint the answer when the checks changed it. Returns the Answer."""
+    """Print streamed text as it arrives; reprint the answer when the checks changed it, and after the abstention
+    phrase say why it declined. Returns the Answer."""
     streamed = []
     for piece in pieces:
         if isinstance(piece, str):
@@ -305,24 +338,26 @@ def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
             continue
         if piece.text != "".join(streamed):
             say(f"\n\nChecked answer: {piece.text}", end="")
-        say()
+        say(f" {piece.reason}" if piece.abstained and piece.reason else "")
         return piece
     raise RuntimeError("the answer stream ended without an answer")
 
 
 def render(answer: rag.Answer) -> str:
-    """What follows the streamed answer: its flags, then its numbered sources with dates and quoted sentences."""
-    lines = [""]
-    lines += [f"Note: {note}" for note in answer.notes] + flags(answer)
-    quotes = quotes_by_source(answer)
-    for source in listed_sources(answer):
-        dates = ", ".join(source.dates) or "no listing date"
-        lines.append(f"[{source.n}] {source.title} ({dates})")
-        if source.authors or source.arxiv_url:
-            lines.append("    " + " · ".join(filter(None, [byline(source), source.arxiv_url])))
-        lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))
-    lines.append(f"\n(answered by {answer.backend} in {answer.timings_ms.get('total', 0):.0f} ms)")
-    return "\n".join(lines)
+    """What follows the streamed answer: its notes and flags, then its sources (numbered when cited, under a heading
+    saying which they are) with dates, link and only the quoted sentences the answer does not already say."""
+    blocks = ["\n".join([f"Note: {note}" for note in answer.notes] + flags(answer))]
+    if listed := listed_sources(answer):
+        quotes = quotes_to_show(answer)
+        lines = [f"{sources_heading(answer)}:"]
+        for source in listed:
+            lines.append(f"{'-' if answer.abstained else f'[{source.n}]'} {source.title} ({dates_label(source.dates)})")
+            if source.authors or source.arxiv_url:
+                lines.append("    " + " · ".join(filter(None, [byline(source), source.arxiv_url])))
+            lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))
+        blocks.append("\n".join(lines))
+    blocks.append(f"(answered by {answer.backend} in {answer.timings_ms.get('total', 0):.0f} ms)")
+    return "\n" + "\n\n".join(block for block in blocks if block)
 
 
 if __name__ == "__main__":

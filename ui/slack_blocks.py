@@ -7,7 +7,7 @@ from urllib.parse import quote_plus
 
 import rag
 
-from .present import byline, lead, listed_sources, quotes_by_source
+from .present import ITEM, byline, dates_label, is_item, lead, listed_sources, quotes_to_show, sources_heading
 from .present import notes as answer_notes
 
 SECTION_LIMIT = 3000
@@ -82,21 +82,23 @@ def _link(paper: rag.Paper) -> str:
     return link(url, trim(paper.title, 300))
 
 
-def _source_block(source: rag.Source, quotes: list[str]) -> Block:
-    dates = escape(", ".join(source.dates) or "no listing date")
-    lines = [f"*[{source.n}]* {_link(source)} · listed {dates}"]
+def _source_block(source: rag.Source, quotes: list[str], cited: bool) -> Block:
+    dates = escape(dates_label(source.dates))
+    lines = [f"{f'*[{source.n}]*' if cited else '•'} {_link(source)} · listed {dates}"]
     lines += [escape(byline(source))] if source.authors else []
     lines += [f"> “{escape(quote)}”" for quote in quotes]
     return _section("\n".join(lines))
 
 
 def source_blocks(answer: rag.Answer) -> list[Block]:
-    """One section per listed source (the cited ones): number, linked title, listing date and the quoted sentences."""
-    quotes = quotes_by_source(answer)
+    """One section per listed source under a heading saying which they are: number (when cited), linked title, listing
+    date and the quoted sentences the answer does not already say."""
+    quotes = quotes_to_show(answer)
     listed = listed_sources(answer)
     if not listed:
         return []
-    return [_section("*Sources*")] + [_source_block(source, quotes.get(source.n, [])) for source in listed]
+    heading = _section(f"*{sources_heading(answer)}*")
+    return [heading] + [_source_block(source, quotes.get(source.n, []), not answer.abstained) for source in listed]
 
 
 def feedback_block() -> Block:
@@ -117,9 +119,12 @@ def feedback_block() -> Block:
 
 
 def answer_blocks(answer: rag.Answer) -> list[Block]:
-    """The answer's lead in bold, the rest (split across sections), cited sources, notes, backend and time, feedback."""
+    """The answer's lead in bold (with the reason when it declined), the rest or its one line per paper as a bulleted
+    list (split across sections), the listed sources, notes, backend and time, feedback."""
     first, rest = lead(answer)
-    body = [_section(f"*{escape(first)}*")] + [_section(piece) for piece in split(escape(rest))]
+    rest = "\n".join(f"• {line.removeprefix(ITEM)}" if is_item(line) else line for line in rest.split("\n"))
+    body = [_section(f"*{escape(first)}*")] if first else []
+    body += [_section(piece) for piece in split(escape(rest))]
     body += source_blocks(answer)
     notes = answer_notes(answer)
     seconds = answer.timings_ms.get("total", 0) / 1000

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 from rag import Answer, Source, web_link
 
-from .present import byline, quotes_by_source
+from .present import byline, dates_label, quotes_by_source
 from .present import notes as answer_notes
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -46,7 +46,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
     arXiv when the arXiv id is known, else a title search)."""
     abstract, missing = highlight(source.abstract, quotes)
     title = html.escape(source.title)
-    dates = html.escape(", ".join(source.dates) or "no listing date")
+    dates = html.escape(dates_label(source.dates))
     query = quote_plus(source.title)
     status = "cited" if quotes else "uncited"
     extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
@@ -72,7 +72,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
 def sources_panel(answer: Answer) -> str:
     """Cards for every source of the answer, cited ones first, in number order."""
     if not answer.sources:
-        return '<div class="pt-empty">No papers matched this question.</div>'
+        return '<div class="pt-empty">No papers to show for this question.</div>'
     quotes = quotes_by_source(answer)
     ordered = sorted(answer.sources, key=lambda s: (s.n not in quotes, s.n))
     return '<div class="pt-sources">' + "".join(source_card(s, quotes.get(s.n, [])) for s in ordered) + "</div>"
