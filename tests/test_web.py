@@ -112,17 +112,27 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(LAPTOP)
 
 
+ANSWERED = """n => {
+  const bots = document.querySelectorAll('#pt-chat .message.bot');
+  if (bots.length <= n || document.querySelector('.generating')) return false;
+  const text = bots[bots.length - 1].innerText;
+  if (text.includes('Loading content') || text !== window.ptLastText) {
+    window.ptLastText = text;
+    window.ptSince = Date.now();
+    return false;
+  }
+  return Date.now() - window.ptSince > 1500;
+}"""
+"""True once the chat holds more than n answers and the last one has stopped changing (a streamed answer grows, then
+its checked form replaces it)."""
+
+
 def ask(page, question: str) -> None:
-    """Type a question, press Enter and wait for the answer's bubble."""
+    """Type a question, press Enter and wait for the whole answer."""
     before = page.locator("#pt-chat .message.bot").count()
     page.locator("#pt-question textarea").fill(question)
     page.locator("#pt-question textarea").press("Enter")
-    page.wait_for_function(
-        "n => { const bots = document.querySelectorAll('#pt-chat .message.bot');"
-        " return bots.length > n && !document.querySelector('.generating')"
-        " && !bots[bots.length - 1].innerText.includes('Loading content'); }",
-        arg=before,
-    )
+    page.wait_for_function(ANSWERED, arg=before)
 
 
 def upload(page, path: Path, outcome: str) -> str:
@@ -402,9 +412,7 @@ def test_an_example_question_is_shown_whole_and_asked_on_click(page) -> None:
     assert text.startswith("What does “") and text.endswith("” propose?") and "…" not in text
     assert example.evaluate("el => el.scrollWidth <= el.clientWidth"), "not cut"
     example.click()
-    page.wait_for_function(
-        "() => document.querySelectorAll('#pt-chat .message.bot').length > 0 && !document.querySelector('.generating')"
-    )
+    page.wait_for_function(ANSWERED, arg=0)
     assert page.locator("#pt-chat .message.user").last.inner_text() == text
     assert page.locator("#pt-sources .pt-card").count() >= 1
 

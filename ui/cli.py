@@ -287,6 +287,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    say("Starting the web UI…")  # before the seconds Gradio takes to import and start
     from .settings import WebSettings
     from .web import serve
 
