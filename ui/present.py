@@ -1,13 +1,22 @@
 """What every front end shows beside an answer, decided once: its lead, quotes by source number, which sources
-to list, notes."""
+to list, notes, which of its links may be links, which of its sentences are unverified."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import rag
 
 _FIRST_CLAIM = re.compile(r"(.+?\[\d+(?:\s*[,;]\s*\d+)*\][.!?]?)\s+(\S.*)", re.S)
+LINK = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'`\[\]{}|\\^]+"  # scheme://… or www.…
+    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # an e-mail address (mailto:)
+    re.IGNORECASE,
+)
+"""Text a chat, Slack or a terminal would turn into a link by itself."""
+_LINK_END = ".,;:!?)'\"’”»"
+"""Punctuation that ends a sentence around a link rather than the link itself."""
 
 ABSTAINED_NOTE = "No answer: the indexed abstracts do not support one. The closest papers are listed for reference."
 
@@ -17,11 +26,67 @@ def lead(answer: rag.Answer) -> tuple[str, str]:
 
     The extractive backend puts the lead in a paragraph of its own; a model's answer leads with its first cited sentence.
     """
-    first, blank, rest = answer.text.partition("\n\n")
-    if blank:
-        return first.strip(), rest.strip()
-    match = _FIRST_CLAIM.fullmatch(answer.text.strip())
-    return (match.group(1), match.group(2)) if match else (answer.text.strip(), "")
+    end, rest = lead_span(answer)
+    return answer.text[:end].strip(), answer.text[rest:].strip()
+
+
+def lead_span(answer: rag.Answer) -> tuple[int, int]:
+    """Where the lead ends in `answer.text` and where the rest begins (see `lead`)."""
+    text = answer.text
+    blank = text.find("\n\n")
+    if blank >= 0:
+        return blank, blank + 2
+    match = _FIRST_CLAIM.fullmatch(text)
+    return (match.end(1), match.start(2)) if match else (len(text), len(text))
+
+
+def own_links(answer: rag.Answer) -> set[str]:
+    """The links an answer may show as links: the cited papers' own (arXiv page, stored page) that are plain web links."""
+    cited = {citation.n for citation in answer.citations}
+    found = (link for s in answer.sources if s.n in cited for link in (s.arxiv_url, s.url))
+    return {link for link in found if rag.web_link(link)}
+
+
+def link_pieces(text: str, own: set[str]) -> Iterator[tuple[str, bool | None]]:
+    """`text` in runs: (text, None) for plain text, (link, True) for one of the `own` links, (link, False) for
+    anything else a front end would make a link of, which it must show as text."""
+    at = 0
+    for match in LINK.finditer(text):
+        link = match.group(0).rstrip(_LINK_END)
+        if match.start() > at:
+            yield text[at : match.start()], None
+        yield link, link in own
+        at = match.start() + len(link)
+    if at < len(text):
+        yield text[at:], None
+
+
+def foreign_links(answer: rag.Answer) -> list[str]:
+    """Links in the answer that are not a cited paper's own: shown as text, and named in the flags."""
+    own = own_links(answer)
+    return list(dict.fromkeys(piece for piece, kind in link_pieces(answer.text, own) if kind is False))
+
+
+def flagged_runs(answer: rag.Answer, start: int = 0, end: int | None = None) -> Iterator[tuple[str, rag.UnverifiedFigures | None]]:
+    """`answer.text[start:end]` in runs: each sentence stating figures no cited source states with its flag, and
+    the text between them (flag None), so a front end can mark those sentences as unverified."""
+    end = len(answer.text) if end is None else end
+    at = start
+    for flag in sorted(answer.unverified_figures, key=lambda f: f.start):
+        first, last = max(flag.start, at), min(flag.end, end)
+        if first >= last:
+            continue
+        if first > at:
+            yield answer.text[at:first], None
+        yield answer.text[first:last], flag
+        at = last
+    if at < end:
+        yield answer.text[at:end], None
+
+
+def unverified_label(flag: rag.UnverifiedFigures) -> str:
+    """What a front end writes beside a flagged sentence."""
+    return f"unverified: {', '.join(flag.figures)} not in the cited sources"
 
 
 def quotes_by_source(answer: rag.Answer) -> dict[int, list[str]]:
@@ -39,9 +104,12 @@ def listed_sources(answer: rag.Answer) -> list[rag.Source]:
 
 
 def flags(answer: rag.Answer) -> list[str]:
-    """What the citation checks flagged: quotes not found in the cited abstract, sentences citing nothing."""
+    """What the checks flagged: quotes not found in the cited abstract, sentences citing nothing, figures no cited
+    source states, links that are not a cited paper's own (shown as text)."""
     lines = [f'Not found verbatim in the cited abstract: "{quote}"' for quote in answer.unverified_quotes]
-    return lines + [f"Cites no source: {sentence}" for sentence in answer.uncited_sentences]
+    lines += [f"Cites no source: {sentence}" for sentence in answer.uncited_sentences]
+    lines += [f"Unverified figures ({', '.join(f.figures)} in no cited source): {f.sentence}" for f in answer.unverified_figures]
+    return lines + [f"Not a link of a cited paper, shown as text: {link}" for link in foreign_links(answer)]
 
 
 def notes(answer: rag.Answer) -> list[str]:
