@@ -134,6 +134,11 @@ class SyncReport(IngestReport):
     synced_before: int = Field(
         default=0, description="Listing days asked for that earlier syncs stored in full (not fetched again)."
     )
+    kept: list[str] = Field(
+        default_factory=list,
+        description="What was kept of the stored version of a record: its title (one paper per arXiv id) or its "
+        "longer abstract (the record being no newer), each line naming the arXiv id and what was kept.",
+    )
 
 
 class SyncBatch(BaseModel):

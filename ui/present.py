@@ -123,11 +123,14 @@ def byline(paper: rag.Paper, shown: int = 3) -> str:
 
 
 def sync_summary(report: rag.SyncReport, noun: str = "listing day") -> str:
-    """One line saying what a sync (`noun` "listing day") or an add (`noun` "arXiv id") did."""
+    """One line saying what a sync (`noun` "listing day") or an add (`noun` "arXiv id") did: papers new, updated
+    (shown when there are some) and already stored, and how many kept what the store had."""
     before = f" ({_count(report.synced_before, 'day')} synced before)" if report.synced_before else ""
+    updated = f"{report.updated} updated (a new abstract), " if report.updated else ""
+    kept = f" ({len(report.kept)} kept the stored title or a longer stored abstract)" if report.kept else ""
     return (
-        f"{_count(report.files, noun)}{before}, {_count(report.papers, 'paper')}: {report.added} new, "
-        f"{report.relabelled + report.unchanged} already stored."
+        f"{_count(report.files, noun)}{before}, {_count(report.papers, 'paper')}: {report.added} new, {updated}"
+        f"{report.relabelled + report.unchanged} already stored{kept}."
     )
 
 

@@ -159,6 +159,7 @@ class Handlers:
         except rag.PapertrailError as err:
             return render.note_html([f"The update failed: {err}"], "error"), gr.skip(), gr.skip()
         lines = [f"Updated: {sync_summary(result)}"] + [f"Skipped {line}" for line in result.skipped]
+        lines += [f"Kept {line}" for line in result.kept]
         return render.note_html(lines, "ok"), *self.refresh()
 
     def refresh(self) -> tuple[str, Any]:
