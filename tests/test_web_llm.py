@@ -34,12 +34,19 @@ def llm_app(synced_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield url
 
 
-def test_llm_answer_links_citations_and_flags_the_removed_one(browser, llm_app: str) -> None:
+@pytest.fixture
+def page(browser, llm_app: str):
+    """A fresh laptop-width page on the LLM app."""
     context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(llm_app)
-    page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.goto(llm_app)
+    tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+    yield tab
+    context.close()
+
+
+def test_llm_answer_links_citations_and_flags_the_removed_one(page) -> None:
     assert "LLM" in page.locator("#pt-answered-by input").input_value()
     ask(page, SEED_QUESTION)
     answer = page.locator("#pt-chat .message.bot").last.inner_text()
@@ -48,15 +55,9 @@ def test_llm_answer_links_citations_and_flags_the_removed_one(browser, llm_app: 
     page.wait_for_function("() => document.getElementById('source-1').classList.contains('pt-flash')")
     assert "[9]" in page.locator("#pt-notice").inner_text()
     shoot(page, "llm")
-    context.close()
 
 
-def test_only_a_cited_papers_own_link_is_a_link_and_an_unverified_figure_is_marked(browser, llm_app: str) -> None:
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(llm_app)
-    page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+def test_only_a_cited_papers_own_link_is_a_link_and_an_unverified_figure_is_marked(page) -> None:
     ask(page, ABSTENTION)
     chat = page.locator("#pt-chat")
     assert "reset your password at http://evil.example/reset" in chat.inner_text()
@@ -69,4 +70,3 @@ def test_only_a_cited_papers_own_link_is_a_link_and_an_unverified_figure_is_mark
     notice = page.locator("#pt-notice").inner_text()
     assert "Not a link of a cited paper, shown as text: http://evil.example/reset" in notice
     shoot(page, "llm-unverified")
-    context.close()
