@@ -1,14 +1,17 @@
 """Papertrail: cited answers over research-paper abstracts.
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
-`backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
-`unannounced` and `mark_announced`), `Settings`, the result types, the one abstention phrase `ABSTAIN`, and the
-two rules every front end applies to what it shows (`strip_controls`, `web_link`).
+`backend_name`, `check_store`, `search` (retrieval without an answer), `paper`, feedback, the Daily Papers sync
+(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `Settings`,
+the result types, the one abstention phrase `ABSTAIN`, and the two rules every front end applies to what it shows
+(`strip_controls`, `web_link`).
 """
 
 from .api import (
     AskOptions,
+    SearchOptions,
     add_arxiv,
+    added_since,
     ask,
     ask_stream,
     backend_name,
@@ -19,6 +22,8 @@ from .api import (
     ingest,
     listing_date_key,
     mark_announced,
+    paper,
+    search,
     stats,
     sync,
     sync_status,
@@ -51,6 +56,7 @@ __all__ = [
     "IngestReport",
     "Paper",
     "PapertrailError",
+    "SearchOptions",
     "Settings",
     "Source",
     "SyncBatch",
@@ -60,6 +66,7 @@ __all__ = [
     "Turn",
     "UnverifiedFigures",
     "add_arxiv",
+    "added_since",
     "ask",
     "ask_stream",
     "backend_name",
@@ -71,7 +78,9 @@ __all__ = [
     "ingest",
     "listing_date_key",
     "mark_announced",
+    "paper",
     "record_feedback",
+    "search",
     "stats",
     "strip_controls",
     "sync",

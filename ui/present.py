@@ -3,10 +3,13 @@ to list, notes, which of its links may be links, which of its sentences are unve
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
 import rag
+
+log = logging.getLogger(__name__)
 
 _FIRST_CLAIM = re.compile(r"(.+?\[\d+(?:\s*[,;]\s*\d+)*\][.!?]?)\s+(\S.*)", re.S)
 LINK = re.compile(
@@ -18,6 +21,8 @@ LINK = re.compile(
 _LINK_END = ".,;:!?)'\"’”»"
 """Punctuation that ends a sentence around a link rather than the link itself."""
 
+FAILED = "Sorry, something went wrong; the server's log says what."
+"""Shown for an unexpected error: its text stays in the server's log, never in a page or an API's reply."""
 ABSTAINED_NOTE = "No answer: the indexed abstracts do not support one. The closest papers are listed for reference."
 
 
@@ -117,9 +122,23 @@ def notes(answer: rag.Answer) -> list[str]:
     return ([ABSTAINED_NOTE] if answer.abstained else []) + answer.notes + flags(answer)
 
 
+def link(paper: rag.Paper) -> str | None:
+    """Where a reader opens the paper: its arXiv page when the id is known, else its stored page (http(s) only)."""
+    return rag.web_link(paper.arxiv_url) or rag.web_link(paper.url)
+
+
 def byline(paper: rag.Paper, shown: int = 3) -> str:
     """The paper's authors as a source listing shows them: the first `shown`, then "et al." (empty when unknown)."""
     return ", ".join(paper.authors[:shown]) + (" et al." if len(paper.authors) > shown else "")
+
+
+def client_message(err: Exception, doing: str) -> str:
+    """What a page or API client is told: a refusal's own one-line message; for any other error a fixed
+    apology, the error itself going to the log in one line (no traceback)."""
+    if isinstance(err, rag.PapertrailError):
+        return str(err)
+    log.error("%s failed: %s: %s", doing, type(err).__name__, " ".join(str(err).splitlines()))
+    return FAILED
 
 
 def sync_summary(report: rag.SyncReport, noun: str = "listing day") -> str:
