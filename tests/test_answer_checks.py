@@ -98,7 +98,7 @@ def test_the_cli_shows_the_unverified_sentence_and_the_foreign_link(links_answer
 
     shown = render(links_answer)
     assert "Unverified figures (99% in no cited source): On every benchmark they fall by 99% [1]." in shown
-    assert "Not a link of a cited paper, shown as text: http://evil.example/reset" in shown
+    assert "Not a link of a cited paper: http://evil.example/reset" in shown
     assert "45%" not in shown.split("Unverified")[-1].split("\n")[0]
 
 

@@ -11,7 +11,7 @@ from conftest import free_port
 
 from tests.openai_server import API_KEY, MODEL, ScriptedOpenAI, Step
 from tests.test_answer_checks import ABSTENTION, ABSTENTION_ID, LINKS_REPLY
-from tests.test_web import LAPTOP, SEED_QUESTION, WAIT_MS, ask, running_app, shoot
+from tests.test_web import SEED_QUESTION, ask, opened, running_app, shoot
 from tests.test_web import browser  # noqa: F401  (the Chromium fixture, shared)
 
 pytestmark = pytest.mark.slow
@@ -37,13 +37,8 @@ def llm_app(synced_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture
 def page(browser, llm_app: str):
     """A fresh laptop-width page on the LLM app."""
-    context = browser.new_context(viewport=LAPTOP)
-    tab = context.new_page()
-    tab.set_default_timeout(WAIT_MS)
-    tab.goto(llm_app)
-    tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-    yield tab
-    context.close()
+    with opened(browser, llm_app) as tab:
+        yield tab
 
 
 def test_llm_answer_links_citations_and_flags_the_removed_one(page) -> None:
@@ -68,5 +63,5 @@ def test_only_a_cited_papers_own_link_is_a_link_and_an_unverified_figure_is_mark
     assert flagged.count() == 1 and "fall by 99% [1]" in flagged.inner_text()
     assert "unverified: 99% not in the cited sources" in chat.locator(".pt-unverified-tag").inner_text()
     notice = page.locator("#pt-notice").inner_text()
-    assert "Not a link of a cited paper, shown as text: http://evil.example/reset" in notice
+    assert "Not a link of a cited paper: http://evil.example/reset" in notice
     shoot(page, "llm-unverified")

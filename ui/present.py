@@ -110,11 +110,12 @@ def listed_sources(answer: rag.Answer) -> list[rag.Source]:
 
 def flags(answer: rag.Answer) -> list[str]:
     """What the checks flagged: quotes not found in the cited abstract, sentences citing nothing, figures no cited
-    source states, links that are not a cited paper's own (shown as text)."""
+    source states, links that are not a cited paper's own."""
     lines = [f'Not found verbatim in the cited abstract: "{quote}"' for quote in answer.unverified_quotes]
     lines += [f"Cites no source: {sentence}" for sentence in answer.uncited_sentences]
-    lines += [f"Unverified figures ({', '.join(f.figures)} in no cited source): {f.sentence}" for f in answer.unverified_figures]
-    return lines + [f"Not a link of a cited paper, shown as text: {link}" for link in foreign_links(answer)]
+    lines += [f"Unverified figures ({', '.join(f.figures)} in no cited source): {f.sentence}"
+              for f in answer.unverified_figures]
+    return lines + [f"Not a link of a cited paper: {address}" for address in foreign_links(answer)]
 
 
 def notes(answer: rag.Answer) -> list[str]:
