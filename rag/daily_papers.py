@@ -116,7 +116,7 @@ def add(ids: Sequence[str], settings: Settings, progress: Progress | None = None
             if info is None:
                 skipped.append(f"{wanted_id}: no such paper on {client.host} (HTTP 404)")
             else:
-                found, unusable = to_papers([info], _submitted(info), f"arXiv {wanted_id}")
+                found, unusable = to_papers([info], None, f"arXiv {wanted_id}")
                 papers += found
                 skipped += unusable
             if progress:
@@ -162,7 +162,8 @@ def listing_days(
 
 def _first_day(name: str, value: str) -> date:
     """The first day of the --date/--since day, --week (2024-W11) or --month (2024-03) given; BadInputError if malformed."""
-    pattern = {"week": r"([0-9]{4})-W([0-9]{2})", "month": r"([0-9]{4})-([0-9]{2})"}.get(name, r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+    patterns = {"week": r"([0-9]{4})-W([0-9]{2})", "month": r"([0-9]{4})-([0-9]{2})"}
+    pattern = patterns.get(name, r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
     match = re.fullmatch(pattern, value.strip())
     try:
         if match and name == "week":
@@ -193,8 +194,8 @@ def arxiv_id(text: str) -> str:
 
 
 def to_papers(records: list[Any], listed: str | None, source: str) -> tuple[list[Paper], list[str]]:
-    """The usable records (as the service sent them, JSON) as papers listed on `listed`, and a line naming each
-    record skipped and why: one malformed record never stops the others."""
+    """The usable records (as the service sent them, JSON) as papers listed on `listed` (None: the day each record
+    says it was listed), and a line naming each record skipped and why: one malformed record never stops the others."""
     papers: list[Paper] = []
     skipped: list[str] = []
     for record in records:
@@ -220,15 +221,17 @@ def to_paper(record: Any, listed: str | None, source: str) -> Paper:
     for field, value in (("title", info.title), ("summary", info.summary)):
         if not isinstance(value, str) or not value.strip():
             raise Unusable(f"{name}: no {field}")
-    names = [author.name for author in info.authors or []]
-    for field, value in [("title", info.title), ("summary", info.summary), *(("author name", n) for n in names if n is not None)]:
+    names = [author.name for author in info.authors or [] if author.name is not None]
+    for field, value in [("title", info.title), ("summary", info.summary), *(("author name", n) for n in names)]:
         if problem := text_problem(value):
             raise Unusable(f"{name}: {field} {problem}")
+    if listed is None and info.submitted_at:
+        listed = info.submitted_at.astimezone(timezone.utc).date().isoformat()
     try:
         paper = new_paper(info.title, info.summary, listed, source, PAPER_PAGE.format(info.id))
     except BadInputError as err:
         raise Unusable(f"{name}: {err}") from None
-    authors = [clean for author in names if (clean := " ".join(strip_controls(author or "").split()))]
+    authors = [clean for author in names if (clean := " ".join(strip_controls(author).split()))]
     published = info.published_at.astimezone(timezone.utc).date().isoformat() if info.published_at else None
     return paper.model_copy(update={"arxiv_id": info.id, "authors": authors, "published": published})
 
@@ -257,7 +260,8 @@ def _record_id(record: Any) -> str | None:
 
 
 def _record_name(record: Any) -> str:
-    """How a skipped record is named: its id, else its title, else what it is."""
+    """How a skipped record is named: its id, else its title, else what it is (text that is not valid Unicode as
+    Python escapes it: a lone surrogate cannot be printed)."""
     if found := _record_id(record):
         return repr(found)[1:-1][:40] if text_problem(found) else " ".join(strip_controls(found).split())[:40]
     if not isinstance(record, dict):
@@ -285,7 +289,9 @@ def stored_versions(store: Store, papers: list[Paper], settings: Settings) -> li
 
     ids = sorted({paper.paper_id for paper in papers})
     arxiv_ids = sorted({paper.arxiv_id for paper in papers if paper.arxiv_id})
-    where = {"$or": [{"paper_id": {"$in": ids}}, {"arxiv_id": {"$in": arxiv_ids}}]} if arxiv_ids else {"paper_id": {"$in": ids}}
+    where: dict[str, Any] = {"paper_id": {"$in": ids}}
+    if arxiv_ids:
+        where = {"$or": [where, {"arxiv_id": {"$in": arxiv_ids}}]}
     catalog, _ = Catalog.build(store.rows(where), settings.retrieval.title_prefix)
     return list(catalog.papers())
 
@@ -303,7 +309,10 @@ def reconcile(papers: list[Paper], stored: list[Paper]) -> tuple[list[Paper], li
     for paper in papers:
         known = by_arxiv.get(paper.arxiv_id) or by_id.get(paper.paper_id)
         if known and known.paper_id != paper.paper_id:
-            kept.append(f"{paper.arxiv_id}: the title {known.title[:80]!r}, not {paper.title[:80]!r} as listed (one paper per arXiv id)")
+            kept.append(
+                f"{paper.arxiv_id}: the title {known.title[:80]!r}, not {paper.title[:80]!r} as listed (one paper per "
+                "arXiv id)"
+            )
             paper = paper.model_copy(update={"paper_id": known.paper_id, "title": known.title})
         if known and len(paper.abstract) < len(known.abstract) and not _newer(paper.dates, known.dates):
             kept.append(
@@ -337,15 +346,6 @@ def _finish(settings: Settings, listing: bool) -> None:
     sync_state.finish(home, stored, listing)
 
 
-def _submitted(record: Any) -> str | None:
-    """The day a paper record was listed on Daily Papers (None when unknown or unreadable: `to_paper` names it)."""
-    try:
-        submitted = PaperInfo(**record).submitted_at
-    except (TypeError, ValueError, AttributeError, KeyError):
-        return None
-    return submitted.astimezone(timezone.utc).date().isoformat() if submitted else None
-
-
 def _empty(synced_before: int = 0) -> SyncReport:
     return SyncReport(files=0, papers=0, added=0, relabelled=0, unchanged=0, chunks_added=0, synced_before=synced_before)
 
@@ -361,7 +361,7 @@ def _span(first: date, last: date) -> list[date]:
 
 
 class DailyPapers:
-    """The service at one endpoint: listing days page by page, papers by id, with bounded retries and one-line failures."""
+    """The service at one endpoint: listing days page by page, papers by id, bounded retries, one-line failures."""
 
     def __init__(self, config: SyncSettings) -> None:
         self.config = config

@@ -243,11 +243,16 @@ def new_paper(title: str, abstract: str, date: str | None, source: str, url: str
     return _paper(_clean(title), _clean(abstract), date, source, url)
 
 
-def _paper(title: str, abstract: str, date: str | None, source: str, url: str | None, where: str | None = None) -> Paper:
-    """A paper from cleaned fields, refusing (naming `where`, its file and line, or `source`) an over-long title or abstract."""
+def _paper(
+    title: str, abstract: str, date: str | None, source: str, url: str | None, where: str | None = None
+) -> Paper:
+    """A paper from cleaned fields, refusing an over-long title or abstract (naming `where`, a file and line, else
+    `source`)."""
     where = where or source
     if len(title) > MAX_TITLE_CHARS:
-        raise BadInputError(f"{where}: title {title[:80]!r}… is {len(title):,} characters; the limit is {MAX_TITLE_CHARS:,}")
+        raise BadInputError(
+            f"{where}: title {title[:80]!r}… is {len(title):,} characters; the limit is {MAX_TITLE_CHARS:,}"
+        )
     if len(abstract) > MAX_ABSTRACT_CHARS:
         raise BadInputError(
             f"{where}: abstract of {title[:80]!r} is {len(abstract):,} characters; the limit is {MAX_ABSTRACT_CHARS:,}"

@@ -127,7 +127,9 @@ def test_one_arxiv_id_listed_with_two_titles_is_one_paper_under_its_first_title(
     ) in first.stderr
 
 
-def test_add_skips_a_malformed_record_by_name_and_adds_the_others(seeded_home: Path, tmp_path: Path, hub: HubStandIn) -> None:
+def test_add_skips_a_malformed_record_by_name_and_adds_the_others(
+    seeded_home: Path, tmp_path: Path, hub: HubStandIn
+) -> None:
     home = tmp_path / "home"
     shutil.copytree(seeded_home, home)
     hub.script("papers/2602.10001", [{"status": 200, "headers": {}, "body": MALFORMED["2602.10001"]["paper"]}])

@@ -72,7 +72,9 @@ def foreign_links(answer: rag.Answer) -> list[str]:
     return list(dict.fromkeys(piece for piece, kind in link_pieces(answer.text, own) if kind is False))
 
 
-def flagged_runs(answer: rag.Answer, start: int = 0, end: int | None = None) -> Iterator[tuple[str, rag.UnverifiedFigures | None]]:
+def flagged_runs(
+    answer: rag.Answer, start: int = 0, end: int | None = None
+) -> Iterator[tuple[str, rag.UnverifiedFigures | None]]:
     """`answer.text[start:end]` in runs: each sentence stating figures no cited source states with its flag, and
     the text between them (flag None), so a front end can mark those sentences as unverified."""
     end = len(answer.text) if end is None else end

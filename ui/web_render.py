@@ -46,7 +46,8 @@ def answer_markdown(answer: Answer) -> str:
         )
         if flag:
             label = html.escape(unverified_label(flag))
-            shown = f'<span class="pt-unverified" title="{label}">{shown}</span> <span class="pt-unverified-tag">⚠ {label}</span>'
+            tag = f'<span class="pt-unverified-tag">⚠ {label}</span>'
+            shown = f'<span class="pt-unverified" title="{label}">{shown}</span> {tag}'
         parts.append(shown)
     return "".join(parts)
 
