@@ -16,7 +16,7 @@ import gradio as gr
 import rag
 
 from . import web_render as render
-from .present import client_message, date_label, shown_text, sync_summary
+from .present import client_message, date_label, sync_summary
 from .settings import WebSettings
 
 HERE = Path(__file__).resolve().parent
@@ -165,6 +165,7 @@ class Handlers:
         except rag.PapertrailError as err:
             return render.note_html([f"The update failed: {err}"], "error"), gr.skip(), gr.skip()
         lines = [f"Updated: {sync_summary(result)}"] + [f"Skipped {line}" for line in result.skipped]
+        lines += [f"Kept {line}" for line in result.kept]
         return render.note_html(lines, "ok"), *self.refresh()
 
     def refresh(self) -> tuple[str, Any]:
@@ -182,14 +183,14 @@ class Handlers:
 
 
 def chat_messages(turns: list[rag.Turn], answers: dict[int, rag.Answer]) -> list[dict[str, str]]:
-    """The chat as Gradio messages, answers as `present.shown_text` shows them (a declined one with its reason), their
-    [n] markers linked to the source cards."""
+    """The chat as Gradio messages, answers with their [n] markers linked to the source cards, their links and
+    unverified sentences shown as `render.answer_markdown` decides (`answers` by message index)."""
     messages = []
     for turn in turns:
         messages.append({"role": "user", "content": render.plain(turn.question)})
         answer = answers.get(len(messages))
-        text = shown_text(answer) if answer else turn.answer
-        messages.append({"role": "assistant", "content": render.link_citations(text)})
+        shown = render.answer_markdown(answer) if answer else render.link_citations(turn.answer)
+        messages.append({"role": "assistant", "content": shown})
     return messages
 
 
