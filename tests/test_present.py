@@ -43,7 +43,7 @@ def slack_text(shown: rag.Answer) -> str:
 
 
 def test_an_answer_given_one_line_per_paper_is_a_list_in_every_front_end() -> None:
-    assert render(LISTED).startswith("\nSources:\n[1] Wombat Census (Mar 11 (year not given))")
+    assert render(LISTED).startswith("\nSources:\n[1] Wombat Census · listed Mar 11 (year not given)\n")
     markdown = link_citations(LISTED.text).split("\n")
     assert [line[:2] for line in markdown] == ["- ", "- "], "Markdown list items in the web chat"
     sections = [b["text"]["text"] for b in answer_blocks(LISTED) if b["type"] == "section"]

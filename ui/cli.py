@@ -393,7 +393,8 @@ def render(answer: rag.Answer) -> str:
         quotes = quotes_to_show(answer)
         lines = [f"{sources_heading(answer)}:"]
         for source in listed:
-            lines.append(f"{'-' if answer.abstained else f'[{source.n}]'} {source.title} ({dates_label(source.dates)})")
+            marker = "-" if answer.abstained else f"[{source.n}]"
+            lines.append(f"{marker} {source.title} · listed {dates_label(source.dates)}")
             if source.authors or source.arxiv_url:
                 lines.append("    " + " · ".join(filter(None, [byline(source), source.arxiv_url])))
             lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))
