@@ -48,7 +48,7 @@ def test_a_declined_answer_says_why_and_labels_the_closest_papers_as_not_cited(h
     result = run(home, "ask", "What MMLU score does Kookaburra-7B reach?")
     assert result.returncode == 0, result.stderr
     first, _, rest = result.stdout.partition("\n")
-    assert first == f"{rag.ABSTAIN} The abstracts never mention Kookaburra-7B."
+    assert first.startswith(f"{rag.ABSTAIN} ") and "Kookaburra-7B" in first.removeprefix(rag.ABSTAIN), "why, beside it"
     assert rest.startswith("\nClosest papers (retrieved, not cited):\n- ")
     assert "[1]" not in result.stdout and "\n\n\n" not in result.stdout
 
