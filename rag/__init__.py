@@ -2,7 +2,8 @@
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
 `backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
-`unannounced` and `mark_announced`), `Settings`, the result types, the one abstention phrase `ABSTAIN`, and the
+`unannounced` and `mark_announced`), `watches` (saved questions run on each write's new papers: `rag.watches.add`,
+`list`, `remove`, `check`), `Settings`, the result types, the one abstention phrase `ABSTAIN`, and the
 two rules every front end applies to what it shows (`strip_controls`, `web_link`).
 """
 
@@ -24,11 +25,25 @@ from .api import (
     sync_status,
     unannounced,
 )
+from . import watches
 from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
 from .settings import Settings
-from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import (
+    ABSTAIN,
+    Answer,
+    Citation,
+    IngestReport,
+    Paper,
+    Source,
+    SyncBatch,
+    SyncReport,
+    SyncStatus,
+    Turn,
+    Watch,
+    WatchMatch,
+)
 
 __all__ = [
     "ABSTAIN",
@@ -46,6 +61,8 @@ __all__ = [
     "SyncReport",
     "SyncStatus",
     "Turn",
+    "Watch",
+    "WatchMatch",
     "add_arxiv",
     "ask",
     "ask_stream",
@@ -64,5 +81,6 @@ __all__ = [
     "sync",
     "sync_status",
     "unannounced",
+    "watches",
     "web_link",
 ]

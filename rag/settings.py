@@ -1,4 +1,4 @@
-"""The one settings object, in groups (store, retrieval, answer, llm, sync); the only module of `rag` that reads the environment.
+"""The one settings object, in groups (store, retrieval, answer, llm, sync, watch); the only module of `rag` that reads the environment.
 
 Each group reads its own `PAPERTRAIL_*` variables when it is created, so `Settings(store={"home": path})`
 keeps the environment's values for every field it does not name. Importing this module also sets the
@@ -193,6 +193,30 @@ class SyncSettings(BaseSettings):
     page_size: int = Field(default=50, ge=1, le=100, description="Papers asked for per listing request (the service's default is 50).")
 
 
+class WatchSettings(BaseSettings):
+    """When a new paper matches a watch (a saved question): see docs/watches.md for how the bound was chosen."""
+
+    model_config = _group("PAPERTRAIL_WATCH_")
+
+    min_dense_score: float = Field(
+        default=0.5,
+        ge=-1.0,
+        le=1.0,
+        description="Least cosine similarity between a watch and a chunk of a new paper for the paper to match "
+        "(on top of ask's relevance decision); chosen by cross-validation on eval/watches.jsonl.",
+    )
+    min_coverage: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Least share of the watch's words, weighted by rarity (BM25's IDF), that a new paper's title and "
+        "abstract must use to match; chosen with min_dense_score.",
+    )
+    candidates: int = Field(
+        default=20, ge=1, le=50, description="New papers considered per watch and write, best ranked first."
+    )
+
+
 class Settings(BaseModel):
     """Papertrail's configuration: pass one to any entry point, or rely on the environment."""
 
@@ -201,3 +225,4 @@ class Settings(BaseModel):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Question limits and answer length.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend and model server.")
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Hugging Face Daily Papers sync.")
+    watch: WatchSettings = Field(default_factory=WatchSettings, description="Matching new papers to watches.")
