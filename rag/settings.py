@@ -194,26 +194,34 @@ class SyncSettings(BaseSettings):
 
 
 class WatchSettings(BaseSettings):
-    """When a new paper matches a watch (a saved question): see docs/watches.md for how the bound was chosen."""
+    """When a new paper matches a watch (a saved question): see docs/watches.md for how the bounds were chosen."""
 
     model_config = _group("PAPERTRAIL_WATCH_")
 
-    min_dense_score: float = Field(
-        default=0.5,
-        ge=-1.0,
-        le=1.0,
-        description="Least cosine similarity between a watch and a chunk of a new paper for the paper to match "
-        "(on top of ask's relevance decision); chosen by cross-validation on eval/watches.jsonl.",
+    min_score: float = Field(
+        default=0.3,
+        ge=-2.0,
+        le=2.0,
+        description="Least match score for a new paper that passes ask's relevance decision to match a watch: its "
+        "cosine similarity above the watch's background plus `coverage_weight` times its coverage of the watch's "
+        "words; chosen by cross-validation on eval/watches.jsonl (docs/watches.md).",
     )
-    min_coverage: float = Field(
-        default=0.5,
+    coverage_weight: float = Field(
+        default=0.3,
         ge=0.0,
-        le=1.0,
-        description="Least share of the watch's words, weighted by rarity (BM25's IDF), that a new paper's title and "
-        "abstract must use to match; chosen with min_dense_score.",
+        le=2.0,
+        description="Weight of coverage (share of the watch's words, weighted by BM25's IDF, in the title and "
+        "abstract) in the match score; chosen with min_score.",
     )
     candidates: int = Field(
-        default=20, ge=1, le=50, description="New papers considered per watch and write, best ranked first."
+        default=20, ge=1, le=50, description="Papers ranked per watch and write; the median of their cosine similarity is the watch's background."
+    )
+    calibration: int = Field(
+        default=100,
+        ge=0,
+        le=1000,
+        description="Latest seen papers ranked beside the new ones (never matched), so a write that adds only a few "
+        "papers still gives the watch a background to stand out from.",
     )
 
 

@@ -155,8 +155,12 @@ class WatchMatch(BaseModel):
     watch: Watch
     paper: Paper
     sentence: str = Field(description="The sentence of the abstract that answers the watch, verbatim.")
-    score: float = Field(description="Best cosine similarity of one of the paper's chunks to the watch.")
+    dense_score: float = Field(description="Best cosine similarity of one of the paper's chunks to the watch.")
     coverage: float = Field(description="Share of the watch's words, weighted by rarity, that the title and abstract use.")
+    background: float = Field(
+        description="Typical cosine similarity of the watch to papers of the time (the median of its best-ranked "
+        "papers among the new and latest seen ones): how far `dense_score` stands out."
+    )
     found: datetime
 
     @computed_field

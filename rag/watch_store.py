@@ -38,16 +38,18 @@ CREATE TABLE IF NOT EXISTS checked (
 CREATE TABLE IF NOT EXISTS seen (
     collection TEXT NOT NULL,
     paper_id TEXT NOT NULL,
+    looked REAL NOT NULL,
     PRIMARY KEY (collection, paper_id)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS matches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     watch_id INTEGER NOT NULL REFERENCES watches (id) ON DELETE CASCADE,
     paper_id TEXT NOT NULL,
     paper TEXT NOT NULL,
     sentence TEXT NOT NULL,
-    score REAL NOT NULL,
+    dense_score REAL NOT NULL,
     coverage REAL NOT NULL,
+    background REAL NOT NULL,
     found REAL NOT NULL,
     claimed_by INTEGER,
     claimed REAL,
@@ -64,8 +66,9 @@ class Found:
     watch_id: int
     paper: Paper
     sentence: str
-    score: float
+    dense_score: float
     coverage: float
+    background: float
 
 
 def exists(home: Path) -> bool:
@@ -132,6 +135,14 @@ def seen(db: sqlite3.Connection, collection: str) -> set[str]:
     return {row[0] for row in db.execute("SELECT paper_id FROM seen WHERE collection = ?", (collection,))}
 
 
+def latest_seen(db: sqlite3.Connection, collection: str, limit: int) -> list[str]:
+    """The ids of the `limit` papers the watches looked at last."""
+    rows = db.execute(
+        "SELECT paper_id FROM seen WHERE collection = ? ORDER BY looked DESC, rowid DESC LIMIT ?", (collection, limit)
+    )
+    return [row[0] for row in rows]
+
+
 def record(db: sqlite3.Connection, collection: str, generation: int, looked_at: Sequence[str], found: Sequence[Found]) -> int:
     """In one transaction: the matches (a (watch, paper) already recorded is kept as it was), the papers as seen,
     the generation looked at. Returns how many matches were new."""
@@ -139,15 +150,18 @@ def record(db: sqlite3.Connection, collection: str, generation: int, looked_at: 
     with transaction(db):
         before = db.total_changes
         db.executemany(
-            "INSERT OR IGNORE INTO matches (watch_id, paper_id, paper, sentence, score, coverage, found) "
-            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM watches WHERE id = ?)",
+            "INSERT OR IGNORE INTO matches (watch_id, paper_id, paper, sentence, dense_score, coverage, background, found) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM watches WHERE id = ?)",
             [
-                (f.watch_id, f.paper.paper_id, f.paper.model_dump_json(), f.sentence, f.score, f.coverage, now, f.watch_id)
+                (f.watch_id, f.paper.paper_id, f.paper.model_dump_json(), f.sentence, f.dense_score, f.coverage,
+                 f.background, now, f.watch_id)
                 for f in found
             ],
         )
         added = db.total_changes - before
-        db.executemany("INSERT OR IGNORE INTO seen (collection, paper_id) VALUES (?, ?)", [(collection, p) for p in looked_at])
+        db.executemany(
+            "INSERT OR IGNORE INTO seen (collection, paper_id, looked) VALUES (?, ?, ?)", [(collection, p, now) for p in looked_at]
+        )
         db.execute(
             "INSERT INTO checked (collection, generation) VALUES (?, ?) "
             "ON CONFLICT (collection) DO UPDATE SET generation = excluded.generation",
@@ -201,18 +215,19 @@ def recent(db: sqlite3.Connection, owner: str, limit: int) -> list[WatchMatch]:
     return [_match(row) for row in rows]
 
 
-_MATCH_COLUMNS = "m.id, m.paper, m.sentence, m.score, m.coverage, m.found, w.id, w.question, w.owner, w.channel, w.created"
+_MATCH_COLUMNS = "m.id, m.paper, m.sentence, m.dense_score, m.coverage, m.background, m.found, w.id, w.question, w.owner, w.channel, w.created"
 
 
 def _match(row: Sequence) -> WatchMatch:
-    match_id, paper, sentence, score, coverage, found, *watch = row
+    match_id, paper, sentence, dense_score, coverage, background, found, *watch = row
     return WatchMatch(
         id=match_id,
         watch=_watch(watch),
         paper=Paper.model_validate_json(paper),
         sentence=sentence,
-        score=score,
+        dense_score=dense_score,
         coverage=coverage,
+        background=background,
         found=_time(found),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import logging
 import sqlite3
+import statistics
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ from .answer.gate import abstain_reason, refusal_reason
 from .arguments import check_question, check_settings, check_text
 from .dates import read as read_date
 from .errors import BadInputError, PapertrailError
-from .settings import Settings, WatchSettings
+from .settings import Settings
 from .text import terms
 from .types import Paper, Source, Watch, WatchMatch
 
@@ -139,22 +140,23 @@ def after_write(settings: Settings) -> int:
         return 0
 
 
-def relevant(question: str, sources: Sequence[Source], bounds: WatchSettings, idf: Idf) -> builtins.list[Source]:
-    """The sources that match `question`: each, judged alone, passes ask's relevance decision (the abstention gate,
-    with `bounds.min_dense_score` as the least cosine similarity that counts) and uses at least
-    `bounds.min_coverage` of the question's words weighted by rarity. The one place the decision is called from."""
-    return [
-        source
-        for source in sources
-        if coverage(question, source, idf) >= bounds.min_coverage
-        and abstain_reason(question, [source], bounds.min_dense_score) is None
-    ]
+def relevant(question: str, sources: Sequence[Source], min_dense_score: float) -> builtins.list[Source]:
+    """The sources that answer `question` by ask's relevance decision (the abstention gate, with ask's
+    `min_dense_score`), each judged alone. The one place the watches call the decision from."""
+    return [source for source in sources if abstain_reason(question, [source], min_dense_score) is None]
+
+
+def match_score(dense_score: float, coverage: float, background: float, coverage_weight: float) -> float:
+    """How strongly a relevant paper matches a watch: how far its cosine similarity stands out from the watch's
+    background, plus `coverage_weight` times its coverage of the watch's words (a bound on it decides)."""
+    return dense_score - background + coverage_weight * coverage
 
 
 def coverage(question: str, paper: Paper, idf: Idf) -> float:
-    """Share of the question's stemmed words, each weighted by its IDF, found in the paper's title and abstract."""
-    weights = {term: idf(term) for term in terms(question)}
-    used = set(terms(f"{paper.title} {paper.abstract}"))
+    """Share of the question's stemmed words, each weighted by its IDF, found in the paper's title and abstract
+    (hyphenated words counted by their parts, as the BM25 index splits them)."""
+    weights = {term: idf(term) for term in terms(question.replace("-", " "))}
+    used = terms(f"{paper.title} {paper.abstract}".replace("-", " "))
     return sum(weight for term, weight in weights.items() if term in used) / (sum(weights.values()) or 1.0)
 
 
@@ -175,17 +177,12 @@ def _look(db: sqlite3.Connection, settings: Settings, since: date | None = None)
     seen = watch_store.seen(db, collection)
     new = [paper_id for paper_id in stored if paper_id not in seen]
     look = new + ([paper_id for paper_id in _listed_since(search, since) if paper_id in seen] if since else [])
+    calibration = watch_store.latest_seen(db, collection, settings.watch.calibration) if len(look) < settings.watch.candidates else []
     found = [
-        watch_store.Found(
-            watch.id,
-            _paper(source),
-            _sentence(search, settings, watch.question, source),
-            source.dense_score,
-            coverage(watch.question, source, search.bm25.idf),
-        )
+        item
         for watch in (watch_store.watches(db) if look else [])
         for start in range(0, len(look), LOOK_BATCH)
-        for source in _matching(search, settings, watch.question, look[start : start + LOOK_BATCH])
+        for item in _matching(search, settings, watch, look[start : start + LOOK_BATCH], calibration)
     ]
     added = watch_store.record(db, collection, generation, new, found)
     if added:
@@ -193,11 +190,29 @@ def _look(db: sqlite3.Connection, settings: Settings, since: date | None = None)
     return added
 
 
-def _matching(search: HybridSearch, settings: Settings, question: str, paper_ids: builtins.list[str]) -> builtins.list[Source]:
-    """The papers among `paper_ids` that answer `question`: ask's retrieval restricted to them (the best
-    `watch.candidates`), then the relevance decision."""
-    top = min(len(paper_ids), settings.watch.candidates)
-    return relevant(question, search.search(question, top, papers=paper_ids).sources, settings.watch, search.bm25.idf)
+def _matching(
+    search: HybridSearch, settings: Settings, watch: Watch, paper_ids: builtins.list[str], calibration: builtins.list[str]
+) -> builtins.list[watch_store.Found]:
+    """The papers among `paper_ids` that match `watch`: ask's retrieval restricted to them (the best
+    `watch.candidates`), ask's relevance decision, then the match score's bound. The background is the median
+    cosine of those ranked; when they are fewer than `watch.candidates`, of the best among them and the
+    `calibration` papers (seen before, never matched), so a small write's papers still have something to stand
+    out from."""
+    bounds, question = settings.watch, watch.question
+    ranked = search.search(question, bounds.candidates, papers=paper_ids).sources
+    if not ranked:
+        return []
+    pool = ranked
+    if len(paper_ids) < bounds.candidates and (extra := [p for p in calibration if p not in set(paper_ids)]):
+        pool = search.search(question, bounds.candidates, papers=[*paper_ids, *extra]).sources
+    background = statistics.median(source.dense_score for source in pool)
+    found = []
+    for source in relevant(question, ranked, settings.answer.min_dense_score):
+        covered = coverage(question, source, search.bm25.idf)
+        if match_score(source.dense_score, covered, background, bounds.coverage_weight) >= bounds.min_score:
+            sentence = _sentence(search, settings, question, source)
+            found.append(watch_store.Found(watch.id, _paper(source), sentence, source.dense_score, covered, background))
+    return found
 
 
 def _sentence(search: HybridSearch, settings: Settings, question: str, source: Source) -> str:
