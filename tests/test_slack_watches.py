@@ -27,7 +27,7 @@ from ui.settings import SlackSettings
 pytestmark = pytest.mark.slow
 
 WAIT = 60.0
-DM_WATCH = "speculative decoding that drafts tokens for long-context language models"
+DM_WATCH = "faster decoding for long-context language models"
 CHANNEL_WATCH = "abstention in retrieval-augmented question answering"
 
 

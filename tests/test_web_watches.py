@@ -14,7 +14,7 @@ from test_watches import killed_sync_then_rerun
 
 pytestmark = pytest.mark.slow
 
-WATCH = "speculative decoding that drafts tokens for long-context language models"
+WATCH = "faster decoding for long-context language models"
 MATCH = "Sparse Lookahead Decoding for Long-Context Language Models"
 
 
