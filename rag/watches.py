@@ -78,6 +78,8 @@ def check(since: str | None = None, owner: str = LOCAL, settings: Settings | Non
     since that day), then return `owner`'s matches not delivered before, marking them delivered."""
     settings = check_settings(settings)
     day = _since(since)
+    if not watch_store.exists(settings.store.home):
+        return []
     with watch_store.opened(settings.store.home) as db:
         _look(db, settings, day)
         claimed = watch_store.claim(db, owner=owner)
@@ -110,7 +112,7 @@ def deliver(send: Callable[[WatchMatch], None], owner_prefix: str, settings: Set
 
 
 def waiting(owner: str, settings: Settings | None = None) -> int:
-    """How many of `owner`'s matches have not been delivered yet (the web header's count)."""
+    """How many of `owner`'s matches have not been delivered yet (the CLI says so after a write)."""
     settings = check_settings(settings)
     if not watch_store.exists(settings.store.home):
         return 0
