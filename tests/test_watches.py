@@ -3,6 +3,7 @@ across a sync killed mid-way and run again; the watch state survives restarts; b
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -48,7 +49,8 @@ def killed_sync_then_rerun(home: Path, hub: HubStandIn) -> None:
     hub.delay = 0.3
     kill_when_seen([sys.executable, "-m", "ui.cli", "sync", "--week", SYNC_WEEK], env_for(home, hub), rb"\| 2/7 ")
     hub.delay = 0.0
-    assert 0 < rag.stats(rag.Settings(store={"home": home}))["papers"] - 339 < 16, "the kill came mid-way"
+    stored = json.loads(cli("stats", "--json", env=env_for(home, hub)).stdout)["papers"]  # not in this process:
+    assert 0 < stored - 339 < 16, "the kill came mid-way"  # a second Settings here would keep a stale vector index
     rerun = cli("sync", "--week", SYNC_WEEK, env=env_for(home, hub))
     assert rerun.returncode == 0, rerun.stderr
 

@@ -1,9 +1,11 @@
 """What 100 watches add to a write of about 100 new papers, measured against the same write without watches in
 the same run: `python -m rag.devtools.watch_cost [--rounds 3]`.
 
-The seed pages of the first two listing days make the library; the pages of the last two (104 papers) are the
-write, ingested into fresh copies of it, alternately with and without 100 watches (the 26 of eval/watches.jsonl
-and one per library paper's title for the rest), so both see the same machine load.
+The seed pages of the first two listing days make the library; the pages of the last two are the write (their
+new papers, and known ones relabelled), ingested into a fresh copy of the library in each round. The copy holds
+100 watches (the 26 of eval/watches.jsonl, then library titles as topics), set aside while the write runs and
+put back after it, so the write is timed without watches and the watches' look at its new papers (what the
+write would run next) is timed on its own, in the same round: the ratio is (write + look) / write.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import rag
 
+from .. import watch_store
 from ..parse import load_papers
 from ..settings import bundled
 
@@ -37,21 +40,25 @@ def _questions(watch_file: Path, library: Path) -> list[str]:
     return (questions + titles)[:WATCHES]
 
 
-def _write(base: Path, work: Path, pages: list[Path], questions: list[str]) -> float:
-    """Seconds to ingest `pages` into a fresh copy of `base` holding `questions` as watches."""
-    home = work / f"home-{len(questions)}"
-    shutil.rmtree(home, ignore_errors=True)
+def _round(base: Path, home: Path, pages: list[Path], questions: list[str]) -> tuple[float, float, int]:
+    """Seconds of the write without watches, then of the watches' look at what it added; the matches found."""
     shutil.copytree(base, home)
     settings = rag.Settings(store={"home": home}, llm={"backend": "extractive"})
     for question in questions:
         rag.watches.add(question, settings=settings)
+    kept = home.with_name(home.name + "-watches")
+    (home / watch_store.FILE).rename(kept)
     started = time.perf_counter()
     rag.ingest(pages, settings)
-    return time.perf_counter() - started
+    write = time.perf_counter() - started
+    kept.rename(home / watch_store.FILE)
+    started = time.perf_counter()
+    found = rag.watches.after_write(settings)
+    return write, time.perf_counter() - started, found
 
 
 def run(rounds: int, seeds: Path, watch_file: Path) -> dict:
-    """Median seconds of the write with and without the watches, their difference and ratio."""
+    """Per round: the write's seconds, the look's seconds; their medians, the ratio and the seconds added."""
     days = _pages_by_day(seeds)
     library, new = [p for day in days[:2] for p in day], [p for day in days[2:] for p in day]
     with tempfile.TemporaryDirectory(prefix="papertrail-watch-cost-") as folder:
@@ -62,19 +69,18 @@ def run(rounds: int, seeds: Path, watch_file: Path) -> dict:
         for page in library:
             shutil.copy(page, library_dir / page.name)
         rag.ingest([library_dir], rag.Settings(store={"home": base}))
+        known = {paper.paper_id for paper in load_papers([library_dir])[1]}
         questions = _questions(watch_file, library_dir)
-        without, with_watches = [], []
-        for _ in range(rounds):
-            without.append(_write(base, work, new, []))
-            with_watches.append(_write(base, work, new, questions))
-    plain, watched = statistics.median(without), statistics.median(with_watches)
+        timed = [_round(base, work / f"home-{index}", new, questions) for index in range(rounds)]
+    write, look = statistics.median(t[0] for t in timed), statistics.median(t[1] for t in timed)
     return {
-        "new_papers": len(load_papers(new)[1]),
+        "new_papers": len([paper for paper in load_papers(new)[1] if paper.paper_id not in known]),
         "watches": len(questions),
-        "without_s": [round(t, 2) for t in without],
-        "with_s": [round(t, 2) for t in with_watches],
-        "added_s": round(watched - plain, 2),
-        "ratio": round(watched / plain, 3),
+        "write_s": [round(t[0], 2) for t in timed],
+        "look_s": [round(t[1], 2) for t in timed],
+        "matches": [t[2] for t in timed],
+        "added_s": round(look, 2),
+        "ratio": round((write + look) / write, 3),
     }
 
 
