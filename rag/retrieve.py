@@ -101,9 +101,16 @@ class HybridSearch:
         papers, indexes = self.catalog.chunk_paper[rows], self.catalog.chunk_index[rows]
         return list(zip(papers.tolist(), indexes.tolist()))
 
-    def search(self, query: str, top_k: int, dates: list[str] | None = None, papers: list[str] | None = None) -> Retrieval:
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        dates: list[str] | None = None,
+        papers: list[str] | None = None,
+        vector: list[float] | None = None,
+    ) -> Retrieval:
         """The `top_k` best papers for `query`, optionally only those listed on `dates`, or among `papers` (ids: a
-        watch looks at the papers a write added).
+        watch looks at the papers a write added); `vector` is the query's own, when already embedded.
 
         Own code: llama-index's fusion retriever runs its retrievers one after the other (or in asyncio, which
         does not overlap CPU work); here BM25 runs in a thread beside the query embedding, which hid most of
@@ -112,7 +119,7 @@ class HybridSearch:
         lexical = _BM25_THREADS.submit(self._timed_lexical, query, dates, papers)
         timings: dict[str, float] = {}
         clock = started
-        vector = self.embedder.query(query)
+        vector = self.embedder.query(query) if vector is None else vector
         clock = _lap(timings, "embed_query", clock)
         dense, cosine = self.dense(vector, dates, papers)
         clock = _lap(timings, "dense", clock)

@@ -214,7 +214,10 @@ class WatchSettings(BaseSettings):
         "abstract) in the match score; chosen with min_score.",
     )
     candidates: int = Field(
-        default=20, ge=1, le=50, description="Papers ranked per watch and write; the median of their cosine similarity is the watch's background."
+        default=20,
+        ge=1,
+        le=50,
+        description="Papers ranked per watch and write; the median of their cosine similarity is the watch's background.",
     )
     calibration: int = Field(
         default=100,

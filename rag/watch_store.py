@@ -215,7 +215,10 @@ def recent(db: sqlite3.Connection, owner: str, limit: int) -> list[WatchMatch]:
     return [_match(row) for row in rows]
 
 
-_MATCH_COLUMNS = "m.id, m.paper, m.sentence, m.dense_score, m.coverage, m.background, m.found, w.id, w.question, w.owner, w.channel, w.created"
+_MATCH_COLUMNS = (
+    "m.id, m.paper, m.sentence, m.dense_score, m.coverage, m.background, m.found, "
+    "w.id, w.question, w.owner, w.channel, w.created"
+)
 
 
 def _match(row: Sequence) -> WatchMatch:

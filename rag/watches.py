@@ -10,6 +10,7 @@ rag/watch_store.py.
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 import sqlite3
 import statistics
@@ -158,8 +159,14 @@ def coverage(question: str, paper: Paper, idf: Idf) -> float:
     """Share of the question's stemmed words, each weighted by its IDF, found in the paper's title and abstract
     (hyphenated words counted by their parts, as the BM25 index splits them)."""
     weights = {term: idf(term) for term in terms(question.replace("-", " "))}
-    used = terms(f"{paper.title} {paper.abstract}".replace("-", " "))
+    used = _words(f"{paper.title} {paper.abstract}")
     return sum(weight for term, weight in weights.items() if term in used) / (sum(weights.values()) or 1.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    """The stemmed words of a paper's text, hyphenated ones by their parts; cached: every watch reads the same papers."""
+    return frozenset(terms(text.replace("-", " ")))
 
 
 def _look(db: sqlite3.Connection, settings: Settings, since: date | None = None) -> int:
@@ -179,12 +186,15 @@ def _look(db: sqlite3.Connection, settings: Settings, since: date | None = None)
     seen = watch_store.seen(db, collection)
     new = [paper_id for paper_id in stored if paper_id not in seen]
     look = new + ([paper_id for paper_id in _listed_since(search, since) if paper_id in seen] if since else [])
-    calibration = watch_store.latest_seen(db, collection, settings.watch.calibration) if len(look) < settings.watch.candidates else []
+    few = len(look) < settings.watch.candidates
+    calibration = watch_store.latest_seen(db, collection, settings.watch.calibration) if few else []
+    watches = watch_store.watches(db) if look else []
+    vectors = search.embedder.texts([watch.question for watch in watches]) if watches else []
     found = [
         item
-        for watch in (watch_store.watches(db) if look else [])
+        for watch, vector in zip(watches, vectors)
         for start in range(0, len(look), LOOK_BATCH)
-        for item in _matching(search, settings, watch, look[start : start + LOOK_BATCH], calibration)
+        for item in _matching(search, settings, watch, vector.tolist(), look[start : start + LOOK_BATCH], calibration)
     ]
     added = watch_store.record(db, collection, generation, new, found)
     if added:
@@ -193,28 +203,43 @@ def _look(db: sqlite3.Connection, settings: Settings, since: date | None = None)
 
 
 def _matching(
-    search: HybridSearch, settings: Settings, watch: Watch, paper_ids: builtins.list[str], calibration: builtins.list[str]
+    search: HybridSearch,
+    settings: Settings,
+    watch: Watch,
+    vector: builtins.list[float],
+    paper_ids: builtins.list[str],
+    calibration: builtins.list[str],
 ) -> builtins.list[watch_store.Found]:
-    """The papers among `paper_ids` that match `watch`: ask's retrieval restricted to them (the best
-    `watch.candidates`), ask's relevance decision, then the match score's bound. The background is the median
-    cosine of those ranked; when they are fewer than `watch.candidates`, of the best among them and the
-    `calibration` papers (seen before, never matched), so a small write's papers still have something to stand
-    out from."""
+    """The papers among `paper_ids` that match `watch` (its question embedded as `vector`): ask's retrieval
+    restricted to them (the best `watch.candidates`), the match score's bound, then ask's relevance decision (the
+    costlier check, on the few left). The background is the median cosine of those ranked; when they are fewer
+    than `watch.candidates`, of the best among them and the `calibration` papers (seen before, never matched), so
+    a small write's papers still have something to stand out from."""
     bounds, question = settings.watch, watch.question
-    ranked = search.search(question, bounds.candidates, papers=paper_ids).sources
+    ranked = search.search(question, bounds.candidates, papers=paper_ids, vector=vector).sources
     if not ranked:
         return []
     pool = ranked
     if len(paper_ids) < bounds.candidates and (extra := [p for p in calibration if p not in set(paper_ids)]):
-        pool = search.search(question, bounds.candidates, papers=[*paper_ids, *extra]).sources
+        pool = search.search(question, bounds.candidates, papers=[*paper_ids, *extra], vector=vector).sources
     background = statistics.median(source.dense_score for source in pool)
-    found = []
-    for source in relevant(question, ranked, settings.answer.min_dense_score):
-        covered = coverage(question, source, search.bm25.idf)
-        if match_score(source.dense_score, covered, background, bounds.coverage_weight) >= bounds.min_score:
-            sentence = _sentence(search, settings, question, source)
-            found.append(watch_store.Found(watch.id, _paper(source), sentence, source.dense_score, covered, background))
-    return found
+    covered = {source.paper_id: coverage(question, source, search.bm25.idf) for source in ranked}
+    strong = [
+        source
+        for source in ranked
+        if match_score(source.dense_score, covered[source.paper_id], background, bounds.coverage_weight) >= bounds.min_score
+    ]
+    return [
+        watch_store.Found(
+            watch.id,
+            _paper(source),
+            _sentence(search, settings, question, source),
+            source.dense_score,
+            covered[source.paper_id],
+            background,
+        )
+        for source in relevant(question, strong, settings.answer.min_dense_score)
+    ]
 
 
 def _sentence(search: HybridSearch, settings: Settings, question: str, source: Source) -> str:

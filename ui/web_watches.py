@@ -18,6 +18,8 @@ BROWSER_KEY = "papertrail-browser"
 """localStorage key of the random id that owns a browser's watches when the UI has no login."""
 SHOWN = 20
 """Latest matches listed."""
+NO_MATCHES = '<div class="pt-empty">No matches yet: they appear after a sync or an upload adds papers.</div>'
+FIRST_ASK = "Ask a question first: “Watch this” saves it as a watch."
 
 
 @dataclass
@@ -72,7 +74,7 @@ def listing_html(watches: list[rag.Watch], new: list[rag.WatchMatch], earlier: l
     items = "".join(f"<li><b>{w.id}</b> {html.escape(w.question)}</li>" for w in watches)
     fresh = {match.id for match in new}
     cards = [match_card(match, True) for match in new] + [match_card(m, False) for m in earlier if m.id not in fresh]
-    shown = "".join(cards[:SHOWN]) or '<div class="pt-empty">No matches yet: they appear after a sync or an upload adds papers.</div>'
+    shown = "".join(cards[:SHOWN]) or NO_MATCHES
     return f'<ul class="pt-watch-list">{items}</ul><div class="pt-sources">{shown}</div>'
 
 
@@ -96,7 +98,7 @@ class WatchHandlers:
     def watch_this(self, turns: list[rag.Turn], browser: str, request: gr.Request) -> tuple[Any, ...]:
         """Save the last question asked as a watch of this user (or browser)."""
         if not turns:
-            return note_html(["Ask a question first: “Watch this” saves it as a watch."], "error"), *self.show(browser, request)[1:]
+            return note_html([FIRST_ASK], "error"), *self.show(browser, request)[1:]
         try:
             watch = rag.watches.add(turns[-1].question, owner(request, browser or ""), settings=self.settings)
         except rag.PapertrailError as err:

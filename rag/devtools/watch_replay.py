@@ -103,7 +103,9 @@ def score(seen: list[Seen], gold: set[str], min_score: float, weight: float) -> 
     return Scored(hits / len(matched) if matched else None, hits / len(gold), len(matched))
 
 
-def mean_figures(results: dict[str, list[Seen]], gold: dict[str, set[str]], ids: list[str], min_score: float, weight: float) -> tuple[float, float]:
+def mean_figures(
+    results: dict[str, list[Seen]], gold: dict[str, set[str]], ids: list[str], min_score: float, weight: float
+) -> tuple[float, float]:
     """Mean precision (over the watches that matched something) and mean recall (over all) of the watches `ids`."""
     scored = [score(results[i], gold[i], min_score, weight) for i in ids]
     precisions = [s.precision for s in scored if s.precision is not None]
@@ -182,7 +184,8 @@ def markdown(figures: dict) -> str:
         f"Held out ({FOLDS}-fold x {REPEATS}): precision {cv['precision']:.3f} (sd {cv['precision_sd']:.3f}, "
         f"lowest fold {cv['precision_min']:.3f}), recall {cv['recall']:.3f} (sd {cv['recall_sd']:.3f}, lowest fold "
         f"{cv['recall_min']:.3f}); bounds chosen per fold: {cv['bounds_chosen']}.",
-        f"Without coverage (cosine above background only), held out: precision {dense_only['precision']:.3f} (sd {dense_only['precision_sd']:.3f}), "
+        f"Without coverage (cosine above background only), held out: precision {dense_only['precision']:.3f} "
+        f"(sd {dense_only['precision_sd']:.3f}), "
         f"recall {dense_only['recall']:.3f} (sd {dense_only['recall_sd']:.3f}).",
     ]
     return "\n".join(lines)
