@@ -44,8 +44,9 @@ def test_watch_this_then_a_sync_shows_the_match_once_per_browser(browser, seeded
         assert card.locator(".pt-abstract mark").count() == 1, "the matching sentence is highlighted"
         shoot(page, "watch-match")
 
-        card.locator(".pt-ask-about").click()
-        page.wait_for_function("() => document.querySelectorAll('#pt-chat .message.bot').length >= 2 && !document.querySelector('.generating')")
+        card.locator(".pt-ask-about").click()  # the chat is empty after the reload: the answer is its first message
+        page.wait_for_function("() => document.querySelectorAll('#pt-chat .message.bot').length == 1 && !document.querySelector('.generating')")
+        assert page.locator("#pt-chat .message.user").first.inner_text().strip() == f"What does “{MATCH}” propose?"
         page.locator("#source-1 .pt-title").get_by_text(MATCH).wait_for()
 
         page.reload()
