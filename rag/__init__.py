@@ -1,15 +1,18 @@
 """Papertrail: cited answers over research-paper abstracts.
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
-`backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
-`unannounced` and `mark_announced`), `watches` (saved questions run on each write's new papers: `rag.watches.add`,
-`list`, `remove`, `check`), `Settings`, the result types, the one abstention phrase `ABSTAIN`, and the
-two rules every front end applies to what it shows (`strip_controls`, `web_link`).
+`backend_name`, `check_store`, `search` (retrieval without an answer), `paper`, feedback, the Daily Papers sync
+(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `watches`
+(saved questions run on each write's new papers: `rag.watches.add`, `list`, `remove`, `check`), `Settings`,
+the result types, the one abstention phrase `ABSTAIN`, and the two rules every front end applies to what it shows
+(`strip_controls`, `web_link`).
 """
 
 from .api import (
     AskOptions,
+    SearchOptions,
     add_arxiv,
+    added_since,
     ask,
     ask_stream,
     backend_name,
@@ -20,6 +23,8 @@ from .api import (
     ingest,
     listing_date_key,
     mark_announced,
+    paper,
+    search,
     stats,
     sync,
     sync_status,
@@ -54,6 +59,7 @@ __all__ = [
     "IngestReport",
     "Paper",
     "PapertrailError",
+    "SearchOptions",
     "Settings",
     "Source",
     "SyncBatch",
@@ -64,6 +70,7 @@ __all__ = [
     "Watch",
     "WatchMatch",
     "add_arxiv",
+    "added_since",
     "ask",
     "ask_stream",
     "backend_name",
@@ -75,7 +82,9 @@ __all__ = [
     "ingest",
     "listing_date_key",
     "mark_announced",
+    "paper",
     "record_feedback",
+    "search",
     "stats",
     "strip_controls",
     "sync",
