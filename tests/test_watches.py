@@ -91,7 +91,7 @@ def test_cli_watch_add_sync_killed_and_rerun_then_check_prints_each_match_once(s
     assert "1 new match for your watches: `papertrail watch check` shows them." in synced.stdout, "waiting to be shown"
     first = cli("watch", "check", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("Sparse Lookahead Decoding for Long-Context Language Models") == 1
+    assert first.stdout.count("\n  Sparse Lookahead Decoding for Long-Context Language Models (listed 2026-03-09") == 1
     assert "https://arxiv.org/abs/2603.07101" in first.stdout
     assert 'Ask about it: papertrail ask "What does “Sparse Lookahead Decoding for Long-Context Language Models” propose?"' in first.stdout
     assert first.stdout.rstrip().endswith("1 new match.")
