@@ -8,6 +8,8 @@ the result types, the one abstention phrase `ABSTAIN`, and the two rules every f
 (`strip_controls`, `web_link`).
 """
 
+from types import SimpleNamespace
+
 from .api import (
     AskOptions,
     SearchOptions,
@@ -30,7 +32,7 @@ from .api import (
     sync_status,
     unannounced,
 )
-from . import watches
+from . import watching
 from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
@@ -49,6 +51,10 @@ from .types import (
     Watch,
     WatchMatch,
 )
+
+watches = SimpleNamespace(**{name: getattr(watching, name) for name in watching.PUBLIC})
+"""`rag.watches.add`, `list`, `remove`, `check` (and `deliver`, `waiting`, `matches`, `match_score`, `LOCAL`): a
+namespace, not the module (rag/watching.py), so the public name is never a module."""
 
 __all__ = [
     "ABSTAIN",

@@ -239,7 +239,7 @@ def _then_ready(settings: Settings, write: Callable[[], Report]) -> Report:
     next question, in this process or a new one, starts from it; then run the watches on the papers it added."""
     from .engine import get_engine
 
-    from .watches import after_write
+    from .watching import after_write
 
     report = write()
     get_engine(settings).ready()

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, default=Path("feedback-review.jsonl"), help="JSONL file to write")
     sub.add_argument("--rating", choices=["down", "up"], default="down", help="which ratings (default: down)")
 
-    # Watches (rag/watches.py): saved questions run on each write's new papers
+    # Watches (rag.watches, rag/watching.py): saved questions run on each write's new papers
     watch = commands.add_parser("watch", help="Follow a topic: each new paper that answers a saved question is shown once.")
     actions = watch.add_subparsers(title="actions", metavar="ACTION")
     sub = actions.add_parser("add", help="Save a question or topic to watch.")

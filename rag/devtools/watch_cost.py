@@ -21,6 +21,7 @@ from pathlib import Path
 import rag
 
 from .. import watch_store
+from ..watching import after_write
 from ..parse import load_papers
 from ..settings import bundled
 
@@ -53,7 +54,7 @@ def _round(base: Path, home: Path, pages: list[Path], questions: list[str]) -> t
     write = time.perf_counter() - started
     kept.rename(home / watch_store.FILE)
     started = time.perf_counter()
-    found = rag.watches.after_write(settings)
+    found = after_write(settings)
     return write, time.perf_counter() - started, found
 
 

@@ -1,7 +1,7 @@
 """Watches: saved questions or topics, run against the papers each write adds, each match sent to its owner once.
 
-`add`, `list`, `remove` and `check` are the public API (`rag.watches`); `deliver` is what a front end that pushes
-matches (the Slack bot) calls. After a sync, an add or an ingest, `after_write` runs every watch against the
+`add`, `list`, `remove` and `check` are the public API (`rag.watches`, a namespace of the names in `PUBLIC`);
+`deliver` is what a front end that pushes matches (the Slack bot) calls. After a sync, an add or an ingest, `after_write` runs every watch against the
 papers the watches have not looked at yet (those the write added, and those of a write killed before it got here)
 with ask's own retrieval, restricted to those papers, and ask's relevance decision (`relevant`). State lives in
 rag/watch_store.py.
@@ -37,6 +37,8 @@ Idf = Callable[[str], float]
 """Rarity of a stemmed word in the corpus (the BM25 index's IDF)."""
 LOCAL = "local"
 """The owner of watches made from the CLI and from Python."""
+PUBLIC = ("LOCAL", "add", "list", "remove", "check", "deliver", "waiting", "matches", "match_score")
+"""What `rag.watches` offers."""
 LOOK_BATCH = 500
 """New papers handed to one retrieval at most (a big ingest is looked at in slices of this many)."""
 
@@ -53,7 +55,7 @@ def add(question: str, owner: str = LOCAL, channel: str | None = None, settings:
         return watch_store.add(db, question, owner, channel)
 
 
-def list(owner: str | None = None, settings: Settings | None = None) -> builtins.list[Watch]:  # noqa: A001 (rag.watches.list)
+def list(owner: str | None = None, settings: Settings | None = None) -> builtins.list[Watch]:  # noqa: A001 (it is rag.watches.list)
     """The watches (of `owner`, when given), oldest first."""
     settings = check_settings(settings)
     if not watch_store.exists(settings.store.home):
