@@ -13,19 +13,15 @@ import builtins
 import functools
 import logging
 import sqlite3
-import statistics
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from . import watch_store
-from .answer import Draft, Request, create
-from .answer.gate import abstain_reason, refusal_reason
 from .arguments import check_question, check_settings, check_text
 from .dates import read as read_date
 from .errors import BadInputError, PapertrailError
 from .settings import Settings
-from .text import terms
 from .types import Paper, Source, Watch, WatchMatch
 
 if TYPE_CHECKING:
@@ -45,6 +41,8 @@ LOOK_BATCH = 500
 
 def add(question: str, owner: str = LOCAL, channel: str | None = None, settings: Settings | None = None) -> Watch:
     """Save a watch: from now on, each new paper that answers `question` is sent to `owner` (or to `channel`) once."""
+    from .answer.gate import refusal_reason
+
     settings = check_settings(settings)
     question, owner = check_question(question, settings.answer), check_text(owner, "owner")
     if reason := refusal_reason(question):
@@ -148,6 +146,8 @@ def after_write(settings: Settings) -> int:
 def relevant(question: str, sources: Sequence[Source], min_dense_score: float) -> builtins.list[Source]:
     """The sources that answer `question` by ask's relevance decision (the abstention gate, with ask's
     `min_dense_score`), each judged alone. The one place the watches call the decision from."""
+    from .answer.gate import abstain_reason
+
     return [source for source in sources if abstain_reason(question, [source], min_dense_score) is None]
 
 
@@ -160,6 +160,8 @@ def match_score(dense_score: float, coverage: float, background: float, coverage
 def coverage(question: str, paper: Paper, idf: Idf) -> float:
     """Share of the question's stemmed words, each weighted by its IDF, found in the paper's title and abstract
     (hyphenated words counted by their parts, as the BM25 index splits them)."""
+    from .text import terms
+
     weights = {term: idf(term) for term in terms(question.replace("-", " "))}
     used = _words(f"{paper.title} {paper.abstract}")
     return sum(weight for term, weight in weights.items() if term in used) / (sum(weights.values()) or 1.0)
@@ -168,6 +170,8 @@ def coverage(question: str, paper: Paper, idf: Idf) -> float:
 @functools.lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
     """The stemmed words of a paper's text, hyphenated ones by their parts; cached: every watch reads the same papers."""
+    from .text import terms
+
     return frozenset(terms(text.replace("-", " ")))
 
 
@@ -217,6 +221,8 @@ def _matching(
     costlier check, on the few left). The background is the median cosine of those ranked; when they are fewer
     than `watch.candidates`, of the best among them and the `calibration` papers (seen before, never matched), so
     a small write's papers still have something to stand out from."""
+    import statistics
+
     bounds, question = settings.watch, watch.question
     ranked = search.search(question, bounds.candidates, papers=paper_ids, vector=vector).sources
     if not ranked:
@@ -246,6 +252,8 @@ def _matching(
 
 def _sentence(search: HybridSearch, settings: Settings, question: str, source: Source) -> str:
     """The sentence of the abstract that answers `question`, as the extractive backend quotes it."""
+    from .answer import Draft, Request, create
+
     request = Request(question, [source.model_copy(update={"n": 1})], [], search.bm25.idf)
     draft = builtins.list(create("extractive", settings).stream(request))[-1]
     return draft.citations[0].quote if isinstance(draft, Draft) and draft.citations else ""
