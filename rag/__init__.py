@@ -48,6 +48,7 @@ from .types import (
     SyncReport,
     SyncStatus,
     Turn,
+    UnverifiedFigures,
     Watch,
     WatchMatch,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "SyncReport",
     "SyncStatus",
     "Turn",
+    "UnverifiedFigures",
     "Watch",
     "WatchMatch",
     "add_arxiv",

@@ -106,11 +106,13 @@ class HybridSearch:
         query: str,
         top_k: int,
         dates: list[str] | None = None,
+        names: list[str] = (),
         papers: list[str] | None = None,
         vector: list[float] | None = None,
     ) -> Retrieval:
         """The `top_k` best papers for `query`, optionally only those listed on `dates`, or among `papers` (ids: a
-        watch looks at the papers a write added); `vector` is the query's own, when already embedded.
+        watch looks at the papers a write added); the question's `names` ("Dolma") are also searched alone, a third
+        ranking in the fusion; `vector` is the query's own, when already embedded.
 
         Own code: llama-index's fusion retriever runs its retrievers one after the other (or in asyncio, which
         does not overlap CPU work); here BM25 runs in a thread beside the query embedding, which hid most of
@@ -126,7 +128,10 @@ class HybridSearch:
         hits, timings["bm25"] = lexical.result()
         clock = time.perf_counter()
         retrieval = self.settings.retrieval
-        ranked = fuse([(dense, retrieval.dense_weight), (hits, 1.0)], retrieval.rrf_k)
+        rankings = [(dense, retrieval.dense_weight), (hits, 1.0)]
+        if names:
+            rankings.append((self.lexical(" ".join(names), dates, papers), retrieval.name_weight))
+        ranked = fuse(rankings, retrieval.rrf_k)
         sources = [
             Source(
                 **self.catalog.paper(position).model_dump(),
