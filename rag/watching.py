@@ -3,7 +3,8 @@
 `add`, `list`, `remove` and `check` are the public API (`rag.watches`, a namespace of the names in `PUBLIC`);
 `deliver` is what a front end that pushes matches (the Slack bot) calls. After a sync, an add or an ingest, `after_write` runs every watch against the
 papers the watches have not looked at yet (those the write added, and those of a write killed before it got here)
-with ask's own retrieval, restricted to those papers, and ask's relevance decision (`relevant`). State lives in
+with ask's own retrieval, restricted to those papers, and ask's relevance decision (`relevant`: the answer decision
+of rag/answer/decision.py, each paper judged alone). State lives in
 rag/watch_store.py.
 """
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from . import watch_store
 from .arguments import check_question, check_settings, check_text
 from .dates import read as read_date
-from .errors import BadInputError, PapertrailError
+from .errors import BadInputError
 from .settings import Settings
 from .types import Paper, Source, Watch, WatchMatch
 
@@ -138,17 +139,17 @@ def after_write(settings: Settings) -> int:
     try:
         with watch_store.opened(settings.store.home) as db:
             return _look(db, settings)
-    except (PapertrailError, sqlite3.Error, OSError) as err:
-        log.warning("could not run the watches on the new papers: %s", err)
+    except Exception as err:  # the edge between a write that succeeded and the watches: one line, never a failed write
+        log.warning("could not run the watches on the new papers: %s: %s", type(err).__name__, err)
         return 0
 
 
-def relevant(question: str, sources: Sequence[Source], min_dense_score: float) -> builtins.list[Source]:
-    """The sources that answer `question` by ask's relevance decision (the abstention gate, with ask's
-    `min_dense_score`), each judged alone. The one place the watches call the decision from."""
-    from .answer.gate import abstain_reason
+def relevant(question: str, sources: Sequence[Source], idf: Idf) -> builtins.list[Source]:
+    """The sources that answer `question` by ask's relevance decision (`rag.answer.decision.decide`), each judged
+    alone. The one place the watches call the decision from."""
+    from .answer.decision import decide
 
-    return [source for source in sources if abstain_reason(question, [source], min_dense_score) is None]
+    return [source for source in sources if decide(question, [source], idf).reason is None]
 
 
 def match_score(dense_score: float, coverage: float, background: float, coverage_weight: float) -> float:
@@ -223,13 +224,17 @@ def _matching(
     a small write's papers still have something to stand out from."""
     import statistics
 
+    from .answer.asked import read
+    from .answer.decision import rare_names
+
     bounds, question = settings.watch, watch.question
-    ranked = search.search(question, bounds.candidates, papers=paper_ids, vector=vector).sources
+    names = rare_names(read(question).names, search.bm25.idf)
+    ranked = search.search(question, bounds.candidates, names=names, papers=paper_ids, vector=vector).sources
     if not ranked:
         return []
     pool = ranked
     if len(paper_ids) < bounds.candidates and (extra := [p for p in calibration if p not in set(paper_ids)]):
-        pool = search.search(question, bounds.candidates, papers=[*paper_ids, *extra], vector=vector).sources
+        pool = search.search(question, bounds.candidates, names=names, papers=[*paper_ids, *extra], vector=vector).sources
     background = statistics.median(source.dense_score for source in pool)
     covered = {source.paper_id: coverage(question, source, search.bm25.idf) for source in ranked}
     strong = [
@@ -246,7 +251,7 @@ def _matching(
             covered[source.paper_id],
             background,
         )
-        for source in relevant(question, strong, settings.answer.min_dense_score)
+        for source in relevant(question, strong, search.bm25.idf)
     ]
 
 
