@@ -209,7 +209,7 @@ class WatchSettings(BaseSettings):
     model_config = _group("PAPERTRAIL_WATCH_")
 
     min_score: float = Field(
-        default=0.41,
+        default=0.32,
         ge=-2.0,
         le=2.0,
         description="Least match score for a new paper that passes ask's relevance decision to match a watch: its "
@@ -217,7 +217,7 @@ class WatchSettings(BaseSettings):
         "words; chosen by cross-validation on eval/watches.jsonl (docs/watches.md).",
     )
     coverage_weight: float = Field(
-        default=0.4,
+        default=0.3,
         ge=0.0,
         le=2.0,
         description="Weight of coverage (share of the watch's words, weighted by BM25's IDF, in the title and "
