@@ -171,7 +171,7 @@ def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
     """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
     them) with their rarity."""
     plain = _CONTRACTION.sub("", question).replace("-", " ")
-    return {term: idf(term) for term in terms(plain) - FORM_WORDS}
+    return {term: idf(term) for term in sorted(terms(plain) - FORM_WORDS)}
 
 
 @lru_cache(maxsize=8192)
