@@ -33,7 +33,19 @@ from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
 from .settings import Settings
-from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import (
+    ABSTAIN,
+    Answer,
+    Citation,
+    IngestReport,
+    Paper,
+    Source,
+    SyncBatch,
+    SyncReport,
+    SyncStatus,
+    Turn,
+    UnverifiedFigures,
+)
 
 __all__ = [
     "ABSTAIN",
@@ -52,6 +64,7 @@ __all__ = [
     "SyncReport",
     "SyncStatus",
     "Turn",
+    "UnverifiedFigures",
     "add_arxiv",
     "added_since",
     "ask",

@@ -170,6 +170,7 @@ def _answer(
         removed_citations=checked.removed_citations,
         unverified_quotes=checked.unverified_quotes,
         uncited_sentences=checked.uncited_sentences,
+        unverified_figures=checked.unverified_figures,
         prompt_tokens=draft.prompt_tokens,
         completion_tokens=draft.completion_tokens,
         ranked=ranked,

@@ -61,6 +61,15 @@ class Citation(BaseModel):
     dates: list[str]
 
 
+class UnverifiedFigures(BaseModel):
+    """A sentence of a model's answer stating figures that none of the sources it cites states: shown as unverified."""
+
+    sentence: str = Field(description="The sentence, as it stands in the answer's text.")
+    start: int = Field(description="Where the sentence starts in `Answer.text` (a character offset).")
+    end: int = Field(description="Where it ends in `Answer.text` (exclusive), so `text[start:end] == sentence`.")
+    figures: list[str] = Field(description="Its figures that no cited source states, as written (\"99%\", \"1.2T\").")
+
+
 class Turn(BaseModel):
     """One earlier exchange of a conversation, for follow-up questions."""
 
@@ -91,6 +100,11 @@ class Answer(BaseModel):
         default_factory=list, description="Text the model put in quotation marks that is not verbatim in the cited abstract."
     )
     uncited_sentences: list[str] = Field(default_factory=list, description="Sentences of the answer that cite no source.")
+    unverified_figures: list[UnverifiedFigures] = Field(
+        default_factory=list,
+        description="Sentences of a model's answer stating a figure that no source they cite states (\"1.2 trillion\" "
+        "and \"1,200B\" are the same figure, as are \"64%\" and \"64 percent\").",
+    )
     prompt_tokens: int = Field(default=0, description="Tokens sent to the language model (0 for the extractive backend).")
     completion_tokens: int = Field(default=0, description="Tokens the language model wrote (0 for the extractive backend).")
     ranked: list[str] = Field(
@@ -119,6 +133,11 @@ class SyncReport(IngestReport):
     )
     synced_before: int = Field(
         default=0, description="Listing days asked for that earlier syncs stored in full (not fetched again)."
+    )
+    kept: list[str] = Field(
+        default_factory=list,
+        description="What was kept of the stored version of a record: its title (one paper per arXiv id) or its "
+        "longer abstract (the record being no newer), each line naming the arXiv id and what was kept.",
     )
 
 

@@ -90,16 +90,25 @@ def browser():
         instance.close()
 
 
+@contextmanager
+def opened(browser, url: str) -> Iterator:
+    """A fresh laptop-width page on the app at `url`, its heading shown; closed after."""
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(WAIT_MS)
+        tab.goto(url)
+        tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+        yield tab
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, app_url: str):
     """A fresh laptop-width page on the app."""
-    context = browser.new_context(viewport=LAPTOP)
-    tab = context.new_page()
-    tab.set_default_timeout(WAIT_MS)
-    tab.goto(app_url)
-    tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-    yield tab
-    context.close()
+    with opened(browser, app_url) as tab:
+        yield tab
 
 
 def shoot(page, name: str) -> None:

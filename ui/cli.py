@@ -184,6 +184,8 @@ def _synced(work: Callable[[Callable[[int, int], None]], rag.SyncReport], desc: 
 def _sync_summary(report: rag.SyncReport, noun: str) -> None:
     for line in report.skipped:
         say(one_line(f"papertrail: skipped {line}"), err=True)
+    for line in report.kept:
+        say(one_line(f"papertrail: kept {line}"), err=True)
     say(sync_summary(report, noun))
 
 

@@ -7,7 +7,8 @@ from urllib.parse import quote_plus
 
 import rag
 
-from .present import byline, lead, listed_sources, quotes_by_source
+from .present import byline, flagged_runs, lead_span, link_pieces, listed_sources, own_links, quotes_by_source
+from .present import unverified_label
 from .present import notes as answer_notes
 
 SECTION_LIMIT = 3000
@@ -68,8 +69,24 @@ def fallback_text(answer: rag.Answer) -> str:
     return trim(escape(answer.text), TEXT_LIMIT)
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}}
+def _section(text: str, verbatim: bool = False) -> Block:
+    """A mrkdwn section; `verbatim`: Slack leaves bare URLs, channel names and mentions in it as text."""
+    shown = {"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}
+    return {"type": "section", "text": shown | {"verbatim": True} if verbatim else shown}
+
+
+def answer_mrkdwn(answer: rag.Answer, start: int, end: int) -> str:
+    """`answer.text[start:end]` as mrkdwn: escaped, only the cited papers' own links linked (anything else a client
+    would link shows as code), and each sentence stating figures no cited source states marked unverified."""
+    own = own_links(answer)
+    parts = []
+    for text, flag in flagged_runs(answer, start, end):
+        shown = "".join(
+            escape(piece) if kind is None else link(piece, piece) if kind else f"`{escape(piece)}`"
+            for piece, kind in link_pieces(text, own)
+        )
+        parts.append(f"{shown} :warning: _{escape(unverified_label(flag))}_" if flag else shown)
+    return "".join(parts).strip()
 
 
 def _context(text: str) -> Block:
@@ -118,8 +135,10 @@ def feedback_block() -> Block:
 
 def answer_blocks(answer: rag.Answer) -> list[Block]:
     """The answer's lead in bold, the rest (split across sections), cited sources, notes, backend and time, feedback."""
-    first, rest = lead(answer)
-    body = [_section(f"*{escape(first)}*")] + [_section(piece) for piece in split(escape(rest))]
+    end, rest = lead_span(answer)
+    first = answer_mrkdwn(answer, 0, end)
+    body = [_section(f"*{first}*", verbatim=True)]
+    body += [_section(piece, verbatim=True) for piece in split(answer_mrkdwn(answer, rest, len(answer.text)))]
     body += source_blocks(answer)
     notes = answer_notes(answer)
     seconds = answer.timings_ms.get("total", 0) / 1000

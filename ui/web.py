@@ -86,7 +86,7 @@ class Handlers:
         dates: list[str] | None,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream the answer to `question` into the chat, then fill the sources panel and notes."""
-        messages = chat_messages(turns)
+        messages = chat_messages(turns, answers)
         try:
             stream = rag.ask_stream(
                 question, turns, self.settings, top_k=top_k, dates=dates or None, backend=backend or None
@@ -102,11 +102,11 @@ class Handlers:
                     answer = piece
         except Exception as err:  # the edge of the page: see client_message
             note = render.note_html([client_message(err, "answering")], "error")
-            yield chat_messages(turns), gr.skip(), note, turns, answers, question
+            yield chat_messages(turns, answers), gr.skip(), note, turns, answers, question
             return
         turns = [*turns, rag.Turn(question=question, answer=answer.text)]
         answers = {**answers, len(messages) - 1: answer}
-        yield chat_messages(turns), render.sources_panel(answer), render.notes(answer), turns, answers, ""
+        yield chat_messages(turns, answers), render.sources_panel(answer), render.notes(answer), turns, answers, ""
 
     def feedback(self, data: gr.LikeData, answers: dict[int, rag.Answer]) -> str:
         """Store a thumbs up/down on the answer it was given to."""
@@ -155,6 +155,7 @@ class Handlers:
         except rag.PapertrailError as err:
             return render.note_html([f"The update failed: {err}"], "error"), gr.skip(), gr.skip()
         lines = [f"Updated: {sync_summary(result)}"] + [f"Skipped {line}" for line in result.skipped]
+        lines += [f"Kept {line}" for line in result.kept]
         return render.note_html(lines, "ok"), *self.refresh()
 
     def refresh(self) -> tuple[str, Any]:
@@ -171,12 +172,15 @@ class Handlers:
         return answer.model_dump(mode="json")
 
 
-def chat_messages(turns: list[rag.Turn]) -> list[dict[str, str]]:
-    """The chat as Gradio messages, answers with their [n] markers linked to the source cards."""
+def chat_messages(turns: list[rag.Turn], answers: dict[int, rag.Answer]) -> list[dict[str, str]]:
+    """The chat as Gradio messages, answers with their [n] markers linked to the source cards, their links and
+    unverified sentences shown as `render.answer_markdown` decides (`answers` by message index)."""
     messages = []
     for turn in turns:
         messages.append({"role": "user", "content": render.plain(turn.question)})
-        messages.append({"role": "assistant", "content": render.link_citations(turn.answer)})
+        answer = answers.get(len(messages))
+        shown = render.answer_markdown(answer) if answer else render.link_citations(turn.answer)
+        messages.append({"role": "assistant", "content": shown})
     return messages
 
 
