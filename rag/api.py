@@ -244,11 +244,14 @@ def listing_date_key(date: str) -> tuple[int, int, int, str]:
 
 def _then_ready(settings: Settings, write: Callable[[], Report]) -> Report:
     """Run a write command, then build the search over what it wrote (once per command, not per commit), so the
-    next question, in this process or a new one, starts from it."""
+    next question, in this process or a new one, starts from it; then run the watches on the papers it added."""
     from .engine import get_engine
+
+    from .watching import after_write
 
     report = write()
     get_engine(settings).ready()
+    after_write(settings)
     return report
 
 

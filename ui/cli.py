@@ -1,5 +1,5 @@
-"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack, mcp, api; errors end as one line
-and exit 1.
+"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack, mcp, api, watch; errors end as
+one line and exit 1.
 
 Imports only `rag`'s public API (cheap: heavy libraries load inside its functions) and, per command,
 the front end or dev tool it runs, so `papertrail --help` stays instant.
@@ -113,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, default=Path("feedback-review.jsonl"), help="JSONL file to write")
     sub.add_argument("--rating", choices=["down", "up"], default="down", help="which ratings (default: down)")
 
+    # Watches (rag.watches, rag/watching.py): saved questions run on each write's new papers
+    watch = commands.add_parser("watch", help="Follow a topic: each new paper that answers a saved question is shown once.")
+    actions = watch.add_subparsers(title="actions", metavar="ACTION")
+    sub = actions.add_parser("add", help="Save a question or topic to watch.")
+    sub.set_defaults(handler=cmd_watch_add)
+    sub.add_argument("question", help='e.g. "linear attention conversion of pretrained LLMs"')
+    actions.add_parser("list", help="List your watches.").set_defaults(handler=cmd_watch_list)
+    sub = actions.add_parser("remove", help="Delete a watch and its matches.")
+    sub.set_defaults(handler=cmd_watch_remove)
+    sub.add_argument("id", type=int, help="the watch's number, as `watch list` shows it")
+    sub = actions.add_parser("check", help="Print the matches not shown before (running the watches on new papers first).")
+    sub.set_defaults(handler=cmd_watch_check)
+    sub.add_argument("--since", metavar="DATE", help="also run the watches on every paper listed since this day (2024-03-11)")
+
     # Slack bot (ui/slack.py)
     sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
@@ -223,6 +237,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
         return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
+    _watch_note(settings)
 
 
 def cmd_sync(args: argparse.Namespace) -> None:
@@ -235,11 +250,13 @@ def cmd_sync(args: argparse.Namespace) -> None:
         "day",
         "listing day",
     )
+    _watch_note(settings)
 
 
 def cmd_add(args: argparse.Namespace) -> None:
     settings = rag.Settings()
     _synced(lambda progress: rag.add_arxiv(args.ids, settings, progress), "Fetching", "paper", "arXiv id")
+    _watch_note(settings)
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
@@ -306,6 +323,43 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_feedback_export(args: argparse.Namespace) -> None:
     count = rag.export_feedback(args.out, rag.Settings(), rating=args.rating)
     say(f"{count} {'thumbs-down' if args.rating == 'down' else 'thumbs-up'} answer(s) written to {args.out}")
+
+
+def cmd_watch_add(args: argparse.Namespace) -> None:
+    watch = rag.watches.add(args.question, settings=rag.Settings())
+    say(f"Watch {watch.id} saved: new papers that answer “{watch.question}” will show in `papertrail watch check`.")
+
+
+def cmd_watch_list(args: argparse.Namespace) -> None:
+    watches = rag.watches.list(rag.watches.LOCAL, rag.Settings())
+    for watch in watches:
+        say(f"{watch.id}  {watch.question}  (since {watch.created:%Y-%m-%d})")
+    if not watches:
+        say('No watches yet: papertrail watch add "a question or topic"')
+
+
+def cmd_watch_remove(args: argparse.Namespace) -> None:
+    watch = rag.watches.remove(args.id, rag.watches.LOCAL, rag.Settings())
+    say(f"Watch {watch.id} removed: {watch.question}")
+
+
+def cmd_watch_check(args: argparse.Namespace) -> None:
+    matches = rag.watches.check(args.since, settings=rag.Settings())
+    for match in matches:
+        paper = match.paper
+        say(f"\n[watch {match.watch.id}] {match.watch.question}")
+        say(f"  {paper.title} (listed {', '.join(paper.dates) or 'no listing date'})")
+        if link := rag.web_link(paper.arxiv_url) or rag.web_link(paper.url):
+            say(f"  {link}")
+        say(f'  "{match.sentence}"')
+        say(f"  Ask about it: papertrail ask {json.dumps(match.ask, ensure_ascii=False)}")
+    say(f"\n{len(matches)} new match{'' if len(matches) == 1 else 'es'}." if matches else "No new matches.")
+
+
+def _watch_note(settings: rag.Settings) -> None:
+    """After a write: say how many matches wait in `papertrail watch check`."""
+    if waiting := rag.watches.waiting(rag.watches.LOCAL, settings):
+        say(f"{waiting} new match{'' if waiting == 1 else 'es'} for your watches: `papertrail watch check` shows them.")
 
 
 def cmd_slack(args: argparse.Namespace) -> None:

@@ -188,3 +188,39 @@ def batch_blocks(batch: rag.SyncBatch) -> list[Block]:
 
 def _count_papers(batch: rag.SyncBatch) -> str:
     return f"{len(batch.papers)} new paper{'' if len(batch.papers) == 1 else 's'}"
+
+
+ASK_ABOUT_ACTION = "papertrail_ask_about"
+"""Action id of the "Ask about it" button under a watch match; its value is the question to ask."""
+
+
+def match_text(match: rag.WatchMatch) -> str:
+    """The plain text of a watch match: notifications and history."""
+    return trim(escape(f"New paper for your watch “{match.watch.question}”: {match.paper.title}"), TEXT_LIMIT)
+
+
+def match_blocks(match: rag.WatchMatch) -> list[Block]:
+    """A new paper that matched a watch: the watch, the paper linked to arXiv with its dates, the matching sentence
+    quoted as the sources of an answer quote theirs, and an "Ask about it" button."""
+    paper = match.paper
+    dates = escape(", ".join(paper.dates) or "no listing date")
+    lines = [f"*New paper for your watch* “{escape(trim(match.watch.question, 300))}” (watch {match.watch.id})",
+             f"{_link(paper)} · listed {dates}"]
+    lines += [escape(byline(paper))] if paper.authors else []
+    lines += [f"> “{escape(match.sentence)}”"] if match.sentence else []
+    button = {
+        "type": "button",
+        "action_id": ASK_ABOUT_ACTION,
+        "text": {"type": "plain_text", "text": "Ask about it", "emoji": True},
+        "value": trim(match.ask, 2000),
+    }
+    return [_section("\n".join(lines)), {"type": "actions", "elements": [button]}]
+
+
+def watches_text(watches: list[rag.Watch]) -> str:
+    """`/papertrail watches`: the user's watches, one a line, or how to add one."""
+    if not watches:
+        return "You have no watches yet: `/papertrail watch <question or topic>`."
+    lines = [f"*{watch.id}* {escape(watch.question)}" + (f" (posted to <#{escape(watch.channel)}>)" if watch.channel else "")
+             for watch in watches]
+    return "Your watches (remove one with `/papertrail unwatch <id>`):\n" + "\n".join(lines)

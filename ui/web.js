@@ -29,3 +29,17 @@ const clampToRange = (event) => {
 };
 document.addEventListener("change", clampToRange, true);
 document.addEventListener("keydown", (event) => { if (event.key === "Enter") clampToRange(event); }, true);
+
+// A watch match's "Ask about it": put its question in the question box and ask it (one click).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("button.pt-ask-about");
+  if (!button) return;
+  event.preventDefault();
+  const box = document.querySelector("#pt-question textarea");
+  const send = document.querySelector("#pt-send");
+  if (!box || !send) return;
+  box.value = button.dataset.question;
+  box.dispatchEvent(new Event("input", { bubbles: true }));
+  setTimeout(() => send.click(), 50);
+  box.scrollIntoView({ behavior: "smooth", block: "center" });
+}, true);

@@ -16,6 +16,7 @@ import gradio as gr
 import rag
 
 from . import web_render as render
+from . import web_watches as watching
 from .present import client_message, date_label, sync_summary
 from .settings import WebSettings
 
@@ -210,6 +211,7 @@ def build_app(settings: rag.Settings | None = None, web: WebSettings | None = No
                 "Update from Daily Papers", size="sm", scale=0, min_width=190, elem_id="pt-update", visible=not web.read_only
             )
         updated = gr.HTML("", elem_id="pt-updated")
+        watch_count = gr.HTML("", elem_id="pt-watch-count")
         # On a phone (web.css) this column's parts and the sources column become one column: the chat, the question
         # box, then the sources, then the examples and controls.
         with gr.Row(equal_height=False, elem_id="pt-main"):
@@ -255,12 +257,15 @@ def build_app(settings: rag.Settings | None = None, web: WebSettings | None = No
                     dates = gr.Dropdown(
                         [], multiselect=True, label="Listing dates (all when empty)", min_width=160, elem_id="pt-dates"
                     )
-                clear = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="pt-clear")
+                with gr.Row():
+                    clear = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="pt-clear")
+                    watch_this = watching.button()
                 with gr.Accordion("Add papers", open=False, elem_id="pt-add", visible=not web.read_only):
                     gr.Markdown("A Daily Papers page saved as .txt, or a JSONL file with title and abstract fields.")
                     upload = gr.File(label="Paper list", file_types=[".txt", ".jsonl", ".json"], elem_id="pt-upload")
                     add = gr.Button("Add to the library", elem_id="pt-add-button")
                     added = gr.HTML("", elem_id="pt-added")
+                watches = watching.section(watch_count, watch_this)
             with gr.Column(scale=2, min_width=320, elem_id="pt-sources-column"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render.EMPTY_PANEL, elem_id="pt-sources")
@@ -278,12 +283,19 @@ def build_app(settings: rag.Settings | None = None, web: WebSettings | None = No
         clear.click(
             lambda: ([], render.EMPTY_PANEL, "", [], {}, ""), None, ask_outputs, api_visibility="private", queue=False
         )
+        writes = []
         if not web.read_only:  # progress shows in the panel that asked for the work, nowhere else
-            add.click(
-                handlers.add_papers, [upload], [added, heading, dates, upload], api_visibility="private", show_progress_on=[added]
+            writes.append(
+                add.click(
+                    handlers.add_papers, [upload], [added, heading, dates, upload], api_visibility="private",
+                    show_progress_on=[added],
+                )
             )
-            update.click(handlers.update, None, [updated, heading, dates], api_visibility="private", show_progress_on=[updated])
+            writes.append(
+                update.click(handlers.update, None, [updated, heading, dates], api_visibility="private", show_progress_on=[updated])
+            )
         app.load(handlers.refresh, None, [heading, dates], api_visibility="private", show_progress="hidden")
+        watching.wire(app, watches, turns, settings, writes)
         gr.api(handlers.api_ask, api_name="ask")
     return app
 
