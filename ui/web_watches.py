@@ -140,7 +140,7 @@ def wire(app: gr.Blocks, panel: WatchPanel, turns: gr.State, settings: rag.Setti
     "Watch this" and "Remove" change it."""
     handlers = WatchHandlers(settings)
     shown = [panel.browser, panel.count, panel.listing, panel.chosen]
-    for event in [app.load(None), *writes]:
-        event.then(handlers.show, [panel.browser], shown, api_visibility="private", show_progress="hidden")  # the write showed its own
+    for event in [app.load(None), *writes]:  # no progress of its own: the write showed its own in its panel
+        event.then(handlers.show, [panel.browser], shown, api_visibility="private", show_progress="hidden")
     panel.button.click(handlers.watch_this, [turns, panel.browser], [panel.notice, *shown[1:]], api_visibility="private")
     panel.remove.click(handlers.remove, [panel.chosen, panel.browser], [panel.notice, *shown[1:]], api_visibility="private")
