@@ -219,7 +219,7 @@ def build_app(settings: rag.Settings | None = None, web: WebSettings | None = No
                 chatbot = gr.Chatbot(
                     show_label=False,
                     elem_id="pt-chat",
-                    height=520,
+                    height="min(520px, calc(100vh - 330px))",  # leaves the question box on a laptop's first screen
                     buttons=["copy"],
                     feedback_options=("Like", "Dislike"),
                     placeholder="Ask about the indexed papers. Follow-up questions use the conversation so far.",
