@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -103,14 +104,17 @@ class HybridSearch:
             self._embedder = build_embedder(self.settings)
         return self._embedder
 
-    def dense(self, vector: list[float], dates: list[str] | None) -> tuple[list[Hit], dict[int, float]]:
+    def dense(
+        self, vector: list[float], dates: list[str] | None, papers: list[str] | None = None
+    ) -> tuple[list[Hit], dict[int, float]]:
         """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine;
         chunks written since this process loaded Chroma's vector index come from `recent`."""
         recent = self.recent
-        where = date_filter(dates) if dates else None
-        if where and recent is not None and recent.papers:  # Chroma fails on ids its loaded index does not hold
-            where = {"$and": [where, {"paper_id": {"$nin": sorted(recent.papers)}}]}
-        ids, distances = self.store.query(vector, self.candidates, where)
+        stale = recent.papers if recent is not None else frozenset()
+        wanted = papers if papers is None or not stale else [paper for paper in papers if paper not in stale]
+        # Chroma fails when a filter picks ids its loaded index does not hold: the recent papers are left out of it.
+        where = _where(dates, wanted, sorted(stale) if stale and (dates or wanted is not None) else [])
+        ids, distances = self.store.query(vector, self.candidates, where) if wanted != [] else ([], [])
         found: list[tuple[float, Hit]] = []
         for chunk, distance in zip(ids, distances):
             paper_id, _, index = chunk.rpartition(":")
@@ -120,7 +124,7 @@ class HybridSearch:
                 continue
             found.append((distance, (position, int(index))))
         if recent is not None and len(recent.rows):
-            rows, near = recent.nearest(vector, self.candidates, self.catalog.row_mask(dates) if dates else None)
+            rows, near = recent.nearest(vector, self.candidates, self._mask(dates, papers))
             owners, indexes = self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist()
             found = sorted([*found, *zip(near.tolist(), zip(owners, indexes))], key=lambda item: item[0])[: self.candidates]
         cosine: dict[int, float] = {}
@@ -128,36 +132,45 @@ class HybridSearch:
             cosine[position] = max(cosine.get(position, 0.0), 1.0 - distance)
         return [hit for _, hit in found], cosine
 
-    def lexical(self, query: str, dates: list[str] | None) -> list[Hit]:
-        """The best BM25 chunks (only those of papers listed on `dates`, when given). Chunks of equal score come in
-        order of paper id and chunk, so the ranking does not depend on how the index is split into segments."""
-        mask = self.catalog.row_mask(dates) if dates else None
-        rows, scores = self.bm25.search(query, self.candidates, mask)
+    def lexical(self, query: str, dates: list[str] | None, papers: list[str] | None = None) -> list[Hit]:
+        """The best BM25 chunks (only those of papers listed on `dates`, and among `papers`, when given). Chunks of
+        equal score come in order of paper id and chunk, so the ranking does not depend on how the index is split
+        into segments."""
+        rows, scores = self.bm25.search(query, self.candidates, self._mask(dates, papers))
         found = zip(scores.tolist(), self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist())
         ranked = sorted(found, key=lambda hit: (-hit[0], self.catalog.paper_ids[hit[1]], hit[2]))
         return [(paper, index) for _, paper, index in ranked[: self.candidates]]
 
-    def search(self, query: str, top_k: int, dates: list[str] | None = None, names: list[str] = ()) -> Retrieval:
-        """The `top_k` best papers for `query`, optionally only those listed on `dates`; the question's `names`
-        ("Dolma") are also searched alone, a third ranking in the fusion.
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        dates: list[str] | None = None,
+        names: list[str] = (),
+        papers: list[str] | None = None,
+        vector: list[float] | None = None,
+    ) -> Retrieval:
+        """The `top_k` best papers for `query`, optionally only those listed on `dates`, or among `papers` (ids: a
+        watch looks at the papers a write added); the question's `names` ("Dolma") are also searched alone, a third
+        ranking in the fusion; `vector` is the query's own, when already embedded.
 
         Own code: llama-index's fusion retriever runs its retrievers one after the other (or in asyncio, which
         does not overlap CPU work); here BM25 runs in a thread beside the query embedding, which hid most of
         BM25's time in the benchmark (it is about half the embedding's at 100,000 papers)."""
         started = time.perf_counter()
-        lexical = _BM25_THREADS.submit(self._timed_lexical, query, dates)
+        lexical = _BM25_THREADS.submit(self._timed_lexical, query, dates, papers)
         timings: dict[str, float] = {}
         clock = started
-        vector = self.embedder.query(query)
+        vector = self.embedder.query(query) if vector is None else vector
         clock = _lap(timings, "embed_query", clock)
-        dense, cosine = self.dense(vector, dates)
+        dense, cosine = self.dense(vector, dates, papers)
         clock = _lap(timings, "dense", clock)
         hits, timings["bm25"] = lexical.result()
         clock = time.perf_counter()
         retrieval = self.settings.retrieval
         rankings = [(dense, retrieval.dense_weight), (hits, 1.0)]
         if names:
-            rankings.append((self.lexical(" ".join(names), dates), retrieval.name_weight))
+            rankings.append((self.lexical(" ".join(names), dates, papers), retrieval.name_weight))
         ranked = fuse(rankings, retrieval.rrf_k)
         sources = [
             Source(
@@ -172,11 +185,30 @@ class HybridSearch:
         _lap(timings, "retrieval", started)
         return Retrieval(sources, [self.catalog.paper_ids[position] for position, _ in ranked[:RANKED_PAPERS]], timings)
 
-    def _timed_lexical(self, query: str, dates: list[str] | None) -> tuple[list[Hit], float]:
+    def _timed_lexical(self, query: str, dates: list[str] | None, papers: list[str] | None) -> tuple[list[Hit], float]:
         clock = time.perf_counter()
-        hits = self.lexical(query, dates)
+        hits = self.lexical(query, dates, papers)
         return hits, elapsed_ms(clock)
 
+    def _mask(self, dates: list[str] | None, papers: list[str] | None) -> np.ndarray | None:
+        """1.0 for each indexed chunk of a paper listed on `dates` and among `papers` (each when given), else 0.0;
+        None when neither is given."""
+        mask = self.catalog.row_mask(dates) if dates else None
+        if papers is None:
+            return mask
+        chosen = np.zeros(len(self.catalog.paper_ids), dtype=bool)
+        chosen[[position for paper in papers if (position := self.catalog.position.get(paper)) is not None]] = True
+        return chosen[self.catalog.chunk_paper].astype(np.float32) * (1.0 if mask is None else mask)
+
+def _where(dates: list[str] | None, papers: list[str] | None, stale: list[str]) -> dict[str, Any] | None:
+    """Chroma `where` clause for the listing dates and paper ids asked for, without the `stale` papers (None: every
+    chunk)."""
+    clauses = [
+        *([date_filter(dates)] if dates else []),
+        *([{"paper_id": {"$in": papers}}] if papers is not None else []),
+        *([{"paper_id": {"$nin": stale}}] if stale else []),
+    ]
+    return {"$and": clauses} if len(clauses) > 1 else clauses[0] if clauses else None
 
 def elapsed_ms(since: float) -> float:
     """Milliseconds since a `time.perf_counter()` reading, as timings report them."""
