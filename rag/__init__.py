@@ -2,10 +2,13 @@
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
 `backend_name`, `check_store`, `search` (retrieval without an answer), `paper`, feedback, the Daily Papers sync
-(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `Settings`,
+(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `watches`
+(saved questions run on each write's new papers: `rag.watches.add`, `list`, `remove`, `check`), `Settings`,
 the result types, the one abstention phrase `ABSTAIN`, and the two rules every front end applies to what it shows
 (`strip_controls`, `web_link`).
 """
+
+from types import SimpleNamespace
 
 from .api import (
     AskOptions,
@@ -29,6 +32,7 @@ from .api import (
     sync_status,
     unannounced,
 )
+from . import watching
 from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
@@ -45,7 +49,13 @@ from .types import (
     SyncStatus,
     Turn,
     UnverifiedFigures,
+    Watch,
+    WatchMatch,
 )
+
+watches = SimpleNamespace(**{name: getattr(watching, name) for name in watching.PUBLIC})
+"""`rag.watches.add`, `list`, `remove`, `check` (and `deliver`, `waiting`, `matches`, `match_score`, `LOCAL`): a
+namespace, not the module (rag/watching.py), so the public name is never a module."""
 
 __all__ = [
     "ABSTAIN",
@@ -65,6 +75,8 @@ __all__ = [
     "SyncStatus",
     "Turn",
     "UnverifiedFigures",
+    "Watch",
+    "WatchMatch",
     "add_arxiv",
     "added_since",
     "ask",
@@ -86,5 +98,6 @@ __all__ = [
     "sync",
     "sync_status",
     "unannounced",
+    "watches",
     "web_link",
 ]

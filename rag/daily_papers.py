@@ -75,6 +75,8 @@ def sync(
         report = _empty(synced_before=len(days) - len(todo))
         client = DailyPapers(settings.sync)
         settled: list[str] = []
+        if progress and todo:
+            progress(0, len(todo))
         try:
             for index, listed in enumerate(todo, start=1):
                 try:
@@ -107,6 +109,8 @@ def add(ids: Sequence[str], settings: Settings, progress: Progress | None = None
         papers: list[Paper] = []
         skipped: list[str] = []
         failure: SyncError | None = None
+        if progress:
+            progress(0, len(wanted))
         for index, wanted_id in enumerate(wanted, start=1):
             try:
                 info = client.paper(wanted_id)

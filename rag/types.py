@@ -155,3 +155,35 @@ class SyncStatus(BaseModel):
     last_sync: datetime | None = Field(description="When the latest sync that fetched every day it was asked for ended.")
     days: int = Field(description="Listing days stored in full.")
     latest: SyncBatch | None = Field(description="The papers added by the latest sync that added any.")
+
+
+class Watch(BaseModel):
+    """A saved question or topic: each new paper that answers it is sent to its owner once."""
+
+    id: int
+    question: str
+    owner: str = Field(description="Whose it is: 'local' (CLI, Python), 'slack:U123', 'web:alice', 'browser:<id>'.")
+    channel: str | None = Field(default=None, description="Where its matches go instead of to the owner (a Slack channel id).")
+    created: datetime
+
+
+class WatchMatch(BaseModel):
+    """A new paper that matched a watch, with the sentence of its abstract that matches."""
+
+    id: int
+    watch: Watch
+    paper: Paper
+    sentence: str = Field(description="The sentence of the abstract that answers the watch, verbatim.")
+    dense_score: float = Field(description="Best cosine similarity of one of the paper's chunks to the watch.")
+    coverage: float = Field(description="Share of the watch's words, weighted by rarity, that the title and abstract use.")
+    background: float = Field(
+        description="Typical cosine similarity of the watch to papers of the time (the median of its best-ranked "
+        "papers among the new and latest seen ones): how far `dense_score` stands out."
+    )
+    found: datetime
+
+    @computed_field
+    @property
+    def ask(self) -> str:
+        """The question a one-click "ask about it" asks."""
+        return f"What does “{self.paper.title}” propose?"

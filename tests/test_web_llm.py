@@ -16,11 +16,18 @@ from tests.test_web import browser  # noqa: F401  (the Chromium fixture, shared)
 
 pytestmark = pytest.mark.slow
 REPLY = "Dropout is remarkably effective against multi-epoch degradation [1]. It also cures everything [9]."
+LIST_QUESTION = "Which studies look at repeating pre-training data, and what did each find?"
+LIST_REPLY = (
+    "- Token-Crisis study: dropout helps against multi-epoch degradation [1].\n"
+    "- Stability-gap study: warm-up matters when pre-training continues [2]."
+)
 
 
 def reply(body: dict) -> str:
-    """The scripted model: a figure and links of its own about calibrated abstention, else `REPLY`."""
-    return LINKS_REPLY if ABSTENTION in body["messages"][-1]["content"] else REPLY
+    """The scripted model: a figure and links of its own about calibrated abstention, one line per paper for
+    `LIST_QUESTION`, else `REPLY`."""
+    asked = body["messages"][-1]["content"]
+    return LINKS_REPLY if ABSTENTION in asked else LIST_REPLY if LIST_QUESTION in asked else REPLY
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +72,11 @@ def test_only_a_cited_papers_own_link_is_a_link_and_an_unverified_figure_is_mark
     notice = page.locator("#pt-notice").inner_text()
     assert "Not a link of a cited paper: http://evil.example/reset" in notice
     shoot(page, "llm-unverified")
+
+
+def test_an_answer_given_one_line_per_paper_shows_as_a_list(page) -> None:
+    ask(page, LIST_QUESTION)
+    items = page.locator("#pt-chat .message.bot").last.locator("li")
+    assert items.count() == 2
+    assert items.nth(0).inner_text().startswith("Token-Crisis study: dropout helps")
+    assert items.nth(1).locator("a[href='#source-2']").count() == 1

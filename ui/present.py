@@ -1,5 +1,6 @@
-"""What every front end shows beside an answer, decided once: its lead, quotes by source number, which sources
-to list, notes, which of its links may be links, which of its sentences are unverified."""
+"""What every front end shows beside an answer, decided once: its text with the reason it declined, its lead or
+list lines, quotes by source number, which sources to list and under what heading, notes, which of its links may
+be links, which of its sentences are unverified, listing dates."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ import rag
 log = logging.getLogger(__name__)
 
 _FIRST_CLAIM = re.compile(r"(.+?\[\d+(?:\s*[,;]\s*\d+)*\][.!?]?)\s+(\S.*)", re.S)
+ITEM = "- "
+"""How a line of an answer given one line per paper starts ("- <paper name>: <sentence> [n]")."""
+_FIRST_ITEM = re.compile(r"^- ", re.M)
+CITED_HEADING = "Sources"
+CLOSEST_HEADING = "Closest papers (retrieved, not cited)"
+CLOSEST_NOTE = "Not answered: the closest papers are listed for reference; none of them is cited."
+NO_YEAR = "year not given"
+"""Said of a seed page's listing date ("Sep 12"): the pages give no year."""
 LINK = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'`\[\]{}|\\^]+"  # scheme://… or www.…
     r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # an e-mail address (mailto:)
@@ -23,13 +32,23 @@ _LINK_END = ".,;:!?)'\"’”»"
 
 FAILED = "Sorry, something went wrong; the server's log says what."
 """Shown for an unexpected error: its text stays in the server's log, never in a page or an API's reply."""
-ABSTAINED_NOTE = "No answer: the indexed abstracts do not support one. The closest papers are listed for reference."
+
+
+def shown_text(answer: rag.Answer) -> str:
+    """The answer as every front end shows it: its text, and after the abstention phrase the reason it declined."""
+    return f"{answer.text} {answer.reason}" if answer.abstained and answer.reason else answer.text
+
+
+def is_item(line: str) -> bool:
+    """True for a line of an answer given one line per paper."""
+    return line.startswith(ITEM)
 
 
 def lead(answer: rag.Answer) -> tuple[str, str]:
     """The answer's lead (the sentence that answers, with its citation) and the rest, so front ends show it first.
 
-    The extractive backend puts the lead in a paragraph of its own; a model's answer leads with its first cited sentence.
+    The extractive backend puts the lead in a paragraph of its own; a model's answer leads with its first cited sentence;
+    an answer given one line per paper leads with what comes before its first line (often nothing).
     """
     end, rest = lead_span(answer)
     return answer.text[:end].strip(), answer.text[rest:].strip()
@@ -38,6 +57,8 @@ def lead(answer: rag.Answer) -> tuple[str, str]:
 def lead_span(answer: rag.Answer) -> tuple[int, int]:
     """Where the lead ends in `answer.text` and where the rest begins (see `lead`)."""
     text = answer.text
+    if item := _FIRST_ITEM.search(text):
+        return item.start(), item.start()
     blank = text.find("\n\n")
     if blank >= 0:
         return blank, blank + 2
@@ -110,6 +131,22 @@ def listed_sources(answer: rag.Answer) -> list[rag.Source]:
     return [source for source in answer.sources if answer.abstained or source.n in cited]
 
 
+def quotes_to_show(answer: rag.Answer) -> dict[int, list[str]]:
+    """The quoted sentences of each cited source that the answer does not already say word for word (an extractive
+    answer is made of them), so a front end listing sources under the answer prints each sentence once."""
+    said = " ".join(answer.text.split())
+    return {
+        n: unsaid
+        for n, quotes in quotes_by_source(answer).items()
+        if (unsaid := [quote for quote in quotes if " ".join(quote.split()) not in said])
+    }
+
+
+def sources_heading(answer: rag.Answer) -> str:
+    """What the listed sources are: the cited ones, or, for a declined answer, the closest papers, cited by nothing."""
+    return CLOSEST_HEADING if answer.abstained else CITED_HEADING
+
+
 def flags(answer: rag.Answer) -> list[str]:
     """What the checks flagged: quotes not found in the cited abstract, sentences citing nothing, figures no cited
     source states, links that are not a cited paper's own."""
@@ -121,8 +158,23 @@ def flags(answer: rag.Answer) -> list[str]:
 
 
 def notes(answer: rag.Answer) -> list[str]:
-    """Every warning to show next to the answer: abstention, the pipeline's notes (fallbacks, removed citations), flags."""
-    return ([ABSTAINED_NOTE] if answer.abstained else []) + answer.notes + flags(answer)
+    """Every warning to show next to the answer: that the papers listed for a declined answer are not cited (only
+    when there are some), the pipeline's notes (fallbacks, removed citations), flags."""
+    return ([CLOSEST_NOTE] if answer.abstained and answer.sources else []) + answer.notes + flags(answer)
+
+
+def date_label(date: str) -> str:
+    """A listing date as shown: a dated day as it is, a seed page's day without a year as "Sep 12 (year not given)"."""
+    return f"{date} ({NO_YEAR})" if rag.listing_date_key(date)[0] == 0 else date
+
+
+def dates_label(dates: list[str]) -> str:
+    """A paper's listing dates as one label, "(year not given)" said once after the days without one."""
+    if not dates:
+        return "no listing date"
+    yearless = [date for date in dates if date_label(date) != date]
+    dated = [date for date in dates if date not in yearless]
+    return ", ".join(dated + [f"{', '.join(yearless)} ({NO_YEAR})"] * bool(yearless))
 
 
 def link(paper: rag.Paper) -> str | None:

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 from rag import Answer, Source, web_link
 
-from .present import byline, flagged_runs, link_pieces, own_links, quotes_by_source, unverified_label
+from .present import byline, dates_label, flagged_runs, link_pieces, own_links, quotes_by_source, unverified_label
 from .present import notes as answer_notes
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -36,7 +36,8 @@ def link_citations(text: str) -> str:
 
 def answer_markdown(answer: Answer) -> str:
     """The finished answer for the chat: text as it is, [n] linked to the source cards, only the cited papers' own
-    links as links, and each sentence stating figures that no cited source states marked unverified."""
+    links as links, each sentence stating figures that no cited source states marked unverified, and after the
+    abstention phrase the reason it declined."""
     own = own_links(answer)
     parts = []
     for text, flag in flagged_runs(answer):
@@ -49,7 +50,7 @@ def answer_markdown(answer: Answer) -> str:
             tag = f'<span class="pt-unverified-tag">⚠ {label}</span>'
             shown = f'<span class="pt-unverified" title="{label}">{shown}</span> {tag}'
         parts.append(shown)
-    return "".join(parts)
+    return "".join(parts) + (f" {plain(answer.reason)}" if answer.abstained and answer.reason else "")
 
 
 def highlight(abstract: str, quotes: list[str]) -> tuple[str, list[str]]:
@@ -70,7 +71,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
     arXiv when the arXiv id is known, else a title search)."""
     abstract, missing = highlight(source.abstract, quotes)
     title = html.escape(source.title)
-    dates = html.escape(", ".join(source.dates) or "no listing date")
+    dates = html.escape(dates_label(source.dates))
     query = quote_plus(source.title)
     status = "cited" if quotes else "uncited"
     extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
@@ -96,7 +97,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
 def sources_panel(answer: Answer) -> str:
     """Cards for every source of the answer, cited ones first, in number order."""
     if not answer.sources:
-        return '<div class="pt-empty">No papers matched this question.</div>'
+        return '<div class="pt-empty">No papers to show for this question.</div>'
     quotes = quotes_by_source(answer)
     ordered = sorted(answer.sources, key=lambda s: (s.n not in quotes, s.n))
     return '<div class="pt-sources">' + "".join(source_card(s, quotes.get(s.n, [])) for s in ordered) + "</div>"
