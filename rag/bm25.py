@@ -93,8 +93,10 @@ class Postings:
 
     @classmethod
     def load(cls, folder: Path) -> Postings:
-        """Open saved postings, memory-mapped: a search reads only the pages of the terms it asks for."""
-        return cls(*(np.load(folder / name, mmap_mode="r") for name in POSTINGS_FILES))
+        """Open saved postings, memory-mapped: a search reads only the pages of the terms it asks for (the chunk lengths,
+        which the index reads whole, are read into memory)."""
+        indptr, rows, tf, lengths = POSTINGS_FILES
+        return cls(*(np.load(folder / name, mmap_mode="r") for name in (indptr, rows, tf)), np.load(folder / lengths))
 
     @classmethod
     def merge(cls, parts: list[Postings], kept: list[np.ndarray], folder: Path, terms: int) -> Postings:

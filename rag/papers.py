@@ -117,12 +117,13 @@ class Part:
 
     @classmethod
     def load(cls, folder: Path) -> Part:
-        """Open a saved part; records and row arrays stay on disk (memory-mapped) until read."""
+        """Open a saved part: records stay on disk (memory-mapped) until read; the per-paper and per-row arrays are read
+        whole (the catalog copies them anyway, and each mapping would hold a file descriptor open)."""
         listing = json.loads((folder / LIST_FILE).read_text(encoding="utf-8"))
         with (folder / RECORDS_FILE).open("rb") as handle:
             size = handle.seek(0, 2)
             records: bytes | mmap.mmap = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        arrays = {name: np.load(folder / f"{name}.npy") for name in ARRAYS}
         return cls(listing["paper_ids"], dates=listing["dates"], records=records, removed=listing["removed"], folder=folder, **arrays)
 
     @classmethod
