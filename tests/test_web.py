@@ -394,6 +394,8 @@ def test_the_question_box_is_on_the_first_screen_and_the_sources_follow_the_answ
         assert box(page, "#pt-update")["top"] > box(page, "#pt-header h1")["bottom"], "Update sits under the title"
     else:
         assert sources["left"] >= chat["right"] and sources["top"] < question["top"], "the sources beside the chat"
+    ends = [page.locator(f"#pt-top-k .{end}_value") for end in ("min", "max")]
+    assert [end.inner_text() for end in ends if end.is_visible()] == ["1", "15"], "the slider shows its range"
     shoot_at(page, f"layout-{'phone' if viewport is PHONE else 'desktop'}")
     context.close()
 
