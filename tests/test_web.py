@@ -382,6 +382,8 @@ def test_the_question_box_is_on_the_first_screen_and_the_sources_follow_the_answ
     line = float(title.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
     assert box(page, "#pt-header h1")["height"] < 1.5 * line, "the title stays on one line"
     assert box(page, "#pt-question textarea")["bottom"] <= viewport["height"], "the question box is on the first screen"
+    gap = box(page, "#pt-chat")["top"] - box(page, "#pt-top")["bottom"]
+    assert gap <= 40, f"{gap} px between the header and the chat: empty notices take no room"
     assert page.locator("#pt-chat .label, #pt-chat [data-testid='block-label']").count() == 0, "no badge over the chat"
 
     ask(page, SEED_QUESTION)
