@@ -264,6 +264,13 @@ def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) ->
     shoot(page, "feedback")
 
 
+def test_serve_prints_its_own_address_and_nothing_of_gradio(app_url: str, serve_log: Path) -> None:
+    printed = serve_log.read_text()
+    address = app_url.rstrip("/")
+    assert printed.splitlines()[:2] == ["Starting the web UI…", f"Papertrail is running at {address} (Ctrl-C to stop)."]
+    assert "share=True" not in printed and "Running on local URL" not in printed, "no hint a Papertrail user cannot act on"
+
+
 def test_api_answers_twenty_questions_at_once(app_url: str) -> None:
     from gradio_client import Client
 
