@@ -187,7 +187,7 @@ def test_follow_up_and_clear_chat(page) -> None:
     page.locator("#pt-clear").click()
     page.locator("#pt-sources .pt-empty").wait_for()
     page.wait_for_function("() => document.querySelectorAll('#pt-chat .message').length === 0")
-    assert page.locator("#pt-notice").inner_text() == ""
+    assert page.locator("#pt-notice").inner_text().strip() == "", "no notice left"
 
 
 def declined(page) -> str:
