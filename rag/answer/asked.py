@@ -87,6 +87,15 @@ _MANY = re.compile(
     re.I,
 )
 _MANY_THINGS = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:approaches|methods|models|systems|datasets)\b", re.I)
+_KINDS = r"approaches|methods|techniques|strategies|frameworks|models|systems|datasets|benchmarks"
+_MANY_EXIST = re.compile(
+    rf"^\W*(?:are there|have there been)\b.{{0,40}}?\b(?:{_KINDS}|comparisons|evaluations|analyses|surveys|efforts|"
+    rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+(?:proposed|developed|introduced|suggested)\b|"
+    rf"\b(?:{_KINDS})\s+exist\b",
+    re.I,
+)
+"""Questions after things that exist in the plural ("Are there comparisons of...", "What methods have been proposed
+to..."): a list, whatever names they use ("...in an LLM's pretraining data")."""
 _COMPARE = re.compile(
     r"\bcompar(?:e|es|ing|ison)\b|\bcontrast\b|\bhow do .{1,80} and .{1,80} differ\b|"
     r"\bdiffer(?:ence|ences)? between\b|\bvs\.?\s|\bversus\b",
@@ -158,7 +167,12 @@ def read(question: str) -> Asked:
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
         kind = "lookup"
     called = entities(question)
-    many = bool(_MANY.search(question) or _COMPARE.search(question) or (not called and _MANY_THINGS.search(question)))
+    many = bool(
+        _MANY.search(question)
+        or _COMPARE.search(question)
+        or _MANY_EXIST.search(question)
+        or (not called and _MANY_THINGS.search(question))
+    )
     return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many)
 
 
@@ -214,9 +228,15 @@ def mentioned(words: frozenset[str], term: str) -> bool:
 
 def named_in(words: frozenset[str], name: str) -> bool:
     """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
-    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy")."""
+    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
+    one: "RL" in "RLHF"."""
+    acronym = name.isupper()
     return all(
-        p in words or f"{p}s" in words or (len(p) >= 4 and any(p in w for w in words)) for p in parts(name)
+        p in words
+        or f"{p}s" in words
+        or (len(p) >= 4 and any(p in w for w in words))
+        or (acronym and any(w.startswith(p) for w in words))
+        for p in parts(name)
     )
 
 

@@ -133,9 +133,11 @@ def decide(
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known)
-    counts = [sum(named_in(words, name) for name in asked.names) for words in texts]
-    if counts and max(counts) < len(asked.names) and not asked.many:
-        return Decision(f"No indexed abstract mentions {' together with '.join(asked.names)}.")
+    rare = rare_names(known, idf)
+    together = [sum(named_in(words, name) for name in rare) for words in texts]
+    if together and max(together) < len(rare) and not asked.many:
+        return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
+    counts = [(n, sum(named_in(words, name) for name in known)) for n, words in zip(together, texts)]
     at = counts.index(max(counts)) if counts else 0
     subject = sources[at]
     found = [held(f"{source.title} {source.abstract}") for source in sources]
