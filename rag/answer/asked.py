@@ -64,14 +64,14 @@ _FINDING = re.compile(
 )
 _OVERVIEW = re.compile(
     r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?(?:tell me (?:more )?about|summari[sz]e|explain|describe|"
-    r"give (?:me )?(?:an? )?(?:overview|summary|rundown)|(?:i'd|i would) like to know about|what about)\b|"
+    r"give (?:me )?(?:an? |the )?(?:overview|summary|rundown|gist)|(?:i'd|i would) like to know about|what about)\b|"
     r"^\W*what (?:does|do|did) .{1,60}\b(?:do|does|propose|offer|contribute)\W*$|"
     r"^\W*what(?:'s| is| are)? (?:the )?(?:main |key |core )?(?:idea|point|contribution|gist)s? (?:of|behind|in)\b|"
     r"^\W*what (?:problem|problems|issue|gap|challenge)s? (?:does|do|did) .{1,60}\b(?:solve|address|tackle)|"
     r"^\W*what(?:'s| is) (?:the )?.{1,60}? (?:paper |work |study )?about\W*$|^\W*what(?:'s| is) new in\b|"
     r"^\W*what is .{1,60}? used for\W*$|"
-    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*[A-Z][\w\-.+]*\W*$|\bwhat(?:'s| is) (?:it|the point)\b|"
-    r"^\W*(?:how does|how do) \S+(?: \S+)? work\W*$",
+    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*[A-Z][\w\-.+]*(?:\s+[a-z][\w\-]*){0,3}\W*$|"
+    r"\bwhat(?:'s| is) (?:it|the point)\b|^\W*(?:how does|how do) \S+(?: \S+)? work\W*$|\bhow does (?:it|this) work\W*$",
     re.I,
 )
 _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
@@ -142,6 +142,11 @@ UNIT_SPELLINGS = {
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB")."""
 _FIGURE = re.compile(r"^[~≈<>]?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds "
+    "thousand thousands million millions billion billions trillion trillions dozen dozens".split()
+)
+"""Figures spelled out ("ten popular LLMs", "four music understanding tasks"); "one" is left out ("one of the")."""
 
 
 @dataclass(frozen=True)
@@ -229,11 +234,12 @@ def mentioned(words: frozenset[str], term: str) -> bool:
 def named_in(words: frozenset[str], name: str) -> bool:
     """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
     "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
-    one: "RL" in "RLHF"."""
+    one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by "CNN")."""
     acronym = name.isupper()
     return all(
         p in words
         or f"{p}s" in words
+        or (name.endswith("s") and name[:-1].isupper() and p.endswith("s") and p[:-1] in words)
         or (len(p) >= 4 and any(p in w for w in words))
         or (acronym and any(w.startswith(p) for w in words))
         for p in parts(name)
@@ -286,18 +292,19 @@ def spellings(unit: str) -> tuple[str, ...]:
 
 
 def value_words(sentence: str) -> list[str]:
-    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB") as "#" followed by its unit if joined."""
+    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB", "ten") as "#" followed by its unit if
+    joined."""
     out = []
     for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
         lowered = word.strip(".,;:\"'“”").casefold()
         figure = _FIGURE.match(lowered)
-        out.append("#" if figure else squash(lowered))
+        out.append("#" if figure or lowered in _NUMBER_WORDS else squash(lowered))
         if figure and figure.group(1):
             out.append(figure.group(1))
     return out
 
 
-def states_value(sentence: str, units: tuple[str, ...], window: int = 4) -> bool:
+def states_value(sentence: str, units: tuple[str, ...], window: int = 6) -> bool:
     """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked)."""
     words = value_words(sentence)
     figures = [i for i, word in enumerate(words) if word == "#"]

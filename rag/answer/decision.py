@@ -120,14 +120,19 @@ class Decision:
 
 
 def decide(
-    question: str, sources: list[Source], idf: Callable[[str], float], answer: Model = ANSWER, keep: Model = KEEP
+    question: str,
+    sources: list[Source],
+    idf: Callable[[str], float],
+    answer: Model = ANSWER,
+    keep: Model = KEEP,
+    context: str = "",
 ) -> Decision:
-    """Whether and from what `sources` answer `question` (`idf`: a stemmed term's rarity in the corpus)."""
+    """Whether and from what `sources` answer `question` (`idf`: a stemmed term's rarity in the corpus; `context`:
+    the earlier questions of a conversation)."""
     if not sources:
         return Decision("No indexed paper matches the question.")
-    asked = read(question)
+    asked, wanted = reading(question, idf, context)
     texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
-    wanted = weights_of(question, idf)
     missing = [name for name in asked.names if not any(named_in(words, name) for words in texts)]
     if missing and _share(missing, wanted) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
@@ -162,6 +167,22 @@ def rare_names(names: tuple[str, ...], idf: Callable[[str], float]) -> list[str]
     """The names rare enough to find their paper by themselves ("Dolma", not "LLMs" or "Chinese")."""
     ceiling = idf("\0") or 1.0
     return [n for n in names if (found := terms(n.replace("-", " "))) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+
+
+CONTEXT_WEIGHT = 0.3
+"""Words of earlier questions (a follow-up's history) weigh this share of the question's own."""
+
+
+def reading(question: str, idf: Callable[[str], float], context: str = "") -> tuple[Asked, dict[str, float]]:
+    """The question's reading and weighted terms; a follow-up that names nothing ("What hardware was it trained
+    on?") is about what the earlier questions named, and their words count at CONTEXT_WEIGHT."""
+    asked = read(question)
+    wanted = weights_of(question, idf)
+    if context:
+        if not asked.names:
+            asked = replace(asked, names=read(context).names)
+        wanted.update({t: CONTEXT_WEIGHT * w for t, w in weights_of(context, idf).items() if t not in wanted})
+    return asked, wanted
 
 
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answer.asked import Asked, read
-from ..answer.decision import ANSWER, KEEP, Model, Signals, decide, held, rare_names, signals_of, weights_of
+from ..answer.decision import ANSWER, KEEP, Model, Signals, decide, held, rare_names, reading, signals_of
 from ..answer.gate import refusal_reason
 from ..engine import get_engine
 from ..retrieve import HybridSearch
@@ -85,7 +84,7 @@ def load_cases(items: list[EvalQuestion], search: HybridSearch, settings: Settin
     for item in items:
         if refusal_reason(item.question):
             continue
-        asked = read(item.question)
+        asked, _ = reading(item.question, search.bm25.idf, " ".join(str(h) for h in item.history))
         leave = set(getattr(item, "leave_out", []))
         depth = max(top_k, settings.answer.list_papers) if asked.many else top_k
         query = " ".join([*(str(h) for h in item.history), item.question])
@@ -97,13 +96,12 @@ def load_cases(items: list[EvalQuestion], search: HybridSearch, settings: Settin
         row_part = getattr(item, "part", part)
         seen = getattr(item, "form_seen", True)
         idf = without(search.bm25.idf, leave, holders) if leave else search.bm25.idf
-        cases.append(_case(item, asked, sources, gold, idf, fold_of(keys), row_part, seen))
+        cases.append(_case(item, sources, gold, idf, fold_of(keys), row_part, seen))
     return cases
 
 
 def _case(
     item: EvalQuestion,
-    asked: Asked,
     sources: list[Source],
     gold: set[str],
     idf: Callable[[str], float],
@@ -111,11 +109,12 @@ def _case(
     part: str,
     seen: bool,
 ) -> Case:
-    decision = decide(item.question, sources, idf, _ALWAYS, _NEVER)
+    context = " ".join(str(h) for h in item.history)
+    decision = decide(item.question, sources, idf, _ALWAYS, _NEVER, context)
     subject = decision.subject
     if subject is None:
         return Case(item, True, None, False, [])
-    wanted = weights_of(item.question, idf)
+    asked, wanted = reading(item.question, idf, context)
     found = [held(f"{s.title} {s.abstract}") for s in sources]
     at = sources.index(subject)
     signals = signals_of(asked, wanted, sources, found, idf, range(len(sources)))
