@@ -139,9 +139,11 @@ UNIT_SPELLINGS = {
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost"),
+    "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
 }
-"""How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB")."""
-_FIGURE = re.compile(r"^[~≈<>]?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
+"""How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
+"+8.81", "9.3 BLEU")."""
+_FIGURE = re.compile(r"^([~≈<>+])?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
 _NUMBER_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds "
     "thousand thousands million millions billion billions trillion trillions dozen dozens".split()
@@ -292,15 +294,17 @@ def spellings(unit: str) -> tuple[str, ...]:
 
 
 def value_words(sentence: str) -> list[str]:
-    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB", "ten") as "#" followed by its unit if
-    joined."""
+    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB", "ten") as "#" followed by its sign of a
+    gain ("+8.81") and its unit if joined."""
     out = []
     for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
         lowered = word.strip(".,;:\"'“”").casefold()
         figure = _FIGURE.match(lowered)
         out.append("#" if figure or lowered in _NUMBER_WORDS else squash(lowered))
-        if figure and figure.group(1):
-            out.append(figure.group(1))
+        if figure and figure.group(1) == "+":
+            out.append("+")
+        if figure and figure.group(2):
+            out.append(figure.group(2))
     return out
 
 
