@@ -256,7 +256,8 @@ def calibrate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.devtools.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, nargs="*", default=DEV_SETS, help="hand-written sets fitted on with the families")
-    parser.add_argument("--check", type=Path, nargs="*", default=[Path("eval/dev2.jsonl")], help="sets scored, never fitted")
+    checks = [Path("eval/dev2.jsonl"), Path("eval/dev3.jsonl"), Path("eval/dev5.jsonl")]
+    parser.add_argument("--check", type=Path, nargs="*", default=checks, help="sets scored, never fitted")
     parser.add_argument("--signals", nargs="*", default=ANSWER_SIGNALS, choices=NAMES, help="signals the answer model uses")
     parser.add_argument("--keep-signals", nargs="*", default=KEEP_SIGNALS, choices=NAMES, help="signals the list model uses")
     parser.add_argument("--max-false-decline", type=float, default=0.02, help="mean share of a family to answer it may decline")
