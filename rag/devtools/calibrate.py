@@ -5,7 +5,7 @@ Every question of rag/devtools/families.py (fitting part) and eval/dev.jsonl is 
 the subject paper (answer or decline) and for every other retrieved paper of a list question (keep it or not).
 A logistic model (L2, classes weighed equally) is fit on four folds and scored on the fifth, folds dealt by
 paper; the shipped weights are the per-weight medians of the fold fits. The held-out part of the families
-(other papers, and forms the fit never saw) and eval/dev2.jsonl are scored last, never fitted on.
+(other papers, and forms the fit never saw) and eval/dev2, dev3 and dev5 are scored last, never fitted on.
 """
 
 from __future__ import annotations
