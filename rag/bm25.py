@@ -28,6 +28,10 @@ _STEMMER = Stemmer.Stemmer("english")
 POSTINGS_FILES = ("indptr.npy", "rows.npy", "tf.npy", "lengths.npy")
 SAMPLE_STRIDE = 16
 """A search finds its cut from every 16th chunk's score first (see `_best`)."""
+KEEP_FROM = 20_000
+"""Terms holding at least this many chunks keep their chunks' scores for the next question (see `Bm25Index.search`)."""
+KEEP_AT_MOST = 16_000_000
+"""Scores kept at most (64 MB of float32); past it, the kept scores are dropped and kept anew."""
 
 
 class Vocabulary:
@@ -179,24 +183,19 @@ class Bm25Index:
         # The length part of each row's BM25 denominator, for the live chunks' average length (own code: see above).
         self._norm = (K1 * (1 - B + B * lengths / average)).astype(np.float32)
         self._frequency: dict[int, int] = {}
+        self._kept: dict[int, list[np.ndarray | None]] = {}
+        self._kept_size = 0
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows and scores, best first, of the chunks matching `query` that score at least the `k`-th best (so every
         chunk tied at the cut is there: the caller orders ties); with a `mask`, only rows it weighs above zero."""
         scores = np.zeros(len(self._norm), dtype=np.float32)
         for term in self._query_terms(query):
-            weight = np.float32(self._idf(term))
-            for part, base in zip(self.parts, self.bases):
-                if term + 1 >= len(part.indptr) or part.indptr[term] == part.indptr[term + 1]:
-                    continue
-                start, end = int(part.indptr[term]), int(part.indptr[term + 1])
-                rows = part.rows[start:end] + base if base else np.asarray(part.rows[start:end])
-                tf = part.tf[start:end]
-                found = self._norm[rows]  # weight * tf / (tf + norm), in place: a third less time than one expression
-                found += tf
-                np.divide(tf, found, out=found)
-                found *= weight
-                np.add.at(scores, rows, found)  # rows are distinct within a term: the order of sums is the query's
+            for part, base, found in zip(self.parts, self.bases, self._scores(term)):
+                if found is not None:
+                    start, end = int(part.indptr[term]), int(part.indptr[term + 1])
+                    rows = part.rows[start:end] + base if base else np.asarray(part.rows[start:end])
+                    np.add.at(scores, rows, found)  # rows are distinct within a term: the order of sums is the query's
         if self._dead_rows is not None:
             scores[self._dead_rows] = 0
         if mask is not None:
@@ -204,6 +203,35 @@ class Bm25Index:
         found = _best(scores, k)
         order = np.argsort(-scores[found], kind="stable")
         return found[order], scores[found][order]
+
+    def _scores(self, term: int) -> list[np.ndarray | None]:
+        """Each segment's BM25 scores of its chunks holding `term` (None where none does). A common term's scores are
+        kept for the next question: they change only with the statistics, and a write makes a new index. Own code: at
+        300,000 papers a question's terms hold 1.9 million chunks, and their scores were half of BM25's time."""
+        kept = self._kept.get(term)
+        if kept is not None:
+            return kept
+        weight = np.float32(self._idf(term))
+        computed: list[np.ndarray | None] = []
+        for part, base in zip(self.parts, self.bases):
+            if term + 1 >= len(part.indptr) or part.indptr[term] == part.indptr[term + 1]:
+                computed.append(None)
+                continue
+            start, end = int(part.indptr[term]), int(part.indptr[term + 1])
+            rows = part.rows[start:end] + base if base else np.asarray(part.rows[start:end])
+            tf = part.tf[start:end]
+            found = self._norm[rows]  # weight * tf / (tf + norm), in place: a third less time than one expression
+            found += tf
+            np.divide(tf, found, out=found)
+            found *= weight
+            computed.append(found)
+        size = sum(len(found) for found in computed if found is not None)
+        if size >= KEEP_FROM:
+            if self._kept_size + size > KEEP_AT_MOST:
+                self._kept, self._kept_size = {}, 0
+            self._kept[term] = computed
+            self._kept_size += size
+        return computed
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (BM25's smoothed form) among the live chunks: rare terms weigh more."""
