@@ -30,6 +30,7 @@ from chromadb.errors import ChromaError
 from .chunk import chunk_id
 from .embed import model_name
 from .errors import StoreError
+from .http_limits import BoundedRequests, TooSlow, within
 from .ledger import collection_name
 from .types import PAPER_LABELS
 
@@ -163,6 +164,8 @@ class _Reported:
                     return getattr(self._target(), name)(*args, **kwargs)
             except httpx.TimeoutException:
                 raise StoreError(f"the Chroma server at {self._where} did not answer in time") from None
+            except TooSlow as err:
+                raise _too_slow(self._where, err.seconds) from None
             except httpx.TransportError as err:
                 raise StoreError(f"cannot reach the Chroma server at {self._where}: {err}") from None
             except (ChromaError, OSError) as err:
@@ -183,16 +186,27 @@ def _client(settings: Settings) -> Any:
         timeout = httpx.Timeout(store.chroma_timeout, connect=store.chroma_connect_timeout)
         _heartbeat(store.chroma_url, timeout)
         try:
-            client = chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
+            client = within(
+                store.chroma_timeout,
+                lambda: chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                ),
             )
+        except TooSlow:
+            raise _too_slow(store.chroma_url, store.chroma_timeout) from None
         except Exception as err:
             raise StoreError(f"cannot reach the Chroma server at {store.chroma_url}: {err}") from None
-        # chromadb's HTTP client has no timeout setting (its httpx session waits forever): set the session's.
-        client._server._session.timeout = timeout
+        # chromadb's HTTP client has no timeout setting (its httpx session waits forever): give it a session whose
+        # requests are each bounded as a whole.
+        server = client._server
+        unbounded = server._session
+        server._session = _Session(
+            deadline=store.chroma_timeout, timeout=timeout, limits=server.http_limits, headers=unbounded.headers
+        )
+        unbounded.close()
         return client
     path = store.home / "chroma"
     try:
@@ -204,14 +218,26 @@ def _client(settings: Settings) -> Any:
         raise StoreError(f"cannot open the Chroma store at {path}: {err}") from None
 
 
+def _too_slow(where: str, seconds: float) -> StoreError:
+    return StoreError(f"the Chroma server at {where} did not answer within {seconds:g} s (PAPERTRAIL_CHROMA_TIMEOUT)")
+
+
+class _Session(BoundedRequests, httpx.Client):
+    """httpx's client with every request bounded as a whole in time (rag/http_limits.py)."""
+
+
 def _heartbeat(url: str, timeout: httpx.Timeout) -> None:
     """Ask the server for its heartbeat within the timeouts: chromadb's client would wait forever on a hung one."""
     try:
-        httpx.get(f"{url.rstrip('/')}/api/v2/heartbeat", timeout=timeout).raise_for_status()
-    except httpx.TimeoutException:
+        with _Session(deadline=timeout.read, timeout=timeout) as session:
+            session.get(f"{url.rstrip('/')}/api/v2/heartbeat").raise_for_status()
+    except httpx.ConnectTimeout:
         raise StoreError(
-            f"the Chroma server at {url} did not answer within {timeout.connect:g} s (connect) / {timeout.read:g} s (read)"
+            f"the Chroma server at {url} did not take the connection within {timeout.connect:g} s "
+            "(PAPERTRAIL_CHROMA_CONNECT_TIMEOUT)"
         ) from None
+    except (httpx.TimeoutException, TooSlow):
+        raise _too_slow(url, timeout.read) from None
     except httpx.HTTPError as err:
         raise StoreError(f"cannot reach the Chroma server at {url}: {err}") from None
 
@@ -241,6 +267,8 @@ class Store:
             )
         except StoreError:
             raise
+        except TooSlow as err:
+            raise _too_slow(self.where, err.seconds) from None
         except Exception as err:
             if self.embedded and _disk_full(self.home, err):
                 raise no_space_error(self.home) from None
