@@ -2,8 +2,9 @@
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
 `backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
-`unannounced` and `mark_announced`), `Settings`, the result types, the one abstention phrase `ABSTAIN`, and the
-two rules every front end applies to what it shows (`strip_controls`, `web_link`).
+`unannounced` and `mark_announced`), `Settings` (and `EnvSettings`, the base of every settings group), the result
+types, the one abstention phrase `ABSTAIN`, and the two rules every front end applies to what it shows
+(`strip_controls`, `web_link`).
 """
 
 from .api import (
@@ -27,7 +28,7 @@ from .api import (
 from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
-from .settings import Settings
+from .settings import EnvSettings, Settings
 from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "AskOptions",
     "BadInputError",
     "Citation",
+    "EnvSettings",
     "IngestReport",
     "Paper",
     "PapertrailError",

@@ -260,8 +260,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from .web import serve
 
     settings = rag.Settings()
-    _ensure_seeded(settings)
     web = WebSettings()
+    _ensure_seeded(settings)
     _log_to_stderr()
     serve(args.host, args.port, settings, web.model_copy(update={"read_only": True}) if args.read_only else web)
 
