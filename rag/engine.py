@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import PapertrailError, StoreError
 from .ingestion import Progress, add_papers, check
+from .read_only import writable
 from .settings import Settings
 from .store import Store, collection_name, no_space_error
 from .types import IngestReport, Paper
@@ -179,7 +180,10 @@ def _load_cached(folder: Path, stamp: dict[str, int]) -> tuple[Catalog, Bm25Inde
 
 
 def _save(folder: Path, stamp: dict[str, int], catalog: Catalog, bm25: Bm25Index, home: Path) -> None:
-    """Write beside the old cache and swap it in, so a reader never sees half a cache."""
+    """Write beside the old cache and swap it in, so a reader never sees half a cache (on a read-only home, the
+    index stays in memory only)."""
+    if not writable(folder.parent):
+        return
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".index-", dir=folder.parent))
@@ -200,6 +204,15 @@ def _save(folder: Path, stamp: dict[str, int], catalog: Catalog, bm25: Bm25Index
         folder.rename(retired)
     staging.rename(folder)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def drop_engine(settings: Settings) -> None:
+    """Close and forget this process's engine for these settings, if any: its store's files are about to be
+    replaced (`ingest --check` repairing damage); the next `get_engine` opens them afresh."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(settings.model_dump_json(), None)
+    if engine is not None:
+        engine.store.close()
 
 
 def get_engine(settings: Settings) -> Engine:

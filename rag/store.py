@@ -32,6 +32,8 @@ from .embed import model_name
 from .errors import StoreError
 from .http_limits import BoundedRequests, TooSlow, within
 from .ledger import collection_name
+from .read_only import store_folder
+from .damage import damage, damaged_error
 from .types import PAPER_LABELS
 
 if TYPE_CHECKING:
@@ -171,6 +173,8 @@ class _Reported:
             except (ChromaError, OSError) as err:
                 if self._home is not None and _disk_full(self._home, err):
                     raise no_space_error(self._home) from None
+                if self._home is not None and (what := damage(err, self._home / "chroma")):
+                    raise damaged_error(self._where, what) from None
                 raise StoreError(f"the Chroma store at {self._where} failed: {err}") from None
 
         return call
@@ -208,7 +212,7 @@ def _client(settings: Settings) -> Any:
         )
         unbounded.close()
         return client
-    path = store.home / "chroma"
+    path = store_folder(store.home / "chroma")
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -216,6 +220,10 @@ def _client(settings: Settings) -> Any:
         if err.errno == errno.ENOSPC:
             raise no_space_error(store.home) from None
         raise StoreError(f"cannot open the Chroma store at {path}: {err}") from None
+    except Exception as err:
+        if what := damage(err, path):
+            raise damaged_error(str(path), what) from None
+        raise
 
 
 def _too_slow(where: str, seconds: float) -> StoreError:
@@ -272,6 +280,8 @@ class Store:
         except Exception as err:
             if self.embedded and _disk_full(self.home, err):
                 raise no_space_error(self.home) from None
+            if self.embedded and (what := damage(err, self.home / "chroma")):
+                raise damaged_error(self.where, what) from None
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
 
     def catch_up(self, generation: int) -> None:
@@ -284,6 +294,11 @@ class Store:
             self._raw_client.close()
             self._open()
         self._seen = generation
+
+    def close(self) -> None:
+        """Release the store's files (an embedded store's database and index), after the calls in flight."""
+        with self._gate.alone():
+            self._raw_client.close()
 
     def older_versions(self) -> list[str]:
         """Collections of this store written by an older Papertrail in a row format this one does not read."""

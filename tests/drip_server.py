@@ -1,12 +1,11 @@
 """Hostile HTTP servers on 127.0.0.1 for tests: one that answers a byte a second for ever (no single read ever
-waits long enough to time out), one that sends a huge body, and a proxy in front of a real server that does
-either only to the requests a test picks."""
+waits long enough to time out), one that sends a huge body, one that redirects to itself, and a proxy in front
+of a real server that does one of these only to the requests a test picks."""
 
 from __future__ import annotations
 
 import http.client
 import threading
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -19,6 +18,8 @@ HUGE = "huge"
 """200 with a JSON list of `huge_bytes` bytes, sent as fast as the client reads it (`chunked`: no Content-Length)."""
 PASS = "pass"
 """Forward the request to the upstream server and its answer back, at once."""
+LOOP = "loop"
+"""302 to the very URL asked for: a redirect loop."""
 
 
 class HostileServer:
@@ -72,6 +73,11 @@ class HostileServer:
                 try:
                     if mode == PASS:
                         self._forward(body)
+                    elif mode == LOOP:
+                        self.send_response(302)
+                        self.send_header("Location", self.path)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
                     elif mode == HUGE:
                         self._huge()
                     else:
@@ -126,18 +132,3 @@ class HostileServer:
                     self.wfile.write(b"0\r\n\r\n")
 
         return Handler
-
-
-def drip_all(interval: float = 1.0) -> HostileServer:
-    """A server answering every request a byte a second, for ever."""
-    return HostileServer(lambda path: DRIP_HEADERS, interval=interval)
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> bool:
-    """Poll `check` until it holds or `seconds` pass."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()

@@ -184,6 +184,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         if args.paths:
             raise rag.BadInputError("--check takes no paths: it checks the whole store")
         report = rag.check_store(settings)
+        for note in report.notes:
+            say(note)
         say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
         return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
