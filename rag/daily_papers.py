@@ -248,7 +248,11 @@ def _empty(synced_before: int = 0) -> SyncReport:
 
 
 def _plus(report: SyncReport, part: IngestReport | None, skipped: list[str], files: int) -> SyncReport:
-    counts = {name: getattr(report, name) + (getattr(part, name) if part else 0) for name in IngestReport.model_fields}
+    counts = {
+        name: getattr(report, name) + (getattr(part, name) if part else 0)
+        for name, field in IngestReport.model_fields.items()
+        if field.annotation is int
+    }
     counts["files"] = report.files + files
     return report.model_copy(update={**counts, "skipped": report.skipped + skipped})
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from .arguments import check_answer, check_path, check_rating, check_settings, check_text
+from .errors import BadInputError
 from .read_only import refuse_writing
 from .settings import Settings
 from .types import Answer
@@ -84,8 +85,11 @@ def export_feedback(out: Path, settings: Settings | None = None, rating: Rating 
                 "note": json.dumps({"answer": answer, "cited": cited, "backend": backend, "created": created}),
             }
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    except OSError as err:
+        raise BadInputError(f"cannot write {out}: {err.strerror}; name a file in a folder you may write") from None
     return len(lines)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -241,6 +242,15 @@ class SyncSettings(EnvSettings):
         gt=0,
         description="Largest answer (MB) one request may bring; a listing page of 100 papers is well under 1 MB.",
     )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _a_web_address(cls, endpoint: str) -> str:
+        """The endpoint is an http(s) address with a host."""
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// address such as https://huggingface.co")
+        return endpoint
 
 
 class Settings(BaseModel):

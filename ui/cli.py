@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Web UI and its feedback (ui/web.py)
     sub = command("serve", cmd_serve, "Start the chat web UI (open http://127.0.0.1:7860).")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
-    sub.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    sub.add_argument("--port", type=port, default=7860, help="port to listen on (default: 7860)")
     sub.add_argument("--read-only", action="store_true", help="hide the controls that change the library (Update, Add papers)")
     feedback = commands.add_parser("feedback", help="Work with the thumbs up/down given in the front ends.")
     actions = feedback.add_subparsers(title="actions", metavar="ACTION")
@@ -110,9 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     # Slack bot (ui/slack.py)
     sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
-    sub.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default: 3000)")
+    sub.add_argument("--port", type=port, default=3000, help="HTTP mode: port to listen on (default: 3000)")
     sub.add_argument("--digest-channel", metavar="CHANNEL", help="post the papers of each sync that added some to this channel id")
     return parser
+
+
+def port(text: str) -> int:
+    """A TCP port number, checked when the command line is read (not after seeding the store)."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
 
 
 def _answer_options(sub: argparse.ArgumentParser) -> None:
