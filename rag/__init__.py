@@ -1,15 +1,18 @@
 """Papertrail: cited answers over research-paper abstracts.
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
-`backend_name`, `check_store`, feedback, the Daily Papers sync (`sync`, `add_arxiv`, `sync_status`, the digest's
-`unannounced` and `mark_announced`), `Settings` (and `EnvSettings`, the base of every settings group), the result
-types, the one abstention phrase `ABSTAIN`, and the two rules every front end applies to what it shows
+`backend_name`, `check_store`, `search` (retrieval without an answer), `paper`, feedback, the Daily Papers sync
+(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `Settings` (and
+`EnvSettings`, the base of every settings group), the result types, the one abstention phrase `ABSTAIN`, and the
+two rules every front end applies to what it shows
 (`strip_controls`, `web_link`).
 """
 
 from .api import (
     AskOptions,
+    SearchOptions,
     add_arxiv,
+    added_since,
     ask,
     ask_stream,
     backend_name,
@@ -20,6 +23,8 @@ from .api import (
     ingest,
     listing_date_key,
     mark_announced,
+    paper,
+    search,
     stats,
     sync,
     sync_status,
@@ -41,6 +46,7 @@ __all__ = [
     "IngestReport",
     "Paper",
     "PapertrailError",
+    "SearchOptions",
     "Settings",
     "Source",
     "SyncBatch",
@@ -49,6 +55,7 @@ __all__ = [
     "SyncStatus",
     "Turn",
     "add_arxiv",
+    "added_since",
     "ask",
     "ask_stream",
     "backend_name",
@@ -60,7 +67,9 @@ __all__ = [
     "ingest",
     "listing_date_key",
     "mark_announced",
+    "paper",
     "record_feedback",
+    "search",
     "stats",
     "strip_controls",
     "sync",

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
-from .arguments import check_ask, check_paths, check_progress, check_settings
+from .arguments import SEARCH_OPTIONS, check_ask, check_paths, check_progress, check_settings, check_since, check_text
+from .errors import BadInputError
 from .settings import Settings
-from .types import Answer, IngestReport, Paper, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import Answer, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
 
 if TYPE_CHECKING:
     from .sync_state import Batch
@@ -27,13 +29,18 @@ History = Sequence[Turn | dict | str] | None
 """Earlier turns of a conversation: `Turn`s, dicts with question/answer, or bare questions."""
 
 
-class AskOptions(TypedDict, total=False):
-    """Per-question choices, each defaulting to the settings."""
+class SearchOptions(TypedDict, total=False):
+    """Per-search choices, each defaulting to the settings."""
 
     top_k: int | None
     """How many papers to draw on."""
     dates: list[str] | None
     """Only papers listed on one of these dates ("2024-03-11", or "Mar 11": any year)."""
+
+
+class AskOptions(SearchOptions, total=False):
+    """Per-question choices, each defaulting to the settings."""
+
     backend: str | None
     """Answering backend by name ("extractive", "openai", "llamacpp", or a registered one)."""
 
@@ -56,6 +63,30 @@ def ask_stream(
     from .pipeline import ask_stream as run
 
     return run(check_ask(question, history, settings, options))
+
+
+def search(query: str, settings: Settings | None = None, **options: Unpack[SearchOptions]) -> list[Source]:
+    """The papers that best match `query`, numbered best first: what `ask` would draw on, without an answer."""
+    from .pipeline import loaded_search, retrieve
+
+    args = check_ask(query, None, settings, options, SEARCH_OPTIONS)
+    return retrieve(loaded_search(args.settings), args.question, args.top_k, args.dates).sources
+
+
+def paper(reference: str, settings: Settings | None = None) -> Paper | None:
+    """One stored paper by its id, arXiv id, or arxiv.org / huggingface.co/papers link; None when none is stored."""
+    from .daily_papers import arxiv_id
+    from .engine import get_engine
+
+    reference = check_text(reference, "the paper id or arXiv id")
+    engine = get_engine(check_settings(settings))
+    if found := engine.paper(reference):
+        return found
+    try:
+        wanted = arxiv_id(reference)
+    except BadInputError:
+        return None
+    return next((stored for stored in engine.papers().values() if stored.arxiv_id == wanted), None)
 
 
 def ingest(
@@ -170,6 +201,17 @@ def sync_status(settings: Settings | None = None) -> SyncStatus:
     state = read(settings.store.home)
     latest = _batches(state.batches[-1:], settings)
     return SyncStatus(last_sync=state.last_sync, days=len(state.days), latest=latest[0] if latest else None)
+
+
+def added_since(since: str | date | datetime | None = None, settings: Settings | None = None) -> list[SyncBatch]:
+    """The papers syncs added at or after `since` (a date, a time, or ISO text; None: the latest sync that added
+    any), one batch per sync, oldest first."""
+    from .sync_state import read
+
+    settings = check_settings(settings)
+    moment = check_since(since)
+    batches = read(settings.store.home).batches
+    return _batches(batches[-1:] if moment is None else [batch for batch in batches if batch.finished >= moment], settings)
 
 
 def unannounced(channel: str, settings: Settings | None = None) -> list[SyncBatch]:

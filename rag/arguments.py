@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from .types import Answer, Turn
 log = logging.getLogger(__name__)
 
 ASK_OPTIONS = ("top_k", "dates", "backend")
+SEARCH_OPTIONS = ("top_k", "dates")
 RATINGS = ("up", "down")
 
 
@@ -38,12 +40,15 @@ class AskArguments:
     backend: str | None
 
 
-def check_ask(question: Any, history: Any, settings: Any, options: Mapping[str, Any]) -> AskArguments:
-    """The checked arguments of `ask`/`ask_stream`; a refusal is logged in one line and raised."""
+def check_ask(
+    question: Any, history: Any, settings: Any, options: Mapping[str, Any], allowed: Sequence[str] = ASK_OPTIONS
+) -> AskArguments:
+    """The checked arguments of `ask`/`ask_stream` (of `search` with `allowed` SEARCH_OPTIONS); a refusal is logged
+    in one line and raised."""
     try:
-        unknown = sorted(set(options) - set(ASK_OPTIONS))
+        unknown = sorted(set(options) - set(allowed))
         if unknown:
-            raise BadInputError(f"unknown option {unknown[0]!r}; the options are {', '.join(ASK_OPTIONS)}")
+            raise BadInputError(f"unknown option {unknown[0]!r}; the options are {', '.join(allowed)}")
         settings = check_settings(settings)
         return AskArguments(
             question=check_question(question, settings.answer),
@@ -126,6 +131,23 @@ def check_backend(backend: Any) -> str | None:
     if not isinstance(backend, str) or not backend.strip():
         raise BadInputError(f"backend must be the name of an answering backend such as 'extractive', got {_show(backend)}")
     return backend.strip()
+
+
+def check_since(since: Any) -> datetime | None:
+    """A moment as an aware datetime: a date (its midnight, UTC), a time (UTC when it names no zone), or their ISO text."""
+    if since is None:
+        return None
+    moment = since
+    if isinstance(since, str):
+        try:
+            moment = datetime.fromisoformat(since.strip()) if "T" in since or ":" in since else date.fromisoformat(since.strip())
+        except ValueError:
+            moment = None
+    if isinstance(moment, date) and not isinstance(moment, datetime):
+        moment = datetime.combine(moment, time())
+    if not isinstance(moment, datetime):
+        raise BadInputError(f"since must be a date such as 2026-03-11 or a time such as 2026-03-11T06:15Z, got {_show(since)}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def check_paths(paths: Any) -> list[Path] | None:

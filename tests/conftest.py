@@ -8,7 +8,10 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,6 +49,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def http_status(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> int | None:
+    """The HTTP status of a GET (a POST of `body`) to `url`; None while nothing listens there."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return None
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], log_path: Path, url: str) -> Iterator[str]:
+    """A server started by `command`, its output in `log_path`, waited for until `url` answers HTTP at all; yields
+    `url` and stops the server after."""
+    with log_path.open("w+") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while http_status(url) is None:
+                if process.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"{' '.join(command)} exited with {process.returncode}:\n{log.read()}")
+                time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def kill_when_seen(command: list[str], env: dict[str, str], progress: bytes) -> None:

@@ -36,7 +36,7 @@ AT_LEAST = {
         "abstention_offtopic": 0.8,
     },
 }
-"""Lower bounds, a little under the figures measured when they were set (README, Evaluation)."""
+"""Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
 
 
 @pytest.mark.parametrize("name", sorted(AT_LEAST))

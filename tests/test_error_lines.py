@@ -8,14 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import free_port, http_status, serving
 from drip_server import LOOP, HostileServer
 from hub_server import HubStandIn
 
@@ -112,33 +110,13 @@ def test_readers_work_on_a_read_only_home_and_writers_say_it_is_read_only(seeded
         assert asked.returncode == 0 and answer.citations[0].title in asked.stdout, asked.stderr
         exported = papertrail(view, "feedback", "export", "--out", str(tmp_path / "review.jsonl"))
         assert exported.returncode == 0 and QUESTION in (tmp_path / "review.jsonl").read_text(), exported.stderr
-        with serving(view) as url, urllib.request.urlopen(url, timeout=60) as page:
-            assert page.status == 200
+        port = free_port()
+        command = [sys.executable, "-m", "ui.cli", "serve", "--read-only", "--port", str(port)]
+        env = {**os.environ, "PAPERTRAIL_HOME": str(view), "PAPERTRAIL_LLM": "extractive"}
+        with serving(command, env, tmp_path / "serve.log", f"http://127.0.0.1:{port}/") as url:
+            assert http_status(url) == 200
         for args in (["ingest", str(new)], ["ingest", "--check"], ["sync", "--date", "2026-03-09"]):
             line = one_error(papertrail(view, *args, HF_ENDPOINT="http://127.0.0.1:9"))
             assert f"PAPERTRAIL_HOME ({view}) is read-only" in line, line
         with pytest.raises(rag.PapertrailError, match="is read-only"):
             rag.record_feedback(answer, "up", "web", rag.Settings(store={"home": view}), user="bob")
-
-
-@contextmanager
-def serving(home: Path) -> Iterator[str]:
-    """`papertrail serve --read-only` over `home`, once it answers HTTP."""
-    port = free_port()
-    env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive"}
-    command = [sys.executable, "-m", "ui.cli", "serve", "--read-only", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"serve exited: {process.stderr.read()[-2000:]}"
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except OSError:
-                time.sleep(1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=60)

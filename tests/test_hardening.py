@@ -238,6 +238,17 @@ def test_good_arguments_pass_unchanged(fresh: rag.Settings) -> None:
     assert check_ask("Why?", None, fresh, {}).top_k == fresh.retrieval.top_k
 
 
+def test_since_takes_a_date_or_a_time_and_reads_them_as_utc() -> None:
+    from datetime import date, datetime, timezone
+
+    from rag.arguments import check_since
+
+    utc = timezone.utc
+    assert check_since("2026-03-11") == check_since(date(2026, 3, 11)) == datetime(2026, 3, 11, tzinfo=utc)
+    assert check_since("2026-03-11T06:15Z") == check_since(datetime(2026, 3, 11, 6, 15)) == datetime(2026, 3, 11, 6, 15, tzinfo=utc)
+    assert check_since(None) is None
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -250,8 +261,13 @@ def test_good_arguments_pass_unchanged(fresh: rag.Settings) -> None:
         (lambda s: rag.export_feedback(None, s), "out must be a file or folder name"),
         (lambda s: rag.record_feedback("answer", "up", "web", s), "answer must be the rag.Answer"),
         (lambda s: rag.record_feedback(cited(source(None)), "sideways", "web", s), "rating must be 'up' or 'down'"),
+        (lambda s: rag.search("BM25", s, backend="extractive"), "unknown option 'backend'; the options are top_k, dates"),
+        (lambda s: rag.search("BM25", s, top_k=51), "top_k must be a whole number from 1 to 50, got 51"),
+        (lambda s: rag.paper(" ", s), "the paper id or arXiv id must be non-empty text, got ' '"),
+        (lambda s: rag.added_since("last week", s), "since must be a date such as 2026-03-11"),
     ],
-    ids=["ingest str", "ingest None path", "progress", "stats", "catalog", "export rating", "export out", "answer", "rating"],
+    ids=["ingest str", "ingest None path", "progress", "stats", "catalog", "export rating", "export out", "answer", "rating",
+         "search option", "search top_k", "paper", "added_since"],
 )
 def test_bad_arguments_to_the_other_entry_points_are_refused(fresh: rag.Settings, call, message: str) -> None:
     with pytest.raises(rag.BadInputError, match=re.escape(message)):

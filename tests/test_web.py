@@ -11,16 +11,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import free_port, serving
 
 import rag
 
@@ -65,32 +63,9 @@ def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
     """`papertrail serve` on a free port over `home`, waited for until it answers HTTP; yields its URL."""
     port = free_port()
     env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", **env}
-    with log_path.open("w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            while not answers_http(url):
-                if process.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"papertrail serve exited with {process.returncode}:\n{log.read()}")
-                time.sleep(1)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def answers_http(url: str) -> bool:
-    """True once the server at `url` responds to HTTP at all."""
-    try:
-        with urllib.request.urlopen(url, timeout=5):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
+    command = [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
+    with serving(command, env, log_path, f"http://127.0.0.1:{port}/") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack; errors end as one line and exit 1.
+"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack, mcp, api; errors end as one line
+and exit 1.
 
 Imports only `rag`'s public API (cheap: heavy libraries load inside its functions) and, per command,
 the front end or dev tool it runs, so `papertrail --help` stays instant.
@@ -112,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
     sub.add_argument("--port", type=port, default=3000, help="HTTP mode: port to listen on (default: 3000)")
     sub.add_argument("--digest-channel", metavar="CHANNEL", help="post the papers of each sync that added some to this channel id")
+
+    # For other programs: agents and editors (ui/mcp_server.py), chat front ends (ui/openai_api.py)
+    sub = command("mcp", cmd_mcp, "Run the MCP server for agents and editors: stdio, or streamable HTTP with --http.")
+    sub.add_argument("--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio")
+    sub.add_argument("--host", default="127.0.0.1", help="--http: address to listen on (default: 127.0.0.1 only)")
+    sub.add_argument("--port", type=int, default=7862, help="--http: port to listen on (default: 7862)")
+    sub = command("api", cmd_api, "Serve an OpenAI-compatible chat endpoint at http://HOST:PORT/v1 (model: papertrail).")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
+    sub.add_argument("--port", type=int, default=7861, help="port to listen on (default: 7861)")
     return parser
 
 
@@ -292,6 +302,32 @@ def cmd_slack(args: argparse.Namespace) -> None:
     _ensure_seeded(settings)
     _log_to_stderr()
     run(settings, slack, port=args.port, host=args.host)
+
+
+def cmd_mcp(args: argparse.Namespace) -> None:
+    from .asgi import check_host
+    from .mcp_server import run
+    from .settings import ApiSettings
+
+    api = ApiSettings()
+    if args.http:
+        check_host(args.host, api)  # before any slow ingest
+    settings = rag.Settings()
+    _ensure_seeded(settings)
+    run(settings, http=args.http, host=args.host, port=args.port, api=api)
+
+
+def cmd_api(args: argparse.Namespace) -> None:
+    from .asgi import check_host
+    from .openai_api import run
+    from .settings import ApiSettings
+
+    api = ApiSettings()
+    check_host(args.host, api)  # before any slow ingest
+    settings = rag.Settings()
+    _ensure_seeded(settings)
+    _log_to_stderr()
+    run(settings, args.host, args.port, api)
 
 
 def _log_to_stderr() -> None:

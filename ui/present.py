@@ -3,12 +3,17 @@ to list, notes."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import rag
 
+log = logging.getLogger(__name__)
+
 _FIRST_CLAIM = re.compile(r"(.+?\[\d+(?:\s*[,;]\s*\d+)*\][.!?]?)\s+(\S.*)", re.S)
 
+FAILED = "Sorry, something went wrong; the server's log says what."
+"""Shown for an unexpected error: its text stays in the server's log, never in a page or an API's reply."""
 ABSTAINED_NOTE = "No answer: the indexed abstracts do not support one. The closest papers are listed for reference."
 
 
@@ -49,9 +54,23 @@ def notes(answer: rag.Answer) -> list[str]:
     return ([ABSTAINED_NOTE] if answer.abstained else []) + answer.notes + flags(answer)
 
 
+def link(paper: rag.Paper) -> str | None:
+    """Where a reader opens the paper: its arXiv page when the id is known, else its stored page (http(s) only)."""
+    return rag.web_link(paper.arxiv_url) or rag.web_link(paper.url)
+
+
 def byline(paper: rag.Paper, shown: int = 3) -> str:
     """The paper's authors as a source listing shows them: the first `shown`, then "et al." (empty when unknown)."""
     return ", ".join(paper.authors[:shown]) + (" et al." if len(paper.authors) > shown else "")
+
+
+def client_message(err: Exception, doing: str) -> str:
+    """What a page or API client is told: a refusal's own one-line message; for any other error a fixed
+    apology, the error itself going to the log in one line (no traceback)."""
+    if isinstance(err, rag.PapertrailError):
+        return str(err)
+    log.error("%s failed: %s: %s", doing, type(err).__name__, " ".join(str(err).splitlines()))
+    return FAILED
 
 
 def sync_summary(report: rag.SyncReport, noun: str = "listing day") -> str:

@@ -1,4 +1,5 @@
-"""Settings of the front ends (web UI, Slack bot); with rag/settings.py, the only readers of the environment."""
+"""Settings of the front ends (web UI, Slack bot, HTTP endpoints); with rag/settings.py, the only readers of the
+environment."""
 
 from __future__ import annotations
 
@@ -54,4 +55,16 @@ class SlackSettings(EnvSettings):
     )
     digest_interval: float = Field(
         default=60.0, gt=0, description="Seconds between two looks at the sync state for a digest to post."
+    )
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP front ends for other programs: the OpenAI-compatible endpoint (`papertrail api`) and MCP over HTTP."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERTRAIL_API_", extra="ignore", populate_by_name=True)
+
+    key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token every request must carry (`Authorization: Bearer <key>`); unset, the HTTP front ends "
+        "listen on 127.0.0.1 only.",
     )

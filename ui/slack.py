@@ -411,7 +411,7 @@ def credentials(slack: SlackSettings) -> tuple[str, str, str]:
     signing_secret = "" if app_token else _secret(slack.signing_secret)
     missing = "SLACK_BOT_TOKEN" if not bot_token else "SLACK_SIGNING_SECRET" if not (app_token or signing_secret) else ""
     if missing:
-        raise rag.PapertrailError(f"{missing} is not set; see the README's Slack section")
+        raise rag.PapertrailError(f"{missing} is not set; see docs/slack.md")
     return bot_token, signing_secret, app_token
 
 

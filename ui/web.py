@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -17,17 +16,14 @@ import rag
 
 from . import web_render as render
 from .login_throttle import LoginThrottle
-from .present import sync_summary
+from .present import client_message, sync_summary
 from .settings import WebSettings
 
-log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 EXTRACTIVE_LABEL = "Offline (quotes only)"
 LLM_LABELS = {"openai": "LLM (OpenAI API)", "llamacpp": "Local LLM (llama.cpp)"}
 EXAMPLE_COUNT = 4
 MAX_EXAMPLE_TITLE = 90
-FAILED = "Sorry, something went wrong; the server's log says what."
-"""Shown for an unexpected error: its text stays in the server's log, never in the page or the API's reply."""
 
 
 def backend_choices(settings: rag.Settings) -> list[tuple[str, str]]:
@@ -180,15 +176,6 @@ class Handlers:
         except Exception as err:  # the edge of the API: see client_message
             raise gr.Error(client_message(err, "answering through /ask"), print_exception=False) from None
         return answer.model_dump(mode="json")
-
-
-def client_message(err: Exception, doing: str) -> str:
-    """What the page or API client is told: a refusal's own one-line message; for any other error a fixed
-    apology, the error itself going to the log in one line (no traceback)."""
-    if isinstance(err, rag.PapertrailError):
-        return str(err)
-    log.error("%s failed: %s: %s", doing, type(err).__name__, " ".join(str(err).splitlines()))
-    return FAILED
 
 
 def chat_messages(turns: list[rag.Turn]) -> list[dict[str, str]]:
