@@ -23,6 +23,18 @@ def strip_controls(text: str, keep: str = "\n\t") -> str:
     )
 
 
+def text_problem(value: object) -> str | None:
+    """What makes `value` unfit to store as text (None when it is text): not a string, or a string holding a lone
+    surrogate (JSON's "\\udc80"), which no UTF-8 file, tokenizer or database can hold."""
+    if not isinstance(value, str):
+        return f"is not text ({type(value).__name__} {str(value)[:40]!r})"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"is not valid Unicode (a lone surrogate {value[err.start]!r} at character {err.start + 1:,})"
+    return None
+
+
 def url_problem(url: str) -> str | None:
     """What makes `url` unfit to be a link (None when it is a plain http(s) link with a host)."""
     try:

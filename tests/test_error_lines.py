@@ -120,3 +120,22 @@ def test_readers_work_on_a_read_only_home_and_writers_say_it_is_read_only(seeded
             assert f"PAPERTRAIL_HOME ({view}) is read-only" in line, line
         with pytest.raises(rag.PapertrailError, match="is read-only"):
             rag.record_feedback(answer, "up", "web", rag.Settings(store={"home": view}), user="bob")
+
+
+def test_a_jsonl_line_holding_a_lone_surrogate_is_named_by_file_and_line_in_the_cli_and_the_web(
+    fresh: rag.Settings, tmp_path: Path
+) -> None:
+    from ui.web import Handlers
+
+    upload = tmp_path / "upload.jsonl"
+    upload.write_text(
+        '{"title": "Wombat Burrows", "abstract": "We measure wombat burrows across four seasons of field work."}\n'
+        '{"title": "Quokka \\udc80 Habits", "abstract": "We watch quokkas across four seasons of field work."}\n',
+        encoding="utf-8",
+    )
+    line = one_error(papertrail(fresh.store.home, "ingest", str(upload)))
+    assert "upload.jsonl:2: 'title'" in line and "surrogate" in line, line
+    note = Handlers(fresh).add_papers(str(upload))[0]
+    assert "upload.jsonl:2: &#x27;title&#x27;" in note or "upload.jsonl:2: 'title'" in note, note
+    assert "surrogate" in note and "went wrong" not in note, note
+    assert rag.stats(fresh)["papers"] == 0

@@ -58,7 +58,7 @@ class SlackSettings(EnvSettings):
     )
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(EnvSettings):
     """The HTTP front ends for other programs: the OpenAI-compatible endpoint (`papertrail api`) and MCP over HTTP."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERTRAIL_API_", extra="ignore", populate_by_name=True)
