@@ -263,16 +263,32 @@ class Store:
         home = self.home if self.embedded else None
         self._client = _Reported(lambda: self._raw_client, self._gate, self.where, home)
         self._collection = _Reported(lambda: self._raw_collection, self._gate, self.where, home)
-        self._open()
-        self.max_batch = int(self._client.get_max_batch_size())
-        self._seen = self.generation()
+        self._open_reported()
+        try:
+            self.max_batch = int(self._client.get_max_batch_size())
+            self._seen = self.generation()
+        except BaseException:
+            self.close()
+            raise
 
     def _open(self) -> None:
+        """Open the client and the collection; a client whose collection cannot be opened is closed again, so a
+        repair can move the files it held."""
+        self._raw_client = None
         try:
             self._raw_client = _client(self._settings)
             self._raw_collection = self._raw_client.get_or_create_collection(
                 self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
+        except BaseException:
+            if self._raw_client is not None:
+                self._raw_client.close()
+            raise
+
+    def _open_reported(self) -> None:
+        """`_open`, its failures one StoreError naming the store."""
+        try:
+            self._open()
         except StoreError:
             raise
         except TooSlow as err:
@@ -292,7 +308,7 @@ class Store:
             return
         with self._gate.alone():
             self._raw_client.close()
-            self._open()
+            self._open_reported()
         self._seen = generation
 
     def close(self) -> None:

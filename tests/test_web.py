@@ -226,8 +226,11 @@ def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) ->
 
 
 def _ratings(home: Path, question: str) -> list[tuple[str, float]]:
-    """(rating, time) of every stored rating of the answers to `question`."""
-    with sqlite3.connect(home / "feedback.sqlite3") as db:
+    """(rating, time) of every stored rating of the answers to `question` (none before the first rating)."""
+    path = home / "feedback.sqlite3"
+    if not path.is_file():
+        return []
+    with sqlite3.connect(path) as db:
         return db.execute("SELECT rating, created FROM feedback WHERE question = ?", (question,)).fetchall()
 
 
