@@ -13,7 +13,9 @@ from collections.abc import Generator, Iterator
 
 from .answer import Backend, BackendUnavailable, Draft, Request, backend_name, create
 from .answer.citations import Checked, verify
-from .answer.gate import abstain_reason, refusal_reason
+from .answer.asked import read
+from .answer.decision import Decision, decide, rare_names
+from .answer.gate import refusal_reason
 from .arguments import AskArguments
 from .dates import matching
 from .engine import get_engine
@@ -23,6 +25,8 @@ from .settings import Settings
 from .types import ABSTAIN, Answer, Source, Turn
 
 log = logging.getLogger(__name__)
+DATE_MARGIN = 0.1
+"""How much more confident the answer without the date filter must be before the filter is said to exclude it."""
 
 
 def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
@@ -34,21 +38,29 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
     notes: list[str] = []
     retrieval, sources, timings = Retrieval([]), [], {}
     # Off-topic requests stop before condense: no model reads a request that is not about the papers.
-    if not (reason := refusal_reason(question)):
+    if refusal := refusal_reason(question):
+        decision = Decision(_sentence(refusal))
+    else:
         clock = time.perf_counter()
         chosen, query = condense(chosen, question, turns, settings, notes)
         timings["condense"] = elapsed_ms(clock)
-        retrieval = retrieve(search, query, args.top_k, args.dates)
+        asked = read(question)
+        depth = max(args.top_k, settings.answer.list_papers) if asked.many else args.top_k
+        retrieval = retrieve(search, query, depth, args.dates, rare_names(asked.names, search.bm25.idf))
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
-        reason = abstain_reason(question, sources, settings.answer.min_dense_score)
+        decision = decide(question, sources, search.bm25.idf)
+        if args.dates:
+            decision = outside_dates(decision, question, search, query, depth, args.dates)
     clock = time.perf_counter()
+    reason = decision.reason
     if reason:
         log.info("abstaining: %s", reason)
         draft = Draft(ABSTAIN)
         yield ABSTAIN
     else:
-        chosen, draft = yield from generate(chosen, Request(question, sources, turns, search.bm25.idf), settings, notes)
+        request = Request(question, sources, turns, search.bm25.idf, decision.subject, decision.listed)
+        chosen, draft = yield from generate(chosen, request, settings, notes)
     checked = verify(draft.text, sources, draft.citations)
     if checked.removed_citations:
         notes.append(f"removed citations to sources that were not given: {checked.removed_citations}")
@@ -71,11 +83,35 @@ def loaded_search(settings: Settings) -> HybridSearch:
     return search
 
 
-def retrieve(search: HybridSearch, query: str, top_k: int, dates: list[str] | None) -> Retrieval:
-    """Numbered sources for `query`; a listing date "Mar 11" also finds papers synced on 2024-03-11, and back."""
+def outside_dates(
+    decision: Decision, question: str, search: HybridSearch, query: str, depth: int, dates: list[str]
+) -> Decision:
+    """The decision within `dates`, unless the paper that answers best is listed outside them: then a decline
+    naming it, rather than an answer from a weaker paper."""
+    names = rare_names(read(question).names, search.bm25.idf)
+    best = decide(question, search.search(query, depth, names=names).sources, search.bm25.idf)
+    within = {source.paper_id for source in decision.listed}
+    if best.reason or best.subject is None or best.subject.paper_id in within:
+        return decision
+    if decision.reason is None and decision.confidence >= best.confidence - DATE_MARGIN:
+        return decision
+    listed = ", ".join(best.subject.dates) or "no date"
+    return Decision(
+        f"The paper that answers this, \u201c{best.subject.title}\u201d (listed {listed}), is outside the chosen "
+        f"dates ({', '.join(dates)})."
+    )
+
+
+def retrieve(
+    search: HybridSearch, query: str, top_k: int, dates: list[str] | None, names: list[str] | None = None
+) -> Retrieval:
+    """Numbered sources for `query` and the question's rare `names` (by default the query's own); a listing date
+    "Mar 11" also finds papers synced on 2024-03-11, and back."""
+    if names is None:
+        names = rare_names(read(query).names, search.bm25.idf)
     if dates:
         dates = matching(dates, search.catalog.dates)
-    return search.search(query, top_k, dates)
+    return search.search(query, top_k, dates, names)
 
 
 def condense(
@@ -127,7 +163,7 @@ def _answer(
         citations=checked.citations,
         sources=sources,
         abstained=checked.abstained,
-        reason=_sentence(reason) if checked.abstained and reason else None,
+        reason=reason if checked.abstained else None,
         backend=backend,
         timings_ms=timings,
         notes=notes,

@@ -94,8 +94,9 @@ class HybridSearch:
         papers, indexes = self.catalog.chunk_paper[rows], self.catalog.chunk_index[rows]
         return list(zip(papers.tolist(), indexes.tolist()))
 
-    def search(self, query: str, top_k: int, dates: list[str] | None = None) -> Retrieval:
-        """The `top_k` best papers for `query`, optionally only those listed on `dates`.
+    def search(self, query: str, top_k: int, dates: list[str] | None = None, names: list[str] = ()) -> Retrieval:
+        """The `top_k` best papers for `query`, optionally only those listed on `dates`; the question's `names`
+        ("Dolma") are also searched alone, a third ranking in the fusion.
 
         Own code: llama-index's fusion retriever runs its retrievers one after the other (or in asyncio, which
         does not overlap CPU work); here BM25 runs in a thread beside the query embedding, which hid most of
@@ -111,7 +112,10 @@ class HybridSearch:
         hits, timings["bm25"] = lexical.result()
         clock = time.perf_counter()
         retrieval = self.settings.retrieval
-        ranked = fuse([(dense, retrieval.dense_weight), (hits, 1.0)], retrieval.rrf_k)
+        rankings = [(dense, retrieval.dense_weight), (hits, 1.0)]
+        if names:
+            rankings.append((self.lexical(" ".join(names), dates), retrieval.name_weight))
+        ranked = fuse(rankings, retrieval.rrf_k)
         sources = [
             Source(
                 **self.catalog.paper(position).model_dump(),

@@ -161,6 +161,12 @@ class RetrievalSettings(EnvSettings):
     )
     rrf_k: int = Field(default=10, ge=1, description="Reciprocal-rank-fusion constant: higher flattens rank weights.")
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in fusion, relative to BM25 at 1.0.")
+    name_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="Weight of the ranking by the question's names alone (BM25 over 'Dolma', 'GLM-130B') in fusion: "
+        "the paper a question names is found even when its other words match other papers better.",
+    )
 
 
 class AnswerSettings(EnvSettings):
@@ -169,8 +175,12 @@ class AnswerSettings(EnvSettings):
     model_config = _group("PAPERTRAIL_ANSWER_")
 
     words: int = Field(default=80, ge=10, description="Word budget for an extractive answer (sentences are never cut).")
-    min_dense_score: float = Field(
-        default=0.30, description="Abstain when no retrieved chunk's cosine similarity to the question reaches this."
+    list_papers: int = Field(
+        default=10,
+        ge=1,
+        le=50,
+        description="Best-ranked papers a 'which papers' or comparison question draws on (top_k when that is more): "
+        "each one the relevance test keeps is named.",
     )
     max_question_chars: int = Field(default=2000, ge=1, description="Longest question accepted, in characters.")
     history_turns: int = Field(default=2, ge=0, le=20, description="Earlier turns of a conversation a follow-up sees.")

@@ -1,7 +1,8 @@
-"""Both development sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
+"""The question sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
 
-eval/dev.jsonl is the set the answerer was designed and fit on; eval/dev2.jsonl was written blind and is
-never tuned on: its bounds are the early warning for questions nobody has seen.
+eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl was
+written blind and then read; eval/dev3.jsonl was written blind and is never tuned on: its bounds are the early
+warning for questions nobody has seen.
 """
 
 from __future__ import annotations
@@ -34,22 +35,43 @@ AT_LEAST = {
         "abstention": 0.85,
         "abstention_unanswerable": 0.8,
         "abstention_offtopic": 0.8,
+        "list_recall": 0.75,
+    },
+    "dev3.jsonl": {
+        "recall_at_5_single": 0.95,
+        "recall_at_10_multi": 0.90,
+        "fact_hit": 0.77,
+        "citation_precision_single": 0.95,
+        "abstention": 0.90,
+        "right_paper": 0.95,
+        "list_recall": 0.78,
+        "list_precision": 0.72,
+    },
+    "dev4.jsonl": {
+        "recall_at_5_single": 0.95,
+        "fact_hit": 0.72,
+        "citation_precision_single": 0.90,
+        "abstention": 0.90,
+        "right_paper": 0.90,
+        "list_recall": 0.70,
+        "list_precision": 0.70,
     },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
+FALSE_ABSTENTION = {"dev.jsonl": 0.05, "dev2.jsonl": 0.06, "dev3.jsonl": 0.04, "dev4.jsonl": 0.04}
+"""Upper bounds on declining a question that has an answer."""
 
 
 @pytest.mark.parametrize("name", sorted(AT_LEAST))
 def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path, name: str) -> None:
     out = tmp_path / "results.jsonl"
     summary = evaluate(ROOT / "eval" / name, out, seeded)
-    assert summary.questions == 70
     for figure, bound in AT_LEAST[name].items():
         assert getattr(summary, figure) >= bound, f"{name}: {figure} {getattr(summary, figure)} < {bound}"
-    assert summary.false_abstention <= 0.05
+    assert summary.false_abstention <= FALSE_ABSTENTION[name]
     assert summary.answer_words_p50 <= 80
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == 70
+    assert len(rows) == summary.questions == len((ROOT / "eval" / name).read_text().splitlines())
     assert set(rows[0]) == {"id", "retrieved", "answer", "cited", "abstained", "latency_ms"}
     assert len(rows[0]["retrieved"]) >= 10
     assert set(rows[0]["latency_ms"]) == {"retrieve", "answer", "total"}

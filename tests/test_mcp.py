@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -120,12 +121,15 @@ async def agent_session(client: Client, paper: rag.Paper) -> None:
 
 
 async def refusals(client: Client) -> None:
-    """Bad arguments are tool errors with the CLI's one-line messages, and the server keeps answering."""
+    """Bad arguments, of the wrong value or the wrong type, are tool errors with the CLI's one-line messages, and the
+    server keeps answering."""
     for tool, arguments, message in [
         ("ask", {"question": "What is BM25?", "top_k": 0}, "top_k must be a whole number from 1 to 50, got 0"),
+        ("ask", {"question": "What is BM25?", "top_k": "five"}, "top_k must be a whole number from 1 to 50, got 'five'"),
+        ("ask", {"question": 42}, "the question must be text, got 42"),
         ("ask", {"question": "   "}, "the question is empty"),
         ("ask", {"question": "x" * 2001}, "the question is 2,001 characters long; the limit is 2,000"),
-        ("search", {"query": "BM25", "dates": [""]}, 'dates must be a list of listing dates such as ["Mar 11"]'),
+        ("search", {"query": "BM25", "dates": "Mar 11"}, 'dates must be a list of listing dates such as ["Mar 11"]'),
         ("paper", {"id_or_arxiv_id": "2401.99999"}, "no indexed paper has the id or arXiv id '2401.99999'"),
         ("new_papers", {"since": "yesterday"}, "since must be a date such as 2026-03-11"),
     ]:
@@ -164,3 +168,14 @@ def test_without_a_key_only_loopback_is_served(command: list[str], tmp_path: Pat
         "as a bearer token), or listen on 127.0.0.1 only"
     ]
     assert not (tmp_path / "home").exists(), "it started seeding a store before refusing"
+
+
+def test_seeding_an_empty_store_leaves_stdout_to_the_protocol(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(rag.Settings().store.seeds_dir / "003_f27ba73f9d03f97c.txt", seeds)
+    env = {**os.environ, "PAPERTRAIL_HOME": str(tmp_path / "home"), "PAPERTRAIL_SEEDS_DIR": str(seeds)}
+    done = subprocess.run([PAPERTRAIL, "mcp"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "store is empty: ingesting" in done.stderr and "papers:" in done.stderr
+    assert done.stdout == "", "anything but JSON-RPC on stdout breaks the client's connection"

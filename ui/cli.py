@@ -147,7 +147,7 @@ def _ensure_seeded(settings: rag.Settings) -> None:
     """Ingest the seeds first when the store is empty, and say so, with a progress bar."""
     if rag.stats(settings)["chunks"] == 0:
         say(f"The store is empty: ingesting {settings.store.seeds_dir} first.", err=True)
-        _report(_with_progress(lambda progress: rag.ensure_corpus(settings, progress)))
+        _report(_with_progress(lambda progress: rag.ensure_corpus(settings, progress)), err=True)
 
 
 def _with_progress(
@@ -165,12 +165,15 @@ def _with_progress(
         return work(progress)
 
 
-def _report(report: rag.IngestReport | None) -> None:
+def _report(report: rag.IngestReport | None, err: bool = False) -> None:
+    """What an ingest did, in one line (on stderr when it is a side note, as seeding before a command is: a command's
+    stdout stays its own, `ask --json` JSON and `mcp` the protocol)."""
     if report:
         say(
             f"{report.files} file(s), {report.papers} papers: {report.added} added, "
             f"{report.updated + report.relabelled} updated ({report.updated} with a new abstract), "
-            f"{report.unchanged} already stored ({report.chunks_added} chunks added)."
+            f"{report.unchanged} already stored ({report.chunks_added} chunks added).",
+            err=err,
         )
 
 

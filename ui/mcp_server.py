@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 import rag
 
@@ -27,13 +27,32 @@ INSTRUCTIONS = (
 )
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-TopK = Annotated[
-    int | None, Field(description="How many papers to draw on, 1 to 50 (default: the server's setting, usually 5).")
-]
-Dates = Annotated[
-    list[str] | None,
-    Field(description='Only papers listed on these Daily Papers dates: "2024-03-11", or "Mar 11" for any year.'),
-]
+
+def _argument(schema: dict[str, Any], description: str) -> Any:
+    """A tool argument that clients see typed by the JSON `schema` and that Papertrail checks itself (rag's checks of
+    every argument), so a wrong value or type is refused with the CLI's one-line message, not a validation report."""
+    return Annotated[Any, WithJsonSchema(schema), Field(description=description)]
+
+
+TEXT = {"type": "string"}
+OPTIONAL_TEXT = {"anyOf": [TEXT, {"type": "null"}]}
+Question = _argument(TEXT, "A question about the indexed papers, in plain words.")
+TopK = _argument(
+    {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+    "How many papers to draw on, a whole number from 1 to 50 (default: the server's setting, 5 unless changed).",
+)
+Dates = _argument(
+    {"anyOf": [{"type": "array", "items": TEXT}, {"type": "null"}]},
+    'Only papers listed on these Daily Papers dates: "2024-03-11", or "Mar 11" for any year.',
+)
+Backend = _argument(
+    OPTIONAL_TEXT,
+    "Who writes the answer: 'extractive' (offline, quotes only) or the server's language model backend ('openai', "
+    "'llamacpp'); default: the server's setting.",
+)
+Query = _argument(TEXT, "What to look for: a topic, a method, a model name.")
+PaperReference = _argument(TEXT, "A paper_id from another tool's result, an arXiv id (2403.04706) or an arXiv link.")
+Since = _argument(OPTIONAL_TEXT, "A date (2026-03-11) or time (2026-03-11T06:00Z); default: the papers of the latest sync.")
 
 
 class Found(BaseModel):
@@ -55,16 +74,7 @@ def build_server(settings: rag.Settings | None = None) -> MCPServer:
     server = MCPServer("papertrail", title="Papertrail", instructions=INSTRUCTIONS)
 
     @server.tool(annotations=READ_ONLY)
-    def ask(
-        question: Annotated[str, Field(description="A question about the indexed papers, in plain words.")],
-        top_k: TopK = None,
-        dates: Dates = None,
-        backend: Annotated[
-            str | None,
-            Field(description="Who writes the answer: 'extractive' (offline, quotes only) or the server's language "
-            "model backend ('openai', 'llamacpp'); default: the server's setting."),
-        ] = None,
-    ) -> CitedAnswer:
+    def ask(question: Question, top_k: TopK = None, dates: Dates = None, backend: Backend = None) -> CitedAnswer:
         """Answer a question from the indexed research-paper abstracts. Each claim in `text` ends in [n] markers; each
         citation carries a sentence quoted verbatim from paper n's abstract (checked against it, never paraphrased)
         and a link to the paper. When the abstracts do not support an answer, `abstained` is true, nothing is cited
@@ -73,11 +83,7 @@ def build_server(settings: rag.Settings | None = None) -> MCPServer:
             return cited_answer(rag.ask(question, settings=settings, top_k=top_k, dates=dates, backend=backend))
 
     @server.tool(annotations=READ_ONLY)
-    def search(
-        query: Annotated[str, Field(description="What to look for: a topic, a method, a model name.")],
-        top_k: TopK = None,
-        dates: Dates = None,
-    ) -> Found:
+    def search(query: Query, top_k: TopK = None, dates: Dates = None) -> Found:
         """Find the indexed papers that best match a query, without writing an answer: titles, authors, listing dates,
         full abstracts (verbatim) and arXiv links, best match first. Use it to browse a topic; use `ask` for an
         answer with quotes."""
@@ -85,22 +91,13 @@ def build_server(settings: rag.Settings | None = None) -> MCPServer:
             return Found(papers=rag.search(query, settings, top_k=top_k, dates=dates))
 
     @server.tool(annotations=READ_ONLY)
-    def paper(
-        id_or_arxiv_id: Annotated[
-            str, Field(description="A paper_id from another tool's result, an arXiv id (2403.04706) or an arXiv link.")
-        ],
-    ) -> rag.Paper:
+    def paper(id_or_arxiv_id: PaperReference) -> rag.Paper:
         """One indexed paper's record: title, authors, listing and publication dates, its abstract verbatim, and links."""
         with _refusals():
             return _lookup(id_or_arxiv_id, settings)
 
     @server.tool(annotations=READ_ONLY)
-    def new_papers(
-        since: Annotated[
-            str | None,
-            Field(description="A date (2026-03-11) or time (2026-03-11T06:00Z); default: the papers of the latest sync."),
-        ] = None,
-    ) -> NewPapers:
+    def new_papers(since: Since = None) -> NewPapers:
         """The papers that syncs with Hugging Face Daily Papers added to the library since a date (by default the
         latest sync's), with their abstracts verbatim and arXiv links: what is new to read."""
         with _refusals():

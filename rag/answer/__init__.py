@@ -21,12 +21,16 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Request:
     """What a backend answers: the question, the numbered sources (fixed before generation), the history,
-    and the rarity of each stemmed term in the corpus."""
+    the rarity of each stemmed term in the corpus, and the decision's subject paper and the papers a list names."""
 
     question: str
     sources: list[Source]
     history: list[Turn] = field(default_factory=list)
     idf: Callable[[str], float] = lambda term: 1.0
+    subject: Source | None = None
+    """The source the answer comes from (the best-ranked one naming what the question names); None: the first."""
+    listed: tuple[Source, ...] = ()
+    """For a "which papers" or comparison question, every source the relevance test keeps, best first."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from ..types import Source
 
-AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "lookup"]
+AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "overview", "lookup"]
 
 MEASURES = (
     "score|scores|size|sizes|rate|rates|rating|ratings|accuracy|accuracies|throughput|rank|number|count|"
@@ -62,14 +62,40 @@ _FINDING = re.compile(
     r"\b(?:effect|impact|finding|findings|conclude|turned out|best|better|most effective)\b",
     re.I,
 )
+_OVERVIEW = re.compile(
+    r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?(?:tell me (?:more )?about|summari[sz]e|explain|describe|"
+    r"give (?:me )?(?:an? )?(?:overview|summary|rundown)|(?:i'd|i would) like to know about|what about)\b|"
+    r"^\W*what (?:does|do|did) .{1,60}\b(?:do|does|propose|offer|contribute)\W*$|"
+    r"^\W*what(?:'s| is| are)? (?:the )?(?:main |key |core )?(?:idea|point|contribution|gist)s? (?:of|behind|in)\b|"
+    r"^\W*what (?:problem|problems|issue|gap|challenge)s? (?:does|do|did) .{1,60}\b(?:solve|address|tackle)|"
+    r"^\W*what(?:'s| is) (?:the )?.{1,60}? (?:paper |work |study )?about\W*$|^\W*what(?:'s| is) new in\b|"
+    r"^\W*what is .{1,60}? used for\W*$",
+    re.I,
+)
 _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
-    ("cause", _CAUSE), ("work", _WORK), ("list", _COUNTED_LIST), ("quantity", _QUANTITY),
+    ("overview", _OVERVIEW), ("cause", _CAUSE), ("work", _WORK), ("list", _COUNTED_LIST), ("quantity", _QUANTITY),
     ("list", _LIST), ("definition", _DEFINITION), ("method", _METHOD), ("finding", _FINDING),
 ]
 """Tried in order; the first that matches names the answer type ("why ... how often" asks a cause)."""
 
+_MANY = re.compile(
+    r"^\W*(?:(?:and|so|ok|okay|then)\W+)?(?:which|what|list|name|find|show me|are there|is there|have there been|"
+    r"has anyone|have (?:any|researchers|people)|does any|do any|any)\b.{0,40}?\b(?:papers|works|studies|articles|"
+    r"publications|work|research)\b|^\W*(?:list|name|find|show me)\b",
+    re.I,
+)
+_MANY_THINGS = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:approaches|methods|models|systems|datasets)\b", re.I)
+_COMPARE = re.compile(
+    r"\bcompar(?:e|es|ing|ison)\b|\bcontrast\b|\bhow do .{1,80} and .{1,80} differ\b|"
+    r"\bdiffer(?:ence|ences)? between\b|\bvs\.?\s|\bversus\b",
+    re.I,
+)
+_CALENDAR = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+}
 _FOCUS = re.compile(
-    r"\b(?:what|which)\s+((?:[\w\-]+\s+){0,3}?[\w\-]+)"
+    r"\b(?:what|which)\s+(?!(?:is|are|was|were|does|do|did|has|have|had|can|could)\b)((?:[\w\-]+\s+){0,3}?[\w\-]+)"
     r"(?=\s+(?:is|are|was|were|does|do|did|has|have|had|can|could|turned|helped|worked|make|makes|made)\b)",
     re.I,
 )
@@ -81,7 +107,8 @@ _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
 _GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
 _HOW_MANY = re.compile(
     r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
-    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])",
+    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])|"
+    r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){1,3}?)(?=[a-z]+ed\b)",
     re.I,
 )
 _MEASURE_PHRASE = re.compile(
@@ -90,13 +117,17 @@ _MEASURE_PHRASE = re.compile(
     rf"|\bwhat is the\s+((?:[\w\-@]+\s+){{0,2}}?)({MEASURES})\s+of\b",
     re.I,
 )
-_IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| in\b|$)")
-_FUNCTION_WORDS = {"the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them"}
+_IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| (?:in|to|for|on|per)\b|$)")
+_COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
+_FUNCTION_WORDS = {
+    "the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them", "total", "overall",
+}
 UNIT_SPELLINGS = {
     "gigabytes": ("gb", "gigabyte"), "terabytes": ("tb", "terabyte"), "megabytes": ("mb", "megabyte"),
     "percentage": ("%", "percent"), "percent": ("%",), "share": ("%", "percent"), "fraction": ("%", "percent"),
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
+    "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB")."""
 _FIGURE = re.compile(r"^[~≈<>]?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
@@ -113,15 +144,33 @@ class Asked:
     """Acronyms and coined names ("GEB-1.3B", "MMLU"): what the question is about."""
     focus: tuple[str, ...]
     """The asked-for thing of a what/which question, its head last: ("watermarking", "scheme")."""
+    many: bool = False
+    """It asks for papers ("which papers", "is there work on") or compares them: every relevant paper is named."""
 
 
+@lru_cache(maxsize=1024)
 def read(question: str) -> Asked:
-    """What `question` asks for."""
+    """What `question` asks for (cached: the pipeline, the decision and the answerer each read it)."""
     kind = next((kind for kind, pattern in _TYPE_TESTS if pattern.search(question)), "lookup")
     asked_for = tuple(focus(question))
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
         kind = "lookup"
-    return Asked(kind, tuple(asked_units(question)), tuple(names(question)), asked_for)
+    called = entities(question)
+    many = bool(_MANY.search(question) or _COMPARE.search(question) or (not called and _MANY_THINGS.search(question)))
+    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many)
+
+
+def entities(question: str) -> list[str]:
+    """What the question calls by name: `names` (acronyms, model names) and capitalised words inside a sentence
+    ("What does Dolma do?"), but for calendar words."""
+    found = names(question)
+    for sentence in re.split(r"(?<=[.?!:;])\s+", question.strip()):
+        tokens = _TOKEN.findall(sentence)
+        for token in tokens[1:]:
+            word = token.strip(".-")
+            if re.fullmatch(r"[A-Z][a-z][\w\-]*", word) and word.casefold() not in _CALENDAR and word not in found:
+                found.append(word)
+    return found
 
 
 def focus(question: str) -> list[str]:
@@ -134,8 +183,10 @@ def focus(question: str) -> list[str]:
 
 
 def squash(text: str) -> str:
-    """Lower-case letters, digits and % only, accents dropped: "TÜLU" and 'T\\"ULU' both become "tulu"."""
-    return re.sub(r"[^a-z0-9%×]", "", unicodedata.normalize("NFKD", text).casefold())
+    """Lower-case letters (of any script: "PanGu-π" keeps its π), digits and % only, accents dropped: "TÜLU" and
+    'T\\"ULU' both become "tulu"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))
+    return re.sub(r"[^\w%×]|_", "", plain)
 
 
 def parts(word: str) -> list[str]:
@@ -159,6 +210,14 @@ def mentioned(words: frozenset[str], term: str) -> bool:
     return all(p in words or any(w.startswith(p) for w in words) for p in parts(term))
 
 
+def named_in(words: frozenset[str], name: str) -> bool:
+    """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
+    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy")."""
+    return all(
+        p in words or f"{p}s" in words or (len(p) >= 4 and any(p in w for w in words)) for p in parts(name)
+    )
+
+
 def naming(sources: list[Source], terms: tuple[str, ...]) -> list[Source]:
     """The sources whose title and abstract mention every one of `terms` (all of them when there are none)."""
     return [s for s in sources if all(mentioned(vocabulary(f"{s.title} {s.abstract}"), t) for t in terms)]
@@ -179,11 +238,13 @@ def asked_units(question: str) -> list[str]:
     """The measured thing's words: the head of "how many X", the words of "what X score (of Y)", an "in X" unit."""
     units = []
     for match in _HOW_MANY.finditer(question):
-        units.extend(_content(match.group(1))[-1:])
+        units.extend(_content(match.group(1) or match.group(2) or "")[-1:])
     for match in _MEASURE_PHRASE.finditer(question):
         first, measure, of, second, measure_of = match.groups()
         units.extend(_content(" ".join(g for g in (first, of, second) if g)))
         units.extend(m for m in (measure, measure_of) if m and m.casefold() in UNIT_SPELLINGS)
+    if _COST.search(question):
+        units.append("cost")
     if units or _QUANTITY.search(question):
         for match in _IN_UNITS.finditer(question):
             words = _content(match.group(1))

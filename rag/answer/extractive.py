@@ -20,15 +20,16 @@ from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
-from .asked import Asked, names, read, squash, states_value, vocabulary
+from .decision import held, weights_of
+from .asked import Asked, named_in, names, read, squash, states_value, vocabulary
 
-_MULTI = re.compile(
-    r"^\s*(which|what|list|name|are there|is there|any)\b.{0,40}\b(papers|works|studies|approaches|methods|models)\b",
-    re.I,
-)
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
-    "list": re.compile(r"(?:[^,]+,){2}|\(\s*(?:1|i|a)\s*\)|\b1\)|\bfirst(?:ly)?\b.*\bsecond\b|:\s*\w+[^.]*,", re.I),
+    "list": re.compile(
+        r"(?:[^,]+,){2}|\(\s*(?:1|i|a)\s*\)|\b1\)|\bfirst(?:ly)?\b.*\bsecond\b|:\s*\w+[^.]*,|"
+        r"\b(?:two|three|four|both)\b[^.;]{0,80}\band\b",
+        re.I,
+    ),
     "cause": re.compile(
         r"\b(?:because|due to|since|as a result|caused? by|stems? from|attribut\w+ to|owing to|leads? to|results? in|"
         r"arises?|reasons?|explains?|root|we (?:find|found|show|observe|identify|reveal))\b",
@@ -66,9 +67,10 @@ _BOILERPLATE = re.compile(
     r"(?:available|released)\b|https?://|github|\bwe hope\b|sheds? light|future (?:work|research)",
     re.I,
 )
+_OVERVIEW_CUES = frozenset({"work", "method", "definition"})
+"""What a sentence answering "what does X do / tell me about X" says: what the work is, does or is called."""
 CONTEXT_WEIGHT = 0.3
 """Words of earlier questions (a follow-up's history) weigh this share of the question's own."""
-MAX_PAPERS_LISTED = 5
 
 
 @dataclass(frozen=True)
@@ -160,15 +162,17 @@ class ExtractiveBackend:
     def stream(self, request: Request) -> Iterator[str | Draft]:
         """The answer is composed at once, so it arrives as one piece."""
         context = " ".join(turn.question for turn in request.history)
-        draft = self.answer(request.question, request.sources, request.idf, context)
+        subject = request.subject or request.sources[0]
+        draft = self.answer(request.question, [subject, *request.listed[1:]], request.idf, context)
         yield draft.text
         yield draft
 
     def answer(self, question: str, sources: list[Source], idf: Callable[[str], float], context: str = "") -> Draft:
-        """Cited sentences for `question`; words of `context` (earlier questions) weigh less than its own."""
+        """Cited sentences for `question` from `sources[0]`, or for a list question one line for each of `sources`;
+        words of `context` (earlier questions) weigh less than the question's own."""
         reading = weigh(question, idf, context)
-        if _MULTI.search(question):
-            return compose(self.pick_many(rank(reading, sources, self.weights)))
+        if reading.asked.many:
+            return compose_list([self.why_listed(question, reading, source, idf) for source in sources])
         return self.answer_one(reading, rank(reading, sources[:1], self.weights))
 
     def answer_one(self, question: Question, own: list[Candidate]) -> Draft:
@@ -178,35 +182,33 @@ class ExtractiveBackend:
         answer comes from paper [1] alone: one paper cited, precision kept.
         """
         top = own[0].source
-        heading = f"{top.title} [{top.n}]:" if question.asked.answer_type == "work" else ""
-        return compose(self.pick(question, own, self.answer_words - len(heading.split())), heading)
+        unnamed = not any(named_in(vocabulary(top.title), name) for name in question.asked.names)
+        heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
+        return compose(self.pick(question, own, self.answer_words), heading)
+
+    def why_listed(self, text: str, question: Question, source: Source, idf: Callable[[str], float]) -> Candidate:
+        """The sentence showing why a paper is in a list: the scorer's best, counting as well the share of the
+        question's weight it holds with hyphenated words matched split or joined ("pre-training", "pretraining")."""
+        wanted = weights_of(text, idf)
+        total = sum(wanted.values()) or 1.0
+        ranked = rank(question, [source], self.weights)
+        return max(ranked, key=lambda c: c.score / 2 + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first, then those adding uncovered question terms (best first) within `budget` words."""
         lead = own[0]
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
+        overview = question.asked.answer_type == "overview"
         for cand in own[1:]:
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
-            if adds and words + cand.sentence.words <= budget:
+            # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
+            follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background
+            if (adds or follows) and words + cand.sentence.words <= budget:
                 picked.append(cand)
                 words += cand.sentence.words
                 covered |= cand.sentence.terms
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
-
-    def pick_many(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The best sentence of each well-supported paper, best paper first."""
-        best = candidates[0].score
-        seen: set[str] = set()
-        picked = []
-        for cand in candidates:
-            if cand.source.paper_id in seen or cand.score < 0.55 * best:
-                continue
-            seen.add(cand.source.paper_id)
-            picked.append(cand)
-            if len(picked) == MAX_PAPERS_LISTED:
-                break
-        return picked
 
 
 def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Question:
@@ -275,7 +277,11 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
     asked = question.asked
     if asked.answer_type == "lookup":
         names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
-        return float(names_something and bool(question.head & sentence.terms))
+        # "which roles / which components": several of them, named in one enumeration, answer it.
+        plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
+        return float(plural or (names_something and bool(question.head & sentence.terms)))
+    if asked.answer_type == "overview":
+        return float(bool(_OVERVIEW_CUES & sentence.cues))
     if asked.answer_type != "quantity":
         return float(asked.answer_type in sentence.cues)
     if "figure" not in sentence.cues:
@@ -288,17 +294,25 @@ def compose(picked: list[Candidate], heading: str = "") -> Draft:
     paragraph of their own, the context sentences; each sentence followed by its source number."""
     cited = [f"{cand.sentence.text} [{cand.source.n}]" for cand in picked]
     lead = " ".join([heading, *cited[:1]] if heading else cited[:1])
-    citations = [
-        Citation(
-            n=cand.source.n,
-            paper_id=cand.source.paper_id,
-            title=cand.source.title,
-            quote=cand.sentence.text,
-            dates=cand.source.dates,
-        )
-        for cand in picked
-    ]
-    return Draft("\n\n".join(part for part in (lead, " ".join(cited[1:])) if part), citations)
+    return Draft("\n\n".join(part for part in (lead, " ".join(cited[1:])) if part), [_citation(c) for c in picked])
+
+
+def compose_list(leads: list[Candidate]) -> Draft:
+    """One line for each paper: its name, the sentence of its abstract that shows why it is listed, its number."""
+    lines = [f"- {paper_name(c.source.title)}: {c.sentence.text} [{c.source.n}]" for c in leads]
+    return Draft("\n".join(lines), [_citation(c) for c in leads])
+
+
+def _citation(cand: Candidate) -> Citation:
+    """The citation of one picked sentence: its source's number and the sentence verbatim."""
+    source = cand.source
+    return Citation(n=source.n, paper_id=source.paper_id, title=source.title, quote=cand.sentence.text, dates=source.dates)
+
+
+def paper_name(title: str) -> str:
+    """What a list calls a paper: the name before its title's colon, else the whole title."""
+    head, colon, _ = title.partition(":")
+    return head.strip() if colon and len(head.split()) <= 8 else title
 
 
 @register("extractive")

@@ -48,11 +48,16 @@ _SMALL_TALK = re.compile(
     r"are you (?:a bot|human|there)|nice to meet you)(?:\W+(?:there|again|so much|today|papertrail|bot))*\W*$",
     re.I,
 )
+_TASK = re.compile(
+    _LEAD_IN + r"(?:translate|calculate|compute|convert|proofread|spell|solve|conjugate)\b(?!.{0,40}\b(?:paper|abstract)s?\b)",
+    re.I,
+)
 _REQUESTS = [
     (_SET_ASIDE, "it asks to set the indexed papers aside"),
     (_CREATIVE, "it asks for entertainment, not about the papers"),
     (_CODING, "it is a coding task, not a question about the papers"),
     (_SMALL_TALK, "it is small talk"),
+    (_TASK, "it is a task to do, not a question about the papers"),
 ]
 def refusal_reason(question: str) -> str | None:
     """Why `question` is not a question about the indexed papers (None when it is): read before any model."""

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..answer.extractive import WEIGHTS, Candidate, ExtractiveBackend, Question, Weights, rank, weigh
-from ..answer.gate import abstain_reason, refusal_reason
+from ..answer.asked import read
+from ..answer.decision import decide, rare_names
+from ..answer.gate import refusal_reason
 from ..engine import get_engine
 from ..arguments import check_history
 from ..settings import Settings
@@ -79,12 +81,12 @@ def load_cases(path: Path, settings: Settings, measure: list[str] = ()) -> list[
         if not item.must_contain:
             continue
         turns = check_history(item.history, settings.answer.history_turns)
-        sources = search.search(backend.condense(item.question, turns), settings.retrieval.top_k).sources
-        abstained = bool(
-            refusal_reason(item.question) or abstain_reason(item.question, sources, settings.answer.min_dense_score)
-        )
+        names = rare_names(read(item.question).names, search.bm25.idf)
+        sources = search.search(backend.condense(item.question, turns), settings.retrieval.top_k, names=names).sources
+        decision = decide(item.question, sources, search.bm25.idf)
+        abstained = bool(refusal_reason(item.question) or decision.reason)
         question = weigh(item.question, search.bm25.idf, " ".join(turn.question for turn in turns))
-        candidates = rank(question, sources[:1], WEIGHTS)
+        candidates = [] if abstained else rank(question, [decision.subject], WEIGHTS)
         cases.append(Case(item, question, candidates, abstained or not candidates))
     for name in measure:
         MEASURES[name](cases, settings)

@@ -1,0 +1,264 @@
+"""The answer decision: answer from the retrieved sources or decline, from which paper, and which papers a list names.
+
+Run in the pipeline before any backend, so every backend shares it. Two kinds of signal:
+- names: a name the question uses ("Kookaburra", "GLM-130B") must be mentioned by a retrieved abstract, and the
+  answer comes from the best-ranked paper that mentions all of them (a near-miss of a name it does mention is
+  said, "did you mean Dolma?");
+- evidence: the subject paper's closeness to the question (its dense score, and its lead over the other sources'),
+  the share of the question's rare terms its abstract holds, the share on words no indexed chunk has at all, whether
+  its title names what the question names, and for an asked attribute ("how many GPUs") whether it states a figure.
+The evidence signals are weighed by a logistic model whose weights and threshold are fit by cross-validation on
+question families generated from the corpus plus eval/dev.jsonl (`python -m rag.devtools.calibrate`); a list
+question's papers are each kept by the same kind of model over per-paper signals.
+
+Own code: llama-index's SimilarityPostprocessor cuts at one similarity score; this decision needs the
+question's names and attributes as well, and it must run before generation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..text import split_sentences, terms
+from .asked import Asked, named_in, read, states_value, vocabulary
+
+if TYPE_CHECKING:
+    from ..types import Source
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The evidence for one question over one source (the subject, or a candidate for a list), each in [0, 1]."""
+
+    dense: float
+    """Cosine similarity of the source's best chunk to the question."""
+    coverage: float
+    """Share of the question's rarity-weighted content terms found in the source's title and abstract."""
+    absent: float
+    """Share of the question's weight on words no indexed chunk has at all ("watermarking" in a library without it)."""
+    unstated: float
+    """1 when an attribute is asked ("how many GPUs") and the source states no figure of it; else 0."""
+    margin: float
+    """How far the source's dense score stands above the mean of the other retrieved sources'."""
+    home: float
+    """1 when the question names something and the source's title names it too: the paper is about it."""
+    sentence: float
+    """Share of the question's weight that one sentence of the abstract (with the title) holds: the terms together."""
+    behind: float
+    """How far the source's dense score falls behind the best retrieved source's."""
+    share: float
+    """The source's coverage as a share of the best-covered retrieved source's."""
+    rank: float
+    """1 for the best-ranked source, falling with the source's rank among those retrieved."""
+
+    def vector(self) -> list[float]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model over `Signals`: answer (or keep the paper) when bias + weights · signals > 0."""
+
+    bias: float
+    dense: float
+    coverage: float
+    absent: float
+    unstated: float
+    margin: float
+    home: float
+    sentence: float
+    behind: float
+    share: float
+    rank: float
+
+    def logit(self, signals: Signals) -> float:
+        return self.bias + sum(getattr(self, f.name) * getattr(signals, f.name) for f in fields(Signals))
+
+    def probability(self, signals: Signals) -> float:
+        return 1.0 / (1.0 + math.exp(-self.logit(signals)))
+
+
+ANSWER = Model(
+    bias=-0.8, dense=1.09, coverage=2.16, absent=-1.86, unstated=-6.06, margin=2.43, home=1.97, sentence=0.0,
+    behind=0.0, share=0.0, rank=0.0,
+)
+"""Answer or decline: fit by `python -m rag.devtools.calibrate` (cross-validated; README, Evaluation)."""
+KEEP = Model(
+    bias=-5.31, dense=2.22, coverage=0.33, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=0.74,
+    behind=-1.82, share=4.3, rank=4.06,
+)
+"""Keep a further paper in a list answer: fit the same way on the generated list questions."""
+FORM_WORDS = frozenset(
+    terms(
+        "tell describe explain summarize summarise summary overview idea main problem solve solves propose proposed "
+        "new matter matters know like author authors used purpose introduce introduced present presented please "
+        "give list name mention discuss address addresses research researchers exist existing anyone me my "
+        "i'd i'm want find found deal deals "
+        "whose whom whether while instead rather over under further also still even just only very really quite "
+        "happen happens happened take takes taken put puts get gets got go goes going come comes became become "
+        "something anything someone thing things kind lot lots actually basically instead versus via per "
+        "able unable possible seem seems seemed turn turns turned keep keeps kept let lets end ends"
+    )
+)
+"""Words of a question's frame ("Tell me about", "What problem does X solve"): they say how to answer, not about what."""
+
+
+_CONTRACTION = re.compile(r"['\u2019](?:s|d|m|re|ve|ll|t)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer or decline; the source to answer from; for a list question, every source to name."""
+
+    reason: str | None
+    """Why it declines, a sentence for the reader; None when it answers."""
+    subject: Source | None = None
+    listed: tuple[Source, ...] = ()
+    confidence: float = 0.0
+
+
+def decide(
+    question: str, sources: list[Source], idf: Callable[[str], float], answer: Model = ANSWER, keep: Model = KEEP
+) -> Decision:
+    """Whether and from what `sources` answer `question` (`idf`: a stemmed term's rarity in the corpus)."""
+    if not sources:
+        return Decision("No indexed paper matches the question.")
+    asked = read(question)
+    texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
+    wanted = weights_of(question, idf)
+    missing = [name for name in asked.names if not any(named_in(words, name) for words in texts)]
+    if missing and _share(missing, wanted) >= NAME_SHARE:
+        return Decision(_unknown(missing, sources))
+    known = tuple(name for name in asked.names if name not in missing)
+    asked = replace(asked, names=known)
+    counts = [sum(named_in(words, name) for name in asked.names) for words in texts]
+    if counts and max(counts) < len(asked.names) and not asked.many:
+        return Decision(f"No indexed abstract mentions {' together with '.join(asked.names)}.")
+    at = counts.index(max(counts)) if counts else 0
+    subject = sources[at]
+    found = [held(f"{source.title} {source.abstract}") for source in sources]
+    every = range(len(sources)) if asked.many else [at]
+    signals = signals_of(asked, wanted, sources, found, idf, every)
+    confidence = answer.probability(signals[at])
+    if confidence < 0.5:
+        return Decision(_weak(asked, signals[at]), confidence=confidence)
+    listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
+    return Decision(None, subject, listed, confidence)
+
+
+NAME_SHARE = 0.25
+"""A name no retrieved abstract mentions declines the question when it carries at least this share of the question's
+weight ("Tell me about RWKV"); a lesser one ("...snapshots in CPU RAM, protected by erasure coding") is weighed with
+the rest of the evidence, as a word no abstract has."""
+RARE_NAME = 0.6
+"""A name is searched on its own when its rarest word is at least this rare (its IDF over the largest IDF)."""
+
+
+def rare_names(names: tuple[str, ...], idf: Callable[[str], float]) -> list[str]:
+    """The names rare enough to find their paper by themselves ("Dolma", not "LLMs" or "Chinese")."""
+    ceiling = idf("\0") or 1.0
+    return [n for n in names if (found := terms(n.replace("-", " "))) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+
+
+def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
+    """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
+    them) with their rarity."""
+    plain = _CONTRACTION.sub("", question).replace("-", " ")
+    return {term: idf(term) for term in terms(plain) - FORM_WORDS}
+
+
+@lru_cache(maxsize=8192)
+def held(text: str) -> frozenset[str]:
+    """The terms a text holds, hyphenated words both split and joined: "pre-training" holds "pretrain" and "train"."""
+    return frozenset(terms(text.replace("-", " ")) | terms(text.replace("-", "")))
+
+
+def signals_of(
+    asked: Asked,
+    wanted: dict[str, float],
+    sources: list[Source],
+    found: list[frozenset[str]],
+    idf: Callable[[str], float],
+    which: Iterable[int],
+) -> dict[int, Signals]:
+    """The signals of the sources at the positions `which` for the question (`found`: the terms each source holds)."""
+    total = sum(wanted.values()) or 1.0
+    dense = _dense_scores(sources)
+    covered = [sum(w for t, w in wanted.items() if t in words) / total for words in found]
+    absent = sum(w for w in wanted.values() if w >= (idf("\0") or 1.0)) / total
+    rare = rare_names(asked.names, idf)
+    out = {}
+    for index in which:
+        source = sources[index]
+        title = held(source.title)
+        unstated = asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)
+        out[index] = Signals(
+            dense=dense[index],
+            coverage=covered[index],
+            absent=absent,
+            unstated=float(unstated),
+            margin=dense[index] - statistics.fmean([d for i, d in enumerate(dense) if i != index] or [0.0]),
+            home=float(bool(rare) and all(named_in(vocabulary(source.title), name) for name in rare)),
+            sentence=max((sum(w for t, w in wanted.items() if t in terms_ | title) / total
+                          for terms_ in _sentence_terms(source.abstract)), default=0.0),
+            behind=max(dense) - dense[index],
+            share=covered[index] / (max(covered) or 1.0),
+            rank=1.0 / (1 + index),
+        )
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _sentence_terms(abstract: str) -> tuple[frozenset[str], ...]:
+    """The terms each sentence of an abstract holds (cached: the same abstracts come back question after question)."""
+    return tuple(held(sentence) for sentence in split_sentences(abstract))
+
+
+def _dense_scores(sources: list[Source]) -> list[float]:
+    """Each source's dense score; one found by BM25 or its name alone (no chunk among the dense candidates, score 0)
+    gets the lowest score seen, which bounds its own from above."""
+    seen = [s.dense_score for s in sources if s.dense_score > 0]
+    floor = min(seen, default=0.0)
+    return [max(0.0, min(1.0, s.dense_score if s.dense_score > 0 else floor)) for s in sources]
+
+
+def _states(asked: Asked, abstract: str) -> bool:
+    """A sentence of the abstract states a figure of the asked attribute."""
+    return any(states_value(sentence, asked.units) for sentence in split_sentences(abstract))
+
+
+def _share(names: list[str], wanted: dict[str, float]) -> float:
+    """The share of the question's weight on the words of `names`."""
+    words = set().union(*(terms(name.replace("-", " ")) for name in names))
+    return sum(w for t, w in wanted.items() if t in words) / (sum(wanted.values()) or 1.0)
+
+
+def _unknown(missing: list[str], sources: list[Source]) -> str:
+    """The reason for names no retrieved abstract mentions, with the closest name they do use."""
+    named = ", ".join(missing)
+    words = {w for s in sources for w in _name_words(f"{s.title} {s.abstract}")}
+    guesses = [
+        match[0] for name in missing if (match := difflib.get_close_matches(name, sorted(words), n=1, cutoff=0.8))
+    ]
+    hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
+    return f"No indexed abstract mentions {named}.{hint}"
+
+
+def _name_words(text: str) -> set[str]:
+    """The words of `text` that could be a name a question misspells: capitalised or with a digit."""
+    return {w.strip(".,;:()[]\"'") for w in text.split() if w[:1].isupper() or any(c.isdigit() for c in w)}
+
+
+def _weak(asked: Asked, signals: Signals) -> str:
+    """The reason for a decline on weak evidence."""
+    if signals.unstated:
+        return f"No indexed abstract states {' '.join(asked.units)} for what the question asks about."
+    return "No indexed abstract answers this question closely enough."
+

@@ -1,0 +1,126 @@
+"""The answer decision as a user meets it: plain questions about held papers are answered from that paper, names the
+library does not hold are declined with the reason, list questions name each paper on its own line, a date filter
+that leaves out the answering paper says so; and the decision's weights are the ones its calibration chooses."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.answer.asked import squash, vocabulary
+from rag.devtools.evaluation import EvalQuestion, format_summary, summarise
+from rag.devtools.families import generate, part_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("What does Dolma do?", "Dolma"),
+        ("Tell me about Liger.", "Liger"),
+        ("What problem does CorDA solve?", "CorDA"),
+        ("Summarize the Bailong paper.", "Bailong"),
+        ("Give me an overview of Holmes.", "Holmes"),
+        ("How does LoLCATs work?", "LoLCATs"),
+    ],
+)
+def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title.startswith(f"{title}:")
+    assert title in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("How many tokens was Kookaburra pretrained on?", "No indexed abstract mentions Kookaburra."),
+        ("What accuracy does Quokka reach on GSM8K?", "No indexed abstract mentions Quokka."),
+        ("Tell me about Zorvikformer.", "No indexed abstract mentions Zorvikformer."),
+        ("What does Dolmo do?", "No indexed abstract mentions Dolmo. Did you mean Dolma?"),
+        ("How many expert annotators labeled the T2Ranking relevance scores?", "No indexed abstract states annotators"),
+    ],
+)
+def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(
+    seeded: rag.Settings, question: str, reason: str
+) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert answer.abstained
+    assert answer.text == rag.ABSTAIN
+    assert answer.reason.startswith(reason)
+    assert answer.citations == []
+
+
+def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Settings) -> None:
+    answer = rag.ask("Which papers apply large language models to recommender systems?", settings=seeded)
+    lines = answer.text.split("\n")
+    assert len(lines) >= 3
+    by_n = {c.n: c for c in answer.citations}
+    for line in lines:
+        name, _, rest = line.removeprefix("- ").partition(": ")
+        numbers = re.findall(r"\[(\d+)\]", rest)
+        assert line.startswith("- ") and len(numbers) == 1, line
+        cited = by_n[int(numbers[0])]
+        assert cited.title.startswith(name) and rest.startswith(cited.quote)
+    assert {"HLLM", "Item-Language Model for Conversational Recommendation"} <= {
+        c.title.partition(":")[0] for c in answer.citations
+    }
+
+
+def test_a_date_filter_that_leaves_out_the_answering_paper_says_so(seeded: rag.Settings) -> None:
+    question = "Which regularization technique was effective against multi-epoch degradation?"
+    assert "dropout" in rag.ask(question, settings=seeded).text
+    answer = rag.ask(question, settings=seeded, dates=["May 2"])
+    assert answer.abstained
+    assert "To Repeat or Not To Repeat" in answer.reason and "outside the chosen dates (May 2)" in answer.reason
+
+
+def test_the_generated_families_keep_every_paper_in_one_part(seeded: rag.Settings) -> None:
+    papers = rag.catalog(seeded)
+    families = generate(papers)
+    kinds = {g.type for g in families}
+    assert {"natural", "invented", "near-miss", "attribute", "unstated", "multi", "topic", "absent"} <= kinds
+    corpus = vocabulary(" ".join(f"{p.title} {p.abstract}" for p in papers))
+    for item in families:
+        if item.part != "mixed":
+            assert {part_of(paper_id) for paper_id in item.papers} <= {item.part}
+        if item.type == "invented":
+            assert not item.gold_titles
+    names = [re.search(r"[A-Z]\w+(?:-\w+)?", g.question.split(" ", 1)[1]) for g in families if g.type == "invented"]
+    assert all(m and squash(m.group(0)) not in corpus for m in names)
+
+
+def test_the_shipped_decision_weights_are_the_calibrations_choice(seeded: rag.Settings) -> None:
+    from rag.answer.decision import ANSWER, KEEP
+    from rag.devtools.calibrate import calibrate
+
+    result = calibrate(seeded, dev=[ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev4.jsonl"])
+    rows = [c.subject for c in result.fit_cases if c.subject]
+    agree = sum((ANSWER.logit(r.signals) > 0) == (result.answer.logit(r.signals) > 0) for r in rows) / len(rows)
+    kept = [r for c in result.fit_cases for r in c.candidates]
+    agree_keep = sum((KEEP.logit(r.signals) > 0) == (result.keep.logit(r.signals) > 0) for r in kept) / len(kept)
+    assert agree >= 0.98 and agree_keep >= 0.98, (result.answer, result.keep)
+    assert min(no for _, no in result.answer_folds) >= 0.5 and min(yes for yes, _ in result.answer_folds) >= 0.95
+
+
+def test_eval_reports_each_question_type_apart() -> None:
+    questions = [
+        EvalQuestion(id="a", type="natural", question="What does X do?", gold_titles=["X: one"], must_contain=[["x"]]),
+        EvalQuestion(id="b", type="invented", question="What does Q do?"),
+        EvalQuestion(id="c", type="multi", question="Which papers?", gold_titles=["X: one", "Y: two"]),
+    ]
+    results = [
+        {"retrieved": ["X: one"], "answer": "x does it [1]", "cited": ["X: one"], "abstained": False, "latency_ms": {"total": 1}},
+        {"retrieved": [], "answer": rag.ABSTAIN, "cited": [], "abstained": True, "latency_ms": {"total": 1}},
+        {"retrieved": ["X: one", "Z"], "answer": "- X", "cited": ["X: one", "Z"], "abstained": False, "latency_ms": {"total": 1}},
+    ]
+    summary = summarise(questions, results)
+    assert summary.by_type["natural"].right_paper == 1.0 and summary.by_type["invented"].declined == 1.0
+    assert (summary.list_recall, summary.list_precision) == (0.5, 0.5)
+    table = format_summary(summary)
+    assert re.search(r"^invented\s+1\s+1\b", table, re.M) and json.dumps(summary.abstention_unanswerable) == "1.0"
