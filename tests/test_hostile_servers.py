@@ -86,10 +86,8 @@ def test_a_150_mb_listing_page_is_refused_before_it_fills_the_memory(tmp_path: P
 
 @pytest.fixture(scope="module")
 def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    server = ChromaServer(tmp_path_factory.mktemp("chroma-hostile") / "data")
-    server.start()
-    yield server
-    server.stop()
+    with ChromaServer(tmp_path_factory.mktemp("chroma-hostile") / "data") as server:
+        yield server
 
 
 DRIPPED = {
