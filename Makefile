@@ -1,29 +1,45 @@
-# `make run` sets up .venv, ingests the seeds and starts Papertrail; `make test` runs the whole suite.
+# `make run` sets up .venv with Papertrail alone, ingests the seeds and starts the web UI; `make run PORT=8080
+# HOST=0.0.0.0 READ_ONLY=1` passes the options of `papertrail serve`. `make test` adds the test tools and runs the
+# whole suite; `make install` sets up a developer's .venv (test tools included).
 PYTHON ?= python3
+HOST = 127.0.0.1
+PORT = 7860
+READ_ONLY =
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+PIP := $(BIN)/pip install --disable-pip-version-check --quiet --quiet --progress-bar off
 
 .PHONY: install run test eval bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
-	touch $(STAMP)
+$(RUN_STAMP): pyproject.toml
+	@echo "Installing Papertrail (first run: a few minutes)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) torch==2.13.0
+	@$(PIP) -e .
+	@touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	@echo "Installing the test tools (pytest, playwright)…"
+	@$(PIP) -e '.[test]'
+	@touch $(TEST_STAMP)
 
-run: install
-	$(BIN)/papertrail ingest
-	$(BIN)/papertrail serve
+install: $(TEST_STAMP)
+
+run: $(RUN_STAMP)
+	@$(BIN)/papertrail ingest
+	@$(BIN)/papertrail serve --host $(HOST) --port $(PORT) $(if $(READ_ONLY),--read-only)
 
 test: install
-	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } || true
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } || true
 	$(BIN)/python -m pytest -q
 
-eval: install
+eval: $(RUN_STAMP)
 	$(BIN)/papertrail eval eval/dev.jsonl --out eval/dev-results.jsonl
+
+bench: $(RUN_STAMP)
+	$(BIN)/papertrail bench
 
 clean:
 	rm -rf $(VENV) .papertrail

@@ -2,11 +2,14 @@
 
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
 `backend_name`, `check_store`, `search` (retrieval without an answer), `paper`, feedback, the Daily Papers sync
-(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `Settings` (and
+(`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `watches`
+(saved questions run on each write's new papers: `rag.watches.add`, `list`, `remove`, `check`), `Settings` (and
 `EnvSettings`, the base of every settings group), the result types, the one abstention phrase `ABSTAIN`, and the
 two rules every front end applies to what it shows
 (`strip_controls`, `web_link`).
 """
+
+from types import SimpleNamespace
 
 from .api import (
     AskOptions,
@@ -30,11 +33,30 @@ from .api import (
     sync_status,
     unannounced,
 )
+from . import watching
 from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
 from .settings import EnvSettings, Settings
-from .types import ABSTAIN, Answer, Citation, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import (
+    ABSTAIN,
+    Answer,
+    Citation,
+    IngestReport,
+    Paper,
+    Source,
+    SyncBatch,
+    SyncReport,
+    SyncStatus,
+    Turn,
+    UnverifiedFigures,
+    Watch,
+    WatchMatch,
+)
+
+watches = SimpleNamespace(**{name: getattr(watching, name) for name in watching.PUBLIC})
+"""`rag.watches.add`, `list`, `remove`, `check` (and `deliver`, `waiting`, `matches`, `match_score`, `LOCAL`): a
+namespace, not the module (rag/watching.py), so the public name is never a module."""
 
 __all__ = [
     "ABSTAIN",
@@ -54,6 +76,9 @@ __all__ = [
     "SyncReport",
     "SyncStatus",
     "Turn",
+    "UnverifiedFigures",
+    "Watch",
+    "WatchMatch",
     "add_arxiv",
     "added_since",
     "ask",
@@ -75,5 +100,6 @@ __all__ = [
     "sync",
     "sync_status",
     "unannounced",
+    "watches",
     "web_link",
 ]

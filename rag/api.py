@@ -140,16 +140,24 @@ def ensure_corpus(settings: Settings | None = None, progress: Progress | None = 
 def stats(settings: Settings | None = None) -> dict[str, int]:
     """How many papers and chunks the store holds."""
     from .engine import get_engine
+    from .store import never_written
 
-    store = get_engine(check_settings(settings)).store
+    settings = check_settings(settings)
+    if never_written(settings):
+        return {"papers": 0, "chunks": 0}
+    store = get_engine(settings).store
     return {"papers": store.paper_count(), "chunks": store.count()}
 
 
 def catalog(settings: Settings | None = None) -> list[Paper]:
     """Every stored paper once, in title order (abstracts rebuilt from their chunks)."""
     from .engine import get_engine
+    from .store import never_written
 
-    papers = get_engine(check_settings(settings)).papers().values()
+    settings = check_settings(settings)
+    if never_written(settings):
+        return []
+    papers = get_engine(settings).papers().values()
     return sorted(papers, key=lambda paper: paper.title.casefold())
 
 
@@ -245,11 +253,14 @@ def listing_date_key(date: str) -> tuple[int, int, int, str]:
 
 def _then_ready(settings: Settings, write: Callable[[], Report]) -> Report:
     """Run a write command, then build the search over what it wrote (once per command, not per commit), so the
-    next question, in this process or a new one, starts from it."""
+    next question, in this process or a new one, starts from it; then run the watches on the papers it added."""
     from .engine import get_engine
+
+    from .watching import after_write
 
     report = write()
     get_engine(settings).ready()
+    after_write(settings)
     return report
 
 

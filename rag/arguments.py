@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .dates import EXAMPLE, read
 from .errors import BadInputError
 from .settings import AnswerSettings, RetrievalSettings, Settings
 from .types import Answer, Turn
@@ -116,11 +117,14 @@ def check_top_k(top_k: Any, retrieval: RetrievalSettings) -> int:
 
 
 def check_dates(dates: Any) -> list[str] | None:
-    """Listing dates to keep to (None: every date)."""
+    """Listing dates to keep to (None: every date); each must be a calendar day ("Feb 30", "yesterday" are not)."""
     if dates is None:
         return None
     if isinstance(dates, str) or not isinstance(dates, Sequence) or not all(isinstance(d, str) and d.strip() for d in dates):
         raise BadInputError(f'dates must be a list of listing dates such as ["Mar 11"], got {_show(dates)}')
+    for date in dates:
+        if read(date) is None:
+            raise BadInputError(f"{_show(date.strip())} is not a listing date; write a day as {EXAMPLE}")
     return [date.strip() for date in dates] or None
 
 

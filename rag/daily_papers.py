@@ -1,4 +1,4 @@
-"""Hugging Face Daily Papers listing days and arXiv ids into the store, through huggingface_hub's `HfApi`.
+"""Hugging Face Daily Papers listing days and arXiv ids into the store, through huggingface_hub's HTTP session.
 
 The only module that imports huggingface_hub (named for what it fetches: a `rag/sync.py` would shadow the public
 `rag.sync` function with the module once imported). Papertrail keeps the hub offline for the whole process
@@ -18,20 +18,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx2
-from huggingface_hub import HfApi, set_client_factory
+from huggingface_hub import set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.hf_api import PaperInfo
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-from . import sync_state
-from .clean import strip_controls
+from . import dates, sync_state
+from .clean import strip_controls, text_problem
 from .errors import BadInputError, SyncError
 from .http_limits import BoundedRequests, TooLarge, TooSlow
-from .parse import merge, new_paper
+from .parse import combine, merge, new_paper
 from .settings import Settings, SyncSettings
+from .store import Store
 from .types import IngestReport, Paper, SyncReport
 
 Progress = Callable[[int, int], None]
@@ -43,7 +45,8 @@ SETTLE_DAYS = 2
 MAX_PAGES = 40
 """Most listing pages read for one day (a guard against a server that ignores the page number)."""
 PAPER_PAGE = "https://huggingface.co/papers/{}"
-_ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?")
+_ARXIV_ID = re.compile(r"([0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?")
+"""An arXiv id in ASCII digits only (a fullwidth "２４０３.０４７０６" is not one)."""
 _ONLINE: ContextVar[str | None] = ContextVar("papertrail_sync_endpoint", default=None)
 _client_bounds: tuple[float, int] | None = None
 
@@ -73,6 +76,8 @@ def sync(
         report = _empty(synced_before=len(days) - len(todo))
         client = DailyPapers(settings.sync)
         settled: list[str] = []
+        if progress and todo:
+            progress(0, len(todo))
         try:
             for index, listed in enumerate(todo, start=1):
                 try:
@@ -80,8 +85,8 @@ def sync(
                 except SyncError as err:
                     raise SyncError(str(err), report) from None
                 papers, skipped = to_papers(records, listed.isoformat(), f"Daily Papers {listed}")
-                part = store(papers, settings) if papers else None
-                report = _plus(report, part, skipped, files=1)
+                part, kept = store(papers, settings) if papers else (None, [])
+                report = _plus(report, part, skipped, files=1, kept=kept)
                 if listed <= today - timedelta(days=SETTLE_DAYS):
                     settled.append(listed.isoformat())
                 if papers:
@@ -105,6 +110,8 @@ def add(ids: Sequence[str], settings: Settings, progress: Progress | None = None
         papers: list[Paper] = []
         skipped: list[str] = []
         failure: SyncError | None = None
+        if progress:
+            progress(0, len(wanted))
         for index, wanted_id in enumerate(wanted, start=1):
             try:
                 info = client.paper(wanted_id)
@@ -114,13 +121,13 @@ def add(ids: Sequence[str], settings: Settings, progress: Progress | None = None
             if info is None:
                 skipped.append(f"{wanted_id}: no such paper on {client.host} (HTTP 404)")
             else:
-                listed = info.submitted_at.astimezone(timezone.utc).date().isoformat() if info.submitted_at else None
-                found, unusable = to_papers([info], listed, f"arXiv {wanted_id}")
+                found, unusable = to_papers([info], None, f"arXiv {wanted_id}")
                 papers += found
                 skipped += unusable
             if progress:
                 progress(index, len(wanted))
-        report = _plus(_empty(), store(papers, settings) if papers else None, skipped, files=len(wanted))
+        part, kept = store(papers, settings) if papers else (None, [])
+        report = _plus(_empty(), part, skipped, files=len(wanted), kept=kept)
         _finish(settings, listing=False)
     if failure:
         raise SyncError(str(failure), report)
@@ -160,7 +167,8 @@ def listing_days(
 
 def _first_day(name: str, value: str) -> date:
     """The first day of the --date/--since day, --week (2024-W11) or --month (2024-03) given; BadInputError if malformed."""
-    pattern = {"week": r"(\d{4})-W(\d{2})", "month": r"(\d{4})-(\d{2})"}.get(name, r"(\d{4})-(\d{2})-(\d{2})")
+    patterns = {"week": r"([0-9]{4})-W([0-9]{2})", "month": r"([0-9]{4})-([0-9]{2})"}
+    pattern = patterns.get(name, r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
     match = re.fullmatch(pattern, value.strip())
     try:
         if match and name == "week":
@@ -190,45 +198,145 @@ def arxiv_id(text: str) -> str:
     return match.group(1)
 
 
-def to_papers(records: list[PaperInfo], listed: str | None, source: str) -> tuple[list[Paper], list[str]]:
-    """The usable records as papers listed on `listed`, and a line naming each record skipped and why."""
+def to_papers(records: list[Any], listed: str | None, source: str) -> tuple[list[Paper], list[str]]:
+    """The usable records (as the service sent them, JSON) as papers listed on `listed` (None: the day each record
+    says it was listed), and a line naming each record skipped and why: one malformed record never stops the others."""
     papers: list[Paper] = []
     skipped: list[str] = []
-    for info in records:
+    for record in records:
         try:
-            papers.append(to_paper(info, listed, source))
+            papers.append(to_paper(record, listed, source))
         except Unusable as err:
             skipped.append(str(err))
     return papers, skipped
 
 
-def to_paper(info: PaperInfo, listed: str | None, source: str) -> Paper:
-    """One record as a paper with its arXiv id, authors and publication date; `Unusable` when it lacks what a paper needs."""
-    name = info.id or f"a record titled {info.title!r}"
+def to_paper(record: Any, listed: str | None, source: str) -> Paper:
+    """One record as a paper with its arXiv id, authors and publication date; `Unusable`, naming the record, when it
+    lacks what a paper needs or a field is not what the service documents (an author named 5, a broken date)."""
+    name = _record_name(record)
+    if problem := _shape_problem(record):
+        raise Unusable(f"{name}: {problem}")
+    try:
+        info = PaperInfo(**record)
+    except (TypeError, ValueError, AttributeError, KeyError) as err:
+        raise Unusable(f"{name}: malformed record ({type(err).__name__}: {err})") from None
     if not isinstance(info.id, str) or not _ARXIV_ID.fullmatch(info.id):
         raise Unusable(f"{name}: no arXiv id")
     for field, value in (("title", info.title), ("summary", info.summary)):
         if not isinstance(value, str) or not value.strip():
             raise Unusable(f"{name}: no {field}")
+    names = [author.name for author in info.authors or [] if author.name is not None]
+    for field, value in [("title", info.title), ("summary", info.summary), *(("author name", n) for n in names)]:
+        if problem := text_problem(value):
+            raise Unusable(f"{name}: {field} {problem}")
+    if listed is None and info.submitted_at:
+        listed = info.submitted_at.astimezone(timezone.utc).date().isoformat()
     try:
         paper = new_paper(info.title, info.summary, listed, source, PAPER_PAGE.format(info.id))
     except BadInputError as err:
         raise Unusable(f"{name}: {err}") from None
-    authors = [name for author in info.authors or [] if (name := " ".join(strip_controls(author.name or "").split()))]
+    authors = [clean for author in names if (clean := " ".join(strip_controls(author).split()))]
     published = info.published_at.astimezone(timezone.utc).date().isoformat() if info.published_at else None
     return paper.model_copy(update={"arxiv_id": info.id, "authors": authors, "published": published})
 
 
-def store(papers: list[Paper], settings: Settings) -> IngestReport:
-    """Hand the papers to the engine's ingest (its lock, its merge of dates); the new ones are noted first, so a
-    sync killed mid-way still reports them in the next batch."""
+def _shape_problem(record: Any) -> str | None:
+    """What in a record's structure `PaperInfo` cannot read (None when nothing): not an object, or an object
+    field, or the author list, of another kind."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    paper = record.get("paper", {})
+    if not isinstance(paper, dict):
+        return f"'paper' is not a JSON object but {type(paper).__name__}"
+    authors = paper.get("authors") or record.get("authors") or []
+    if not isinstance(authors, list) or not all(isinstance(author, dict) for author in authors):
+        return "'authors' is not a list of JSON objects"
+    return None
+
+
+def _record_id(record: Any) -> str | None:
+    """The id a record gives, whatever its shape (None when it gives none)."""
+    if not isinstance(record, dict):
+        return None
+    paper = record.get("paper") if isinstance(record.get("paper"), dict) else {}
+    found = paper.get("id") or record.get("id")
+    return found if isinstance(found, str) and found.strip() else None
+
+
+def _record_name(record: Any) -> str:
+    """How a skipped record is named: its id, else its title, else what it is (text that is not valid Unicode as
+    Python escapes it: a lone surrogate cannot be printed)."""
+    if found := _record_id(record):
+        return repr(found)[1:-1][:40] if text_problem(found) else " ".join(strip_controls(found).split())[:40]
+    if not isinstance(record, dict):
+        return "a record"
+    title = record.get("title")
+    return f"a record titled {title[:80]!r}" if isinstance(title, str) else "a record without an id or title"
+
+
+def store(papers: list[Paper], settings: Settings) -> tuple[IngestReport, list[str]]:
+    """Hand the papers, each reconciled with what the store holds of it (`reconcile`), to the engine's ingest (its
+    lock, its merge of dates); the new ones are noted first, so a sync killed mid-way still reports them in the
+    next batch. Also the lines saying where a stored title or abstract was kept."""
     from .engine import get_engine
 
-    papers = merge(papers)
     engine = get_engine(settings)
+    papers, kept = reconcile(merge(papers), stored_versions(engine.store, papers, settings))
     known = engine.store.stored_papers([paper.paper_id for paper in papers])
     sync_state.begin(settings.store.home, [paper.paper_id for paper in papers if paper.paper_id not in known])
-    return engine.add(papers, 1)
+    return engine.add(papers, 1), kept
+
+
+def stored_versions(store: Store, papers: list[Paper], settings: Settings) -> list[Paper]:
+    """The stored papers that `papers` name, by paper id (title) or arXiv id, as the catalog reads them."""
+    from .papers import Catalog
+
+    ids = sorted({paper.paper_id for paper in papers})
+    arxiv_ids = sorted({paper.arxiv_id for paper in papers if paper.arxiv_id})
+    where: dict[str, Any] = {"paper_id": {"$in": ids}}
+    if arxiv_ids:
+        where = {"$or": [where, {"arxiv_id": {"$in": arxiv_ids}}]}
+    catalog, _ = Catalog.build(store.rows(where), settings.retrieval.title_prefix)
+    return list(catalog.papers())
+
+
+def reconcile(papers: list[Paper], stored: list[Paper]) -> tuple[list[Paper], list[str]]:
+    """The records as they should be stored, and a line for each where the store's version was kept.
+
+    One arXiv id is one paper: a record whose arXiv id is stored (or came earlier in this batch) under another
+    title joins that paper and keeps its title. A shorter summary does not replace a longer stored abstract unless
+    the record is newer: listed on a later day than every dated listing of the stored version."""
+    by_arxiv = {paper.arxiv_id: paper for paper in stored if paper.arxiv_id}
+    by_id = {paper.paper_id: paper for paper in stored}
+    out: dict[str, Paper] = {}
+    kept: list[str] = []
+    for paper in papers:
+        known = by_arxiv.get(paper.arxiv_id) or by_id.get(paper.paper_id)
+        if known and known.paper_id != paper.paper_id:
+            kept.append(
+                f"{paper.arxiv_id}: the title {known.title[:80]!r}, not {paper.title[:80]!r} as listed (one paper per "
+                "arXiv id)"
+            )
+            paper = paper.model_copy(update={"paper_id": known.paper_id, "title": known.title})
+        if known and len(paper.abstract) < len(known.abstract) and not _newer(paper.dates, known.dates):
+            kept.append(
+                f"{paper.arxiv_id}: the stored abstract ({len(known.abstract):,} characters), not the listing's shorter "
+                f"one ({len(paper.abstract):,}), as the listing is no newer"
+            )
+            paper = paper.model_copy(update={"abstract": known.abstract})
+        earlier = out.get(paper.paper_id)
+        out[paper.paper_id] = combine(earlier, paper) if earlier else paper
+        by_arxiv.setdefault(paper.arxiv_id, out[paper.paper_id])
+    return list(out.values()), kept
+
+
+def _newer(listed: list[str], stored: list[str]) -> bool:
+    """True when a record listed on `listed` is newer than a version listed on `stored`: it is dated, and later than
+    every dated day of `stored`, of which there is one at least (a yearless seed date is of unknown age)."""
+    new = [day for day in map(dates.read, listed) if day and day[0]]
+    old = [day for day in map(dates.read, stored) if day and day[0]]
+    return bool(new and old) and min(new) > max(old)
 
 
 def _finish(settings: Settings, listing: bool) -> None:
@@ -247,14 +355,14 @@ def _empty(synced_before: int = 0) -> SyncReport:
     return SyncReport(files=0, papers=0, added=0, relabelled=0, unchanged=0, chunks_added=0, synced_before=synced_before)
 
 
-def _plus(report: SyncReport, part: IngestReport | None, skipped: list[str], files: int) -> SyncReport:
+def _plus(report: SyncReport, part: IngestReport | None, skipped: list[str], files: int, kept: list[str]) -> SyncReport:
     counts = {
         name: getattr(report, name) + (getattr(part, name) if part else 0)
         for name, field in IngestReport.model_fields.items()
         if field.annotation is int
     }
     counts["files"] = report.files + files
-    return report.model_copy(update={**counts, "skipped": report.skipped + skipped})
+    return report.model_copy(update={**counts, "skipped": report.skipped + skipped, "kept": report.kept + kept})
 
 
 def _span(first: date, last: date) -> list[date]:
@@ -262,45 +370,54 @@ def _span(first: date, last: date) -> list[date]:
 
 
 class DailyPapers:
-    """`HfApi` for one endpoint: listing days page by page, papers by id, with bounded retries and one-line failures."""
+    """The service at one endpoint: listing days page by page, papers by id, bounded retries, one-line failures."""
 
     def __init__(self, config: SyncSettings) -> None:
         self.config = config
         self.endpoint = config.endpoint.rstrip("/")
         self.host = urlparse(self.endpoint).netloc or self.endpoint
-        token = config.token.get_secret_value() if config.token else False  # never a token saved on this machine
-        self.api = HfApi(endpoint=self.endpoint, token=token, library_name="papertrail")
+        self.token = config.token.get_secret_value() if config.token else False  # never a token saved on this machine
         _use_guarded_client(config)
 
-    def day(self, listed: date) -> list[PaperInfo]:
-        """Every record listed on `listed`, page after page, until a short or repeated page."""
-        records: list[PaperInfo] = []
+    def day(self, listed: date) -> list[Any]:
+        """Every record listed on `listed` (JSON, as sent), page after page, until a short or repeated page."""
+        records: list[Any] = []
         seen: set[str] = set()
         what = f"the listing of {listed}"
         for page in range(MAX_PAGES):
+            params = {"p": page, "limit": self.config.page_size, "date": listed.isoformat()}
             try:
-                batch = self._call(
-                    what,
-                    lambda: list(self.api.list_daily_papers(date=listed.isoformat(), p=page, limit=self.config.page_size)),
-                )
+                batch = self._call(what, lambda: self._json("/api/daily_papers", params, listing=True))
             except _NotFound:
                 raise SyncError(
                     f"{what}: {self.host} has no Daily Papers listing (HTTP 404 not found): "
                     f"check that HF_ENDPOINT ({self.endpoint}) is a Hugging Face Hub or a mirror of it"
                 ) from None
-            fresh = [info for info in batch if info.id not in seen or not info.id]
+            if not isinstance(batch, list):
+                raise SyncError(f"the listing of {listed}: {self.host} sent a response that cannot be read (not a list)")
+            fresh = [record for record in batch if (key := _record_id(record)) is None or key not in seen]
             records += fresh
-            seen.update(info.id for info in fresh if info.id)
+            seen.update(key for record in fresh if (key := _record_id(record)))
             if len(batch) < self.config.page_size or not fresh:
                 break
         return records
 
-    def paper(self, wanted: str) -> PaperInfo | None:
-        """The paper with arXiv id `wanted`; None when the service does not know it (HTTP 404)."""
+    def paper(self, wanted: str) -> Any | None:
+        """The record of the paper with arXiv id `wanted` (JSON, as sent); None when the service does not know it
+        (HTTP 404)."""
         try:
-            return self._call(f"paper {wanted}", lambda: self.api.paper_info(wanted))
+            return self._call(f"paper {wanted}", lambda: self._json(f"/api/papers/{wanted}", None, listing=False))
         except _NotFound:
             return None
+
+    def _json(self, path: str, params: dict[str, Any] | None, listing: bool) -> Any:
+        """The JSON the service answers at `path`, through huggingface_hub's own session and error check. Own code
+        rather than `HfApi.list_daily_papers`/`paper_info`: those build every record as they read it, so one
+        malformed record ends the whole page; here `to_paper` builds each record on its own."""
+        headers = build_hf_headers(token=self.token, library_name="papertrail") if listing else None
+        response = get_session().get(f"{self.endpoint}{path}", params=params, headers=headers)
+        hf_raise_for_status(response)
+        return response.json()
 
     def _call(self, what: str, fetch: Callable[[], T]) -> T:
         """`fetch()` with the network switched on; 429 (after its Retry-After), 5xx and timeouts are retried."""

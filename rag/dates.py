@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_WRITTEN = re.compile(r"([A-Za-z]{3})[a-z]*\.? (\d{1,2})(?:, (\d{4}))?")
+_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_WRITTEN = re.compile(r"([A-Za-z]{3})[a-z]*\.? ([0-9]{1,2})(?:, ([0-9]{4}))?")
+EXAMPLE = "2024-03-11, or Mar 11 for that day in any year"
+"""How a listing date is written, for messages refusing one."""
 
 Day = tuple[int | None, int, int]
 """(year or None, month, day)."""

@@ -9,12 +9,14 @@ same weights in torch through sentence-transformers, with bigger batches.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import platform
 import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -36,6 +38,10 @@ GPU_BATCH = 256
 EXPORT_TOLERANCE = 1e-4
 """Largest difference allowed between the exported model's vectors and torch's on the check sentences."""
 _EXPORT_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
+
+Embedded = Callable[[int], None]
+"""Called after each batch with the number of texts embedded so far, so a caller can show progress."""
 
 
 class Embedder(Protocol):
@@ -46,8 +52,8 @@ class Embedder(Protocol):
     def query(self, text: str) -> list[float]:
         """The vector of one question."""
 
-    def texts(self, texts: list[str]) -> np.ndarray:
-        """Vectors of many texts, one row each, in the order given."""
+    def texts(self, texts: list[str], embedded: Embedded | None = None) -> np.ndarray:
+        """Vectors of many texts, one row each, in the order given; `embedded` hears of each batch done."""
 
 
 def local_model_dir() -> Path:
@@ -147,9 +153,9 @@ class _OnnxEmbedder:
         """The vector of one question."""
         return self._run([text])[0].tolist()
 
-    def texts(self, texts: list[str]) -> np.ndarray:
+    def texts(self, texts: list[str], embedded: Embedded | None = None) -> np.ndarray:
         """Vectors in batches of texts of similar length (padding is wasted compute), returned in the given order."""
-        return _by_length(texts, CPU_BATCH, self._run)
+        return _by_length(texts, CPU_BATCH, self._run, embedded)
 
 
 class _TorchEmbedder:
@@ -168,8 +174,11 @@ class _TorchEmbedder:
         """The vector of one question."""
         return self._model.encode([text], normalize_embeddings=True)[0].tolist()
 
-    def texts(self, texts: list[str]) -> np.ndarray:
-        """Vectors in large batches (sentence-transformers sorts by length itself)."""
+    def texts(self, texts: list[str], embedded: Embedded | None = None) -> np.ndarray:
+        """Vectors in large batches of texts of similar length, returned in the given order."""
+        return _by_length(texts, GPU_BATCH, self._encode, embedded)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(texts, batch_size=GPU_BATCH, normalize_embeddings=True, show_progress_bar=False)
 
 
@@ -184,17 +193,26 @@ class _LlamaIndexEmbedder:
         """The vector of one question."""
         return self._model.get_query_embedding(text)
 
-    def texts(self, texts: list[str]) -> np.ndarray:
-        """Vectors of many texts, batched by the llama-index model."""
+    def texts(self, texts: list[str], embedded: Embedded | None = None) -> np.ndarray:
+        """Vectors of many texts, in the llama-index model's own batches (one request each)."""
+        return _by_length(texts, self._model.embed_batch_size, self._request, embedded)
+
+    def _request(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._model.get_text_embedding_batch(texts), dtype=np.float32)
 
 
-def _by_length(texts: list[str], batch: int, run: object) -> np.ndarray:
+def _by_length(
+    texts: list[str], batch: int, run: Callable[[list[str]], np.ndarray], embedded: Embedded | None = None
+) -> np.ndarray:
     """Embed `texts` in batches of neighbours by length, and put the rows back in the given order."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    rows = [run([texts[i] for i in order[start : start + batch]]) for start in range(0, len(order), batch)]
+    rows = []
+    for start in range(0, len(order), batch):
+        rows.append(run([texts[i] for i in order[start : start + batch]]))
+        if embedded:
+            embedded(min(start + batch, len(order)))
     vectors = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
     vectors[order] = np.vstack(rows)
     return vectors
@@ -220,6 +238,7 @@ def onnx_model(model_dir: Path, cache: Path) -> Path:
         if target.is_file() and recorded.is_file() and recorded.read_text().strip() == _sha256(target):
             return target
         verify_weights(model_dir)
+        log.info("Preparing the embedding model (once)…")
         cache.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=cache))
         try:
@@ -238,6 +257,9 @@ def _export(model_dir: Path, target: Path) -> None:
     """Trace the model with mean pooling and normalisation into one ONNX graph, and check it against torch."""
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar is not Papertrail's progress
 
     class Pooled(torch.nn.Module):
         def __init__(self, model: torch.nn.Module) -> None:

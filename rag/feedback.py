@@ -82,7 +82,7 @@ def export_feedback(out: Path, settings: Settings | None = None, rating: Rating 
                 "type": "review",
                 "gold_titles": [],
                 "must_contain": [],
-                "note": json.dumps({"answer": answer, "cited": cited, "backend": backend, "created": created}),
+                "note": {"answer": answer, "cited": cited, "backend": backend, "created": created},
             }
         )
     try:

@@ -36,7 +36,8 @@ REINSERT_ROUNDS = 5
 """Re-insertions `check` tries before it reports chunks vector search still cannot reach."""
 
 Progress = Callable[[int, int], None]
-"""Called with (papers written so far, papers to write), after each write to the store."""
+"""Called with (papers done so far, papers to write): once the model is ready, after each batch the model embeds
+(papers counted in proportion to their chunks), and after each write to the store."""
 Commit = Callable[[], None]
 """Called after each write to the store, so a process can make what was written searchable."""
 
@@ -232,12 +233,13 @@ class _Writer:
         if not papers:
             return 0
         embedder = build_embedder(self.settings)
+        self._report(self.done)
         retrieval = self.settings.retrieval
         written = 0
         for group in self._groups([(paper, chunk_paper(paper, retrieval.chunk_tokens, retrieval.title_prefix)) for paper in papers]):
             rows = [row for paper, chunks in group for row in paper_rows(paper, chunks, content_hash(paper, self.settings))]
             texts = [embed_text(row.metadata["title"], row.text, retrieval.title_prefix) for row in rows]
-            self.store.write(rows, embedder.texts(texts))
+            self.store.write(rows, embedder.texts(texts, self._embedding(len(group), len(texts))))
             extra = [
                 chunk_id(paper.paper_id, index)
                 for paper, chunks in group
@@ -255,13 +257,14 @@ class _Writer:
         if not rows:
             return
         embedder = build_embedder(self.settings)
+        self._report(self.done)
         by_paper: dict[str, list[Row]] = {}
         for row in rows:
             by_paper.setdefault(row.metadata["paper_id"], []).append(row)
         for group in self._groups(list(by_paper.items())):
             written = [row for _, stored in group for row in stored]
             texts = [embed_text(row.metadata["title"], row.text, self.settings.retrieval.title_prefix) for row in written]
-            self.store.write(written, embedder.texts(texts))
+            self.store.write(written, embedder.texts(texts, self._embedding(len(group), len(texts))))
             self._committed(len(group))
 
     def relabel(self, papers: list[Paper]) -> None:
@@ -293,13 +296,20 @@ class _Writer:
         if group:
             yield group
 
+    def _embedding(self, papers: int, texts: int) -> Callable[[int], None]:
+        """Reports a group's embedding as it goes: its papers counted in proportion to its texts embedded."""
+        return lambda embedded: self._report(self.done + papers * embedded // texts)
+
     def _committed(self, papers: int) -> None:
         self.store.bump_generation()
         self.done += papers
-        if self._progress:
-            self._progress(self.done, self.total)
+        self._report(self.done)
         if self._on_commit:
             self._on_commit()
+
+    def _report(self, done: int) -> None:
+        if self._progress:
+            self._progress(done, self.total)
 
 
 def paper_rows(paper: Paper, chunks: list[Chunk], version: str) -> list[Row]:

@@ -29,6 +29,7 @@ DATE_LINE = re.compile(
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(, \d{4})?"
 )
 MAX_TITLE_CHARS = 400
+"""The longest title any source may bring (files, sync, add): longer is a pasted abstract or a broken record."""
 MIN_ABSTRACT_CHARS = 40
 MAX_ABSTRACT_CHARS = 20_000
 """Abstracts run to about 2,000 characters; ten times that is a pasted paper or a broken file."""
@@ -128,12 +129,15 @@ def parse_daily_papers(text: str, source: str) -> list[Paper]:
         if not line or (not papers and pending is None and line.casefold() in HEADER_LINES):
             continue
         if pending is None and DATE_LINE.fullmatch(line):
+            if dates.read(line) is None:
+                raise BadInputError(f"{source}:{number}: listing date {line!r} is not a calendar day")
             date = line
             continue
         if pending is None:
             if len(line) > MAX_TITLE_CHARS:
                 raise BadInputError(
-                    f"{source}:{number}: expected a paper title, found a line of {len(line)} characters"
+                    f"{source}:{number}: expected a paper title (at most {MAX_TITLE_CHARS:,} characters), "
+                    f"found a line of {len(line):,} characters"
                 )
             pending = (number, line)
             continue
@@ -143,7 +147,7 @@ def parse_daily_papers(text: str, source: str) -> list[Paper]:
                 f"{source}:{number}: abstract of {title!r} is only {len(line)} characters; "
                 "expected alternating title and abstract lines"
             )
-        papers.append(_paper(title, line, date, source, None))
+        papers.append(_paper(title, line, date, source, None, f"{source}:{pending[0]}"))
         pending = None
     if pending is not None:
         raise BadInputError(f"{source}:{pending[0]}: title {pending[1]!r} has no abstract after it")
@@ -177,7 +181,7 @@ def parse_jsonl(text: str, source: str) -> list[Paper]:
         if url and (problem := url_problem(url)):
             raise BadInputError(f"{source}:{number}: 'url' {problem}: {url[:80]!r}")
         date = _clean(record.get("date") or "") or None
-        papers.append(_paper(_clean(record["title"]), _clean(record["abstract"]), date, source, url))
+        papers.append(_paper(_clean(record["title"]), _clean(record["abstract"]), date, source, url, f"{source}:{number}"))
     if not papers:
         raise BadInputError(f"{source}: no papers found")
     return papers
@@ -242,10 +246,19 @@ def new_paper(title: str, abstract: str, date: str | None, source: str, url: str
     return _paper(_clean(title), _clean(abstract), date, source, url)
 
 
-def _paper(title: str, abstract: str, date: str | None, source: str, url: str | None) -> Paper:
+def _paper(
+    title: str, abstract: str, date: str | None, source: str, url: str | None, where: str | None = None
+) -> Paper:
+    """A paper from cleaned fields, refusing an over-long title or abstract (naming `where`, a file and line, else
+    `source`)."""
+    where = where or source
+    if len(title) > MAX_TITLE_CHARS:
+        raise BadInputError(
+            f"{where}: title {title[:80]!r}… is {len(title):,} characters; the limit is {MAX_TITLE_CHARS:,}"
+        )
     if len(abstract) > MAX_ABSTRACT_CHARS:
         raise BadInputError(
-            f"{source}: abstract of {title[:80]!r} is {len(abstract):,} characters; the limit is {MAX_ABSTRACT_CHARS:,}"
+            f"{where}: abstract of {title[:80]!r} is {len(abstract):,} characters; the limit is {MAX_ABSTRACT_CHARS:,}"
         )
     return Paper(
         paper_id=paper_id(title),

@@ -22,6 +22,7 @@ from .engine import get_engine
 from .errors import PapertrailError
 from .retrieve import HybridSearch, Retrieval, elapsed_ms
 from .settings import Settings
+from .store import never_written
 from .types import ABSTAIN, Answer, Source, Turn
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,13 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
 def loaded_search(settings: Settings) -> HybridSearch:
     """The search over the store as it is now (its write stamp read once per question); an empty store is an
     error naming the command that fills it."""
-    engine = get_engine(settings)
-    search = engine.retriever()
+    engine = None if never_written(settings) else get_engine(settings)
+    search = engine.retriever() if engine else None
     if search is None:
+        where = engine.store.where if engine else settings.store.home / "chroma"
         older = " (its papers were written by an older Papertrail, in a format this one does not read)"
         raise PapertrailError(
-            f"the store at {engine.store.where} is empty{older if engine.store.older_versions() else ''}: "
+            f"the store at {where} is empty{older if engine and engine.store.older_versions() else ''}: "
             "run `papertrail ingest` (or call rag.ensure_corpus()) first"
         )
     return search
@@ -170,6 +172,7 @@ def _answer(
         removed_citations=checked.removed_citations,
         unverified_quotes=checked.unverified_quotes,
         uncited_sentences=checked.uncited_sentences,
+        unverified_figures=checked.unverified_figures,
         prompt_tokens=draft.prompt_tokens,
         completion_tokens=draft.completion_tokens,
         ranked=ranked,

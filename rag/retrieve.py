@@ -10,6 +10,9 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from .bm25 import Bm25Index
 from .embed import Embedder, build_embedder
@@ -72,9 +75,11 @@ class HybridSearch:
             self._embedder = build_embedder(self.settings)
         return self._embedder
 
-    def dense(self, vector: list[float], dates: list[str] | None) -> tuple[list[Hit], dict[int, float]]:
+    def dense(
+        self, vector: list[float], dates: list[str] | None, papers: list[str] | None = None
+    ) -> tuple[list[Hit], dict[int, float]]:
         """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine."""
-        ids, distances = self.store.query(vector, self.candidates, date_filter(dates) if dates else None)
+        ids, distances = self.store.query(vector, self.candidates, _where(dates, papers))
         hits: list[Hit] = []
         cosine: dict[int, float] = {}
         for chunk, distance in zip(ids, distances):
@@ -87,34 +92,45 @@ class HybridSearch:
             cosine[position] = max(cosine.get(position, 0.0), 1.0 - distance)
         return hits, cosine
 
-    def lexical(self, query: str, dates: list[str] | None) -> list[Hit]:
-        """The best BM25 chunks (only those of papers listed on `dates`, when given)."""
+    def lexical(self, query: str, dates: list[str] | None, papers: list[str] | None = None) -> list[Hit]:
+        """The best BM25 chunks (only those of papers listed on `dates`, and among `papers`, when given)."""
         mask = self.catalog.row_mask(dates) if dates else None
+        if papers is not None:
+            mask = self._paper_mask(papers) * (1.0 if mask is None else mask)
         rows, _ = self.bm25.search(query, self.candidates, mask)
         papers, indexes = self.catalog.chunk_paper[rows], self.catalog.chunk_index[rows]
         return list(zip(papers.tolist(), indexes.tolist()))
 
-    def search(self, query: str, top_k: int, dates: list[str] | None = None, names: list[str] = ()) -> Retrieval:
-        """The `top_k` best papers for `query`, optionally only those listed on `dates`; the question's `names`
-        ("Dolma") are also searched alone, a third ranking in the fusion.
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        dates: list[str] | None = None,
+        names: list[str] = (),
+        papers: list[str] | None = None,
+        vector: list[float] | None = None,
+    ) -> Retrieval:
+        """The `top_k` best papers for `query`, optionally only those listed on `dates`, or among `papers` (ids: a
+        watch looks at the papers a write added); the question's `names` ("Dolma") are also searched alone, a third
+        ranking in the fusion; `vector` is the query's own, when already embedded.
 
         Own code: llama-index's fusion retriever runs its retrievers one after the other (or in asyncio, which
         does not overlap CPU work); here BM25 runs in a thread beside the query embedding, which hid most of
         BM25's time in the benchmark (it is about half the embedding's at 100,000 papers)."""
         started = time.perf_counter()
-        lexical = _BM25_THREADS.submit(self._timed_lexical, query, dates)
+        lexical = _BM25_THREADS.submit(self._timed_lexical, query, dates, papers)
         timings: dict[str, float] = {}
         clock = started
-        vector = self.embedder.query(query)
+        vector = self.embedder.query(query) if vector is None else vector
         clock = _lap(timings, "embed_query", clock)
-        dense, cosine = self.dense(vector, dates)
+        dense, cosine = self.dense(vector, dates, papers)
         clock = _lap(timings, "dense", clock)
         hits, timings["bm25"] = lexical.result()
         clock = time.perf_counter()
         retrieval = self.settings.retrieval
         rankings = [(dense, retrieval.dense_weight), (hits, 1.0)]
         if names:
-            rankings.append((self.lexical(" ".join(names), dates), retrieval.name_weight))
+            rankings.append((self.lexical(" ".join(names), dates, papers), retrieval.name_weight))
         ranked = fuse(rankings, retrieval.rrf_k)
         sources = [
             Source(
@@ -129,10 +145,22 @@ class HybridSearch:
         _lap(timings, "retrieval", started)
         return Retrieval(sources, [self.catalog.paper_ids[position] for position, _ in ranked[:RANKED_PAPERS]], timings)
 
-    def _timed_lexical(self, query: str, dates: list[str] | None) -> tuple[list[Hit], float]:
+    def _timed_lexical(self, query: str, dates: list[str] | None, papers: list[str] | None) -> tuple[list[Hit], float]:
         clock = time.perf_counter()
-        hits = self.lexical(query, dates)
+        hits = self.lexical(query, dates, papers)
         return hits, elapsed_ms(clock)
+
+    def _paper_mask(self, papers: list[str]) -> np.ndarray:
+        """1.0 for each indexed chunk of one of `papers`, else 0.0."""
+        chosen = np.zeros(len(self.catalog), dtype=bool)
+        chosen[[position for paper in papers if (position := self.catalog.position.get(paper)) is not None]] = True
+        return chosen[self.catalog.chunk_paper].astype(np.float32)
+
+
+def _where(dates: list[str] | None, papers: list[str] | None) -> dict[str, Any] | None:
+    """Chroma `where` clause for the listing dates and paper ids asked for (None: every chunk)."""
+    clauses = ([date_filter(dates)] if dates else []) + ([{"paper_id": {"$in": papers}}] if papers is not None else [])
+    return {"$and": clauses} if len(clauses) > 1 else clauses[0] if clauses else None
 
 
 def elapsed_ms(since: float) -> float:

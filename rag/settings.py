@@ -1,4 +1,4 @@
-"""The one settings object, in groups (store, retrieval, answer, llm, sync); the only module of `rag` that reads the environment.
+"""The one settings object, in groups (store, retrieval, answer, llm, sync, watch); the only module of `rag` that reads the environment.
 
 Each group reads its own `PAPERTRAIL_*` variables when it is created, so `Settings(store={"home": path})`
 keeps the environment's values for every field it does not name. Importing this module also sets the
@@ -263,6 +263,41 @@ class SyncSettings(EnvSettings):
         return endpoint
 
 
+class WatchSettings(EnvSettings):
+    """When a new paper matches a watch (a saved question): see docs/watches.md for how the bounds were chosen."""
+
+    model_config = _group("PAPERTRAIL_WATCH_")
+
+    min_score: float = Field(
+        default=0.32,
+        ge=-2.0,
+        le=2.0,
+        description="Least match score for a new paper that passes ask's relevance decision to match a watch: its "
+        "cosine similarity above the watch's background plus `coverage_weight` times its coverage of the watch's "
+        "words; chosen by cross-validation on eval/watches.jsonl (docs/watches.md).",
+    )
+    coverage_weight: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=2.0,
+        description="Weight of coverage (share of the watch's words, weighted by BM25's IDF, in the title and "
+        "abstract) in the match score; chosen with min_score.",
+    )
+    candidates: int = Field(
+        default=20,
+        ge=1,
+        le=50,
+        description="Papers ranked per watch and write; the median of their cosine similarity is the watch's background.",
+    )
+    calibration: int = Field(
+        default=100,
+        ge=0,
+        le=1000,
+        description="Latest seen papers ranked beside the new ones (never matched), so a write that adds only a few "
+        "papers still gives the watch a background to stand out from.",
+    )
+
+
 class Settings(BaseModel):
     """Papertrail's configuration: pass one to any entry point, or rely on the environment."""
 
@@ -271,3 +306,4 @@ class Settings(BaseModel):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Question limits and answer length.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend and model server.")
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Hugging Face Daily Papers sync.")
+    watch: WatchSettings = Field(default_factory=WatchSettings, description="Matching new papers to watches.")

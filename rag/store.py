@@ -180,6 +180,12 @@ class _Reported:
         return call
 
 
+def never_written(settings: Settings) -> bool:
+    """True for an embedded store nothing was ever written to (no `chroma` folder under PAPERTRAIL_HOME): a read of
+    it finds nothing without opening it, since opening creates the folder."""
+    return not settings.store.chroma_url and not (settings.store.home / "chroma").is_dir()
+
+
 def _client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     store = settings.store

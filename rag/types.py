@@ -61,6 +61,15 @@ class Citation(BaseModel):
     dates: list[str]
 
 
+class UnverifiedFigures(BaseModel):
+    """A sentence of a model's answer stating figures that none of the sources it cites states: shown as unverified."""
+
+    sentence: str = Field(description="The sentence, as it stands in the answer's text.")
+    start: int = Field(description="Where the sentence starts in `Answer.text` (a character offset).")
+    end: int = Field(description="Where it ends in `Answer.text` (exclusive), so `text[start:end] == sentence`.")
+    figures: list[str] = Field(description="Its figures that no cited source states, as written (\"99%\", \"1.2T\").")
+
+
 class Turn(BaseModel):
     """One earlier exchange of a conversation, for follow-up questions."""
 
@@ -91,6 +100,11 @@ class Answer(BaseModel):
         default_factory=list, description="Text the model put in quotation marks that is not verbatim in the cited abstract."
     )
     uncited_sentences: list[str] = Field(default_factory=list, description="Sentences of the answer that cite no source.")
+    unverified_figures: list[UnverifiedFigures] = Field(
+        default_factory=list,
+        description="Sentences of a model's answer stating a figure that no source they cite states (\"1.2 trillion\" "
+        "and \"1,200B\" are the same figure, as are \"64%\" and \"64 percent\").",
+    )
     prompt_tokens: int = Field(default=0, description="Tokens sent to the language model (0 for the extractive backend).")
     completion_tokens: int = Field(default=0, description="Tokens the language model wrote (0 for the extractive backend).")
     ranked: list[str] = Field(
@@ -124,6 +138,11 @@ class SyncReport(IngestReport):
     synced_before: int = Field(
         default=0, description="Listing days asked for that earlier syncs stored in full (not fetched again)."
     )
+    kept: list[str] = Field(
+        default_factory=list,
+        description="What was kept of the stored version of a record: its title (one paper per arXiv id) or its "
+        "longer abstract (the record being no newer), each line naming the arXiv id and what was kept.",
+    )
 
 
 class SyncBatch(BaseModel):
@@ -140,3 +159,35 @@ class SyncStatus(BaseModel):
     last_sync: datetime | None = Field(description="When the latest sync that fetched every day it was asked for ended.")
     days: int = Field(description="Listing days stored in full.")
     latest: SyncBatch | None = Field(description="The papers added by the latest sync that added any.")
+
+
+class Watch(BaseModel):
+    """A saved question or topic: each new paper that answers it is sent to its owner once."""
+
+    id: int
+    question: str
+    owner: str = Field(description="Whose it is: 'local' (CLI, Python), 'slack:U123', 'web:alice', 'browser:<id>'.")
+    channel: str | None = Field(default=None, description="Where its matches go instead of to the owner (a Slack channel id).")
+    created: datetime
+
+
+class WatchMatch(BaseModel):
+    """A new paper that matched a watch, with the sentence of its abstract that matches."""
+
+    id: int
+    watch: Watch
+    paper: Paper
+    sentence: str = Field(description="The sentence of the abstract that answers the watch, verbatim.")
+    dense_score: float = Field(description="Best cosine similarity of one of the paper's chunks to the watch.")
+    coverage: float = Field(description="Share of the watch's words, weighted by rarity, that the title and abstract use.")
+    background: float = Field(
+        description="Typical cosine similarity of the watch to papers of the time (the median of its best-ranked "
+        "papers among the new and latest seen ones): how far `dense_score` stands out."
+    )
+    found: datetime
+
+    @computed_field
+    @property
+    def ask(self) -> str:
+        """The question a one-click "ask about it" asks."""
+        return f"What does “{self.paper.title}” propose?"

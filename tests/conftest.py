@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import re
+import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import termios
 import time
 import urllib.error
 import urllib.request
@@ -81,16 +87,39 @@ def serving(command: list[str], env: dict[str, str], log_path: Path, url: str) -
             process.wait(timeout=30)
 
 
-def kill_when_seen(command: list[str], env: dict[str, str], progress: bytes) -> None:
-    """Run `command` and SIGKILL it as soon as its stderr (a progress bar) matches the regex `progress`."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def on_terminal(command: list[str], env: dict[str, str], kill_at: bytes | None = None) -> tuple[int, bytes]:
+    """Run `command` with its stderr on a 120-column terminal (where the CLI draws its progress bars) until it ends,
+    or SIGKILL it as soon as that output matches the regex `kill_at`; its exit code and what it wrote there."""
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
     seen = b""
-    deadline = time.monotonic() + 300
-    while not re.search(progress, seen) and process.poll() is None and time.monotonic() < deadline:
-        seen += process.stderr.read(1)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, f"it ended before the kill: {seen[-500:]!r}"
+    deadline = time.monotonic() + 600
+    try:
+        while time.monotonic() < deadline:
+            if kill_at and re.search(kill_at, seen):
+                process.send_signal(signal.SIGKILL)
+                break
+            if select.select([master], [], [], 1)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:  # the command ended and closed the terminal
+                    break
+            elif process.poll() is not None:
+                break
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        os.close(master)
+    return process.returncode, seen
+
+
+def kill_when_seen(command: list[str], env: dict[str, str], progress: bytes) -> None:
+    """Run `command` and SIGKILL it as soon as its progress bar (on a terminal) matches the regex `progress`."""
+    code, seen = on_terminal(command, env, progress)
+    assert re.search(progress, seen) and code == -signal.SIGKILL, f"it ended before the kill: {seen[-500:]!r}"
 
 
 def store_is_consistent(settings: rag.Settings, expected_papers: int) -> None:

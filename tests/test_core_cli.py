@@ -33,13 +33,46 @@ def home(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
-def test_ask_prints_answer_then_numbered_sources_with_quotes(home: Path) -> None:
+def test_ask_prints_answer_then_numbered_sources_each_quote_once(home: Path) -> None:
     result = run(home, "ask", "How many tokens was CT-LLM trained on?")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "[1]" in out and "1,200 billion tokens" in out
-    assert "[1] Chinese Tiny LLM: Pretraining a Chinese-Centric Large Language Model (Mar 11, Mar 14, Sep 12)" in out
-    assert '"Uniquely initiated from scratch' in out
+    assert "[1]" in out and out.count("1,200 billion tokens") == 1, "the quoted sentence is the answer: printed once"
+    title = "Chinese Tiny LLM: Pretraining a Chinese-Centric Large Language Model"
+    assert f"\nSources:\n[1] {title} · listed Mar 11, Mar 14, Sep 12 (year not given)\n" in out
+    assert out.count("Uniquely initiated from scratch") == 1
+    assert "\n\n\n" not in out
+
+
+def test_a_declined_answer_says_why_and_labels_the_closest_papers_as_not_cited(home: Path) -> None:
+    result = run(home, "ask", "What MMLU score does Kookaburra-7B reach?")
+    assert result.returncode == 0, result.stderr
+    first, _, rest = result.stdout.partition("\n")
+    assert first.startswith(f"{rag.ABSTAIN} ") and "Kookaburra-7B" in first.removeprefix(rag.ABSTAIN), "why, beside it"
+    assert rest.startswith("\nClosest papers (retrieved, not cited):\n- ")
+    assert "[1]" not in result.stdout and "\n\n\n" not in result.stdout
+
+
+def test_a_declined_off_topic_request_prints_the_reason_and_no_blank_lines(home: Path) -> None:
+    result = run(home, "ask", "Tell me a joke about GPUs")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{rag.ABSTAIN} It ") and len(lines[0]) > len(rag.ABSTAIN) + 4
+    assert lines[1:3] == ["", lines[2]] and lines[2].startswith("(answered by extractive in ")
+    assert len(lines) == 3 and "Closest papers" not in result.stdout
+
+
+def test_a_model_answer_prints_the_quote_behind_each_citation_once(home: Path) -> None:
+    question = "Which regularization helps when pre-training data is repeated for several epochs?"
+    reply = "Dropout helps against multi-epoch degradation [1]."
+    with ScriptedOpenAI([Step(reply)], free_port()) as server:
+        env = {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "openai", "PAPERTRAIL_LLM_MODEL": MODEL,
+               "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.url}
+        result = subprocess.run([sys.executable, "-m", "ui.cli", "ask", question], env=env, capture_output=True,
+                                text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    answer, _, listing = result.stdout.partition("\nSources:\n[1] ")
+    assert answer.strip() == reply and listing.count('    "') == 1, "a paraphrase: the sentence behind it, once"
 
 
 def test_ask_json_has_the_documented_fields(home: Path) -> None:

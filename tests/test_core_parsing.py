@@ -72,7 +72,7 @@ def test_bad_files_are_refused_with_their_name(tmp_path: Path, name: str, conten
 def test_an_abstract_the_size_of_a_paper_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     path.write_text(json.dumps({"title": "Huge", "abstract": "word " * 10_000}) + "\n")
-    with pytest.raises(BadInputError, match="huge.jsonl: abstract of 'Huge' is 49,999 characters; the limit is 20,000"):
+    with pytest.raises(BadInputError, match="huge.jsonl:1: abstract of 'Huge' is 49,999 characters; the limit is 20,000"):
         parse_file(path)
 
 

@@ -89,3 +89,14 @@ def test_the_example_runs_as_written(block: Block, home: Path, tmp_path: Path) -
     )
     assert result.returncode == 0, f"{block.where} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     assert "Traceback" not in result.stderr and "error:" not in result.stderr, result.stderr[-2000:]
+
+
+def test_reading_an_empty_home_says_what_to_run_and_creates_nothing(tmp_path: Path) -> None:
+    import rag
+
+    home = tmp_path / "home"
+    settings = rag.Settings(store={"home": home})
+    with pytest.raises(rag.PapertrailError, match=r"is empty: run `papertrail ingest` \(or call rag.ensure_corpus\(\)\)"):
+        rag.ask("How many tokens was CT-LLM trained on?", settings=settings)
+    assert rag.stats(settings) == {"papers": 0, "chunks": 0} and rag.catalog(settings) == []
+    assert not home.exists(), "a read leaves no empty store behind"

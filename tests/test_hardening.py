@@ -202,6 +202,10 @@ BAD_ASK = [
     ({"top_k": True}, "top_k must be a whole number from 1 to 50, got True"),
     ({"dates": "Mar 11"}, "dates must be a list of listing dates"),
     ({"dates": [None]}, "dates must be a list of listing dates"),
+    ({"dates": ["Feb 30"]}, "'Feb 30' is not a listing date; write a day as 2024-03-11, or Mar 11"),
+    ({"dates": ["2024-02-30"]}, "'2024-02-30' is not a listing date"),
+    ({"dates": ["Mar 11", "yesterday"]}, "'yesterday' is not a listing date"),
+    ({"dates": ["２０２４-03-11"]}, "'２０２４-03-11' is not a listing date"),
     ({"backend": 3}, "backend must be the name of an answering backend"),
     ({"topk": 3}, "unknown option 'topk'"),
     ({"question": None}, "the question must be text, got None"),
@@ -273,3 +277,59 @@ def test_bad_arguments_to_the_other_entry_points_are_refused(fresh: rag.Settings
     with pytest.raises(rag.BadInputError, match=re.escape(message)):
         call(fresh)
     assert not fresh.store.home.exists()
+
+
+# issue 18, item 13: dates, arXiv ids, titles
+
+
+@pytest.mark.parametrize("date", ["Feb 30", "2024-02-30", "yesterday"])
+def test_a_date_that_is_no_calendar_day_is_refused_by_the_cli_in_one_line(
+    seeded: rag.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, date: str
+) -> None:
+    from ui.cli import main
+
+    monkeypatch.setenv("PAPERTRAIL_HOME", str(seeded.store.home))
+    monkeypatch.setenv("PAPERTRAIL_LLM", "extractive")
+    assert main(["ask", "--date", date, "Which papers study continual pre-training?"]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == "" and printed.err == (
+        f"papertrail: error: {date!r} is not a listing date; write a day as 2024-03-11, or Mar 11 for that day in any "
+        "year\n"
+    )
+
+
+def test_a_daily_papers_page_with_an_impossible_date_line_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text(f"Feb 30\nMarsupial Retrieval\n{ABSTRACT}\n", encoding="utf-8")
+    with pytest.raises(rag.BadInputError, match=r"page.txt:1: listing date 'Feb 30' is not a calendar day"):
+        parse_file(page)
+
+
+@pytest.mark.parametrize("text", ["２４０３.０４７０６", "arXiv:２４０３.04706", "https://arxiv.org/abs/2403.０４７０６"])
+def test_fullwidth_digits_are_not_an_arxiv_id(
+    fresh: rag.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, text: str
+) -> None:
+    from ui.cli import main
+
+    monkeypatch.setenv("PAPERTRAIL_HOME", str(fresh.store.home))
+    assert main(["add", text]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("papertrail")]
+    assert errors == [
+        f"papertrail: error: {text!r} is not an arXiv id (like 2403.04706) nor an arxiv.org or huggingface.co/papers link"
+    ]
+
+
+def test_a_title_over_the_one_cap_is_refused_in_jsonl_as_in_daily_papers_pages(tmp_path: Path, fresh: rag.Settings) -> None:
+    long_title = "Marsupial " * 10_000
+    cut = long_title.strip()[:80]
+    records = jsonl(tmp_path / "long.jsonl", paper(), paper(long_title))
+    with pytest.raises(rag.BadInputError) as refused:
+        rag.ingest([records], fresh)
+    assert str(refused.value) == f"long.jsonl:2: title {cut!r}… is 99,999 characters; the limit is 400"
+    assert rag.stats(fresh) == {"papers": 0, "chunks": 0}
+    at_cap = jsonl(tmp_path / "cap.jsonl", paper("M" * 400))
+    assert [len(p.title) for p in parse_file(at_cap)] == [400]
+    page = tmp_path / "long.txt"
+    page.write_text(f"Mar 11\n{long_title}\n{ABSTRACT}\n", encoding="utf-8")
+    with pytest.raises(rag.BadInputError, match=r"long.txt:2: expected a paper title \(at most 400 characters\), found a line of 99,999"):
+        parse_file(page)

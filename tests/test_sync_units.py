@@ -8,7 +8,6 @@ from datetime import date, datetime, timezone
 
 import pytest
 from hub_server import listing
-from huggingface_hub.hf_api import PaperInfo
 
 import rag
 from rag import dates
@@ -87,9 +86,9 @@ def test_bad_listing_days_are_refused_before_any_request(asked: dict, message: s
 
 
 def test_a_record_without_summary_title_or_id_is_skipped_by_name() -> None:
-    records = [PaperInfo(**record) for record in listing("2026-03-12")]
-    records.append(PaperInfo(paper={"id": "2603.10099", "summary": "An abstract long enough to be one for sure."}))
-    records.append(PaperInfo(paper={"summary": "An abstract long enough to be one for sure."}, title="No Id Here"))
+    records = listing("2026-03-12")
+    records.append({"paper": {"id": "2603.10099", "summary": "An abstract long enough to be one for sure."}})
+    records.append({"paper": {"summary": "An abstract long enough to be one for sure."}, "title": "No Id Here"})
     papers, skipped = to_papers(records, "2026-03-12", "Daily Papers 2026-03-12")
     assert [p.arxiv_id for p in papers] == ["2603.10011", "2603.10032", "2603.10078"]
     assert skipped == ["2603.10055: no summary", "2603.10099: no title", "a record titled 'No Id Here': no arXiv id"]

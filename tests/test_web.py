@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
 ]
 RESULTS = ROOT / "test-results"
 LAPTOP = {"width": 1366, "height": 900}
+DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 180_000
 SEED_QUESTION = "In the 'token-crisis' study, which regularization technique was effective against multi-epoch degradation?"
@@ -94,16 +95,25 @@ def browser():
         instance.close()
 
 
+@contextmanager
+def opened(browser, url: str) -> Iterator:
+    """A fresh laptop-width page on the app at `url`, its heading shown; closed after."""
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(WAIT_MS)
+        tab.goto(url)
+        tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+        yield tab
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, app_url: str):
     """A fresh laptop-width page on the app."""
-    context = browser.new_context(viewport=LAPTOP)
-    tab = context.new_page()
-    tab.set_default_timeout(WAIT_MS)
-    tab.goto(app_url)
-    tab.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
-    yield tab
-    context.close()
+    with opened(browser, app_url) as tab:
+        yield tab
 
 
 def shoot(page, name: str) -> None:
@@ -115,15 +125,27 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(LAPTOP)
 
 
+ANSWERED = """n => {
+  const bots = document.querySelectorAll('#pt-chat .message.bot');
+  if (bots.length <= n || document.querySelector('.generating')) return false;
+  const text = bots[bots.length - 1].innerText;
+  if (text.includes('Loading content') || text !== window.ptLastText) {
+    window.ptLastText = text;
+    window.ptSince = Date.now();
+    return false;
+  }
+  return Date.now() - window.ptSince > 1500;
+}"""
+"""True once the chat holds more than n answers and the last one has stopped changing (a streamed answer grows, then
+its checked form replaces it)."""
+
+
 def ask(page, question: str) -> None:
-    """Type a question, press Enter and wait for the answer's bubble."""
+    """Type a question, press Enter and wait for the whole answer."""
     before = page.locator("#pt-chat .message.bot").count()
     page.locator("#pt-question textarea").fill(question)
     page.locator("#pt-question textarea").press("Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#pt-chat .message.bot').length > n && !document.querySelector('.generating')",
-        arg=before,
-    )
+    page.wait_for_function(ANSWERED, arg=before)
 
 
 def upload(page, path: Path, outcome: str) -> str:
@@ -172,11 +194,30 @@ def test_follow_up_and_clear_chat(page) -> None:
     assert page.locator("#pt-notice").inner_text() == ""
 
 
-def test_off_topic_question_shows_abstention_note(page) -> None:
+def declined(page) -> str:
+    """The last answer's text once the reason has followed the abstention phrase (the phrase alone streams first)."""
+    page.wait_for_function(
+        "phrase => { const bots = document.querySelectorAll('#pt-chat .message.bot');"
+        " const text = bots[bots.length - 1].innerText.trim(); return text.startsWith(phrase) && text.length > phrase.length + 10; }",
+        arg=rag.ABSTAIN,
+    )
+    return page.locator("#pt-chat .message.bot").last.inner_text()
+
+
+def test_a_declined_answer_says_why_and_its_notice_agrees_with_the_sources(page) -> None:
     ask(page, "What is a good recipe for banana bread with walnuts?")
-    assert rag.ABSTAIN in page.locator("#pt-chat .message.bot").last.inner_text()
-    assert "No answer" in page.locator("#pt-notice").inner_text()
+    assert declined(page).startswith(f"{rag.ABSTAIN} No indexed abstract"), "the reason follows the phrase"
+    assert page.locator("#pt-sources .pt-card.pt-uncited").count() >= 1 and page.locator(".pt-cited").count() == 0
+    assert "closest papers are listed for reference" in page.locator("#pt-notice").inner_text()
     shoot(page, "abstain")
+
+    page.locator("#pt-clear").click()
+    page.locator("#pt-sources .pt-empty").wait_for()
+    ask(page, "Tell me a joke about GPUs")
+    assert "entertainment" in declined(page)
+    assert page.locator("#pt-sources .pt-card").count() == 0
+    assert "No papers to show" in page.locator("#pt-sources").inner_text()
+    assert "closest papers" not in page.locator("#pt-notice").inner_text(), "no notice of papers the panel does not show"
 
 
 def test_overlong_question_gets_clear_message_in_page(page) -> None:
@@ -221,7 +262,9 @@ def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) ->
         [sys.executable, "-m", "ui.cli", "feedback", "export", "--out", str(out)], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert question in out.read_text(encoding="utf-8")
+    exported = json.loads(out.read_text(encoding="utf-8").splitlines()[-1])
+    assert exported["question"] == question
+    assert exported["note"]["backend"] == "extractive" and "[1]" in exported["note"]["answer"], "a nested object"
     shoot(page, "feedback")
 
 
@@ -369,3 +412,96 @@ def test_api_refuses_bad_arguments_in_one_clear_line(app_url: str, serve_log: Pa
     assert "Traceback" not in log
     if "backend" not in message:
         assert f"refused a question: {message}" in log
+
+
+def box(page, selector: str) -> dict[str, float]:
+    """Where the element is on the page (top, bottom, left, right, height, width in CSS pixels)."""
+    return page.locator(selector).first.evaluate(
+        "el => { const r = el.getBoundingClientRect(); return {top: r.top + scrollY, bottom: r.bottom + scrollY, "
+        "left: r.left, right: r.right, height: r.height, width: r.width}; }"
+    )
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_question_box_is_on_the_first_screen_and_the_sources_follow_the_answer(browser, app_url: str, viewport) -> None:
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    page.locator("#pt-header").get_by_text("research-paper abstracts").wait_for()
+    title = page.locator("#pt-header h1")
+    assert title.inner_text() == "Papertrail"
+    line = float(title.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
+    assert box(page, "#pt-header h1")["height"] < 1.5 * line, "the title stays on one line"
+    assert box(page, "#pt-question textarea")["bottom"] <= viewport["height"], "the question box is on the first screen"
+    assert page.locator("#pt-chat .label, #pt-chat [data-testid='block-label']").count() == 0, "no badge over the chat"
+
+    ask(page, SEED_QUESTION)
+    chat, question, sources = box(page, "#pt-chat"), box(page, "#pt-question"), box(page, "#pt-sources .pt-card")
+    controls, examples = box(page, "#pt-controls"), box(page, "#pt-examples")
+    if viewport is PHONE:
+        assert chat["bottom"] <= question["top"] < sources["top"] < min(examples["top"], controls["top"]), "reading order"
+        for part in ("#pt-answered-by", "#pt-top-k", "#pt-dates"):
+            assert box(page, part)["width"] >= viewport["width"] - 80, f"{part} has the phone's width"
+        assert box(page, "#pt-update")["top"] > box(page, "#pt-header h1")["bottom"], "Update sits under the title"
+    else:
+        assert sources["left"] >= chat["right"] and sources["top"] < question["top"], "the sources beside the chat"
+    shoot_at(page, f"layout-{'phone' if viewport is PHONE else 'desktop'}")
+    context.close()
+
+
+def shoot_at(page, name: str) -> None:
+    """Save a screenshot of the page's first screen, at its current size, to test-results/."""
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS / f"web-{name}.png"))
+
+
+def test_papers_to_draw_on_is_capped_and_answered_by_says_how_to_add_an_llm(page) -> None:
+    number = page.locator("#pt-top-k input[type=number]")
+    number.fill("40")
+    number.press("Enter")
+    assert number.input_value() == "15", "the box shows what is used"
+    ask(page, "Which papers study continual pre-training?")
+    assert page.locator("#pt-sources .pt-card").count() == 15 and number.input_value() == "15"
+    hint = page.locator("#pt-answered-by").inner_text()
+    assert "OPENAI_API_KEY" in hint and "docs/backends.md" in hint
+
+
+def test_an_example_question_is_shown_whole_and_asked_on_click(page) -> None:
+    example = page.locator(".pt-example").first
+    text = example.inner_text()
+    assert text.startswith("What does “") and text.endswith("” propose?") and "…" not in text
+    assert example.evaluate("el => el.scrollWidth <= el.clientWidth"), "not cut"
+    example.click()
+    page.wait_for_function(ANSWERED, arg=0)
+    assert page.locator("#pt-chat .message.user").last.inner_text() == text
+    assert page.locator("#pt-sources .pt-card").count() >= 1
+
+
+def test_listing_dates_without_a_year_say_so(page) -> None:
+    ask(page, SEED_QUESTION)
+    assert "Listed Mar 11, Sep 12 (year not given)" in page.locator("#source-1 .pt-meta").inner_text()
+    page.locator("#pt-dates input").click()
+    assert page.get_by_role("option", name="Mar 11 (year not given)").count() == 1
+
+
+def test_only_the_add_panel_shows_progress_while_papers_are_added(page, tmp_path: Path) -> None:
+    papers = tmp_path / "forty.jsonl"
+    papers.write_text("".join(
+        json.dumps({"title": f"Progress Probe {i}: Counting Wombats", "abstract": f"We count {i} wombats. They dig."}) + "\n"
+        for i in range(40)
+    ))
+    busy = (
+        "() => [...document.querySelectorAll('.wrap.translucent:not(.hide), .wrap.pending:not(.hide), .progress-text')]"
+        ".map(el => (el.closest('[id]') || {}).id)"
+    )
+    seen: set[str] = set()
+    page.locator("#pt-add").get_by_text("Add papers").click()
+    page.locator("#pt-upload input[type=file]").set_input_files(str(papers))
+    page.locator("#pt-upload").get_by_text(papers.name).wait_for()
+    page.locator("#pt-add-button").click()
+    while not page.locator("#pt-added .pt-ok, #pt-added .pt-error").count():
+        seen.update(page.evaluate(busy))
+        page.wait_for_timeout(50)
+    assert "40 added" in page.locator("#pt-added").inner_text()
+    assert seen == {"pt-added"}, f"progress shown on {sorted(seen)}"

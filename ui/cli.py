@@ -1,5 +1,5 @@
-"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack, mcp, api; errors end as one line
-and exit 1.
+"""The `papertrail` command: ingest, sync, add, ask, chat, stats, eval, serve, slack, mcp, api, watch; errors end as
+one line and exit 1.
 
 Imports only `rag`'s public API (cheap: heavy libraries load inside its functions) and, per command,
 the front end or dev tool it runs, so `papertrail --help` stays instant.
@@ -13,19 +13,24 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import rag
 
-from .present import byline, flags, listed_sources, quotes_by_source, sync_summary
+from .present import byline, dates_label, flags, listed_sources, quotes_to_show, sources_heading, sync_summary
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+Report = TypeVar("Report")
+STEP_LOGGERS = ("rag.embed",)
+"""Loggers whose INFO lines are steps a user waits for (the embedding model's one-time preparation): shown as they are."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_steps()
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -108,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, default=Path("feedback-review.jsonl"), help="JSONL file to write")
     sub.add_argument("--rating", choices=["down", "up"], default="down", help="which ratings (default: down)")
 
+    # Watches (rag.watches, rag/watching.py): saved questions run on each write's new papers
+    watch = commands.add_parser("watch", help="Follow a topic: each new paper that answers a saved question is shown once.")
+    actions = watch.add_subparsers(title="actions", metavar="ACTION")
+    sub = actions.add_parser("add", help="Save a question or topic to watch.")
+    sub.set_defaults(handler=cmd_watch_add)
+    sub.add_argument("question", help='e.g. "linear attention conversion of pretrained LLMs"')
+    actions.add_parser("list", help="List your watches.").set_defaults(handler=cmd_watch_list)
+    sub = actions.add_parser("remove", help="Delete a watch and its matches.")
+    sub.set_defaults(handler=cmd_watch_remove)
+    sub.add_argument("id", type=int, help="the watch's number, as `watch list` shows it")
+    sub = actions.add_parser("check", help="Print the matches not shown before (running the watches on new papers first).")
+    sub.set_defaults(handler=cmd_watch_check)
+    sub.add_argument("--since", metavar="DATE", help="also run the watches on every paper listed since this day (2024-03-11)")
+
     # Slack bot (ui/slack.py)
     sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
@@ -151,18 +170,34 @@ def _ensure_seeded(settings: rag.Settings) -> None:
 
 
 def _with_progress(
-    work: Callable[[Callable[[int, int], None]], rag.IngestReport | None], desc: str = "Embedding", unit: str = "paper"
-) -> rag.IngestReport | None:
-    """Run `work` with a progress bar on stderr that it moves by calling (done, total)."""
+    work: Callable[[Callable[[int, int], None]], Report], doing: str = "Embedding", unit: str = "paper"
+) -> Report:
+    """Run `work` with a progress bar on stderr that it moves by calling (done, total). It appears at the first call
+    with something to do ("Embedding 339 papers"), so work with nothing to do shows none; where stderr is not a
+    terminal (a log), that one line is all it writes."""
     from tqdm import tqdm
 
-    with tqdm(total=0, unit=unit, desc=desc, file=sys.stderr, mininterval=0) as bar:
+    bar: tqdm | None = None
+    started = False
 
-        def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, started
+        if not started and total:
+            started = True
+            what = f"{doing} {total:,} {unit if total == 1 else unit + 's'}"
+            if not sys.stderr.isatty():
+                say(f"{what}…", err=True)
+                return
+            bar = tqdm(total=total, unit=f" {unit}", desc=what, file=sys.stderr, mininterval=0)
+        if bar is not None:
             bar.total = total
             bar.update(done - bar.n)
 
+    try:
         return work(progress)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _report(report: rag.IngestReport | None, err: bool = False) -> None:
@@ -191,6 +226,8 @@ def _synced(work: Callable[[Callable[[int, int], None]], rag.SyncReport], desc: 
 def _sync_summary(report: rag.SyncReport, noun: str) -> None:
     for line in report.skipped:
         say(one_line(f"papertrail: skipped {line}"), err=True)
+    for line in report.kept:
+        say(one_line(f"papertrail: kept {line}"), err=True)
     say(sync_summary(report, noun))
 
 
@@ -209,6 +246,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
         return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
+    _watch_note(settings)
 
 
 def cmd_sync(args: argparse.Namespace) -> None:
@@ -221,11 +259,13 @@ def cmd_sync(args: argparse.Namespace) -> None:
         "day",
         "listing day",
     )
+    _watch_note(settings)
 
 
 def cmd_add(args: argparse.Namespace) -> None:
     settings = rag.Settings()
     _synced(lambda progress: rag.add_arxiv(args.ids, settings, progress), "Fetching", "paper", "arXiv id")
+    _watch_note(settings)
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
@@ -278,6 +318,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    say("Starting the web UI…")  # before the seconds Gradio takes to import and start
     from .settings import WebSettings
     from .web import serve
 
@@ -291,6 +332,43 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_feedback_export(args: argparse.Namespace) -> None:
     count = rag.export_feedback(args.out, rag.Settings(), rating=args.rating)
     say(f"{count} {'thumbs-down' if args.rating == 'down' else 'thumbs-up'} answer(s) written to {args.out}")
+
+
+def cmd_watch_add(args: argparse.Namespace) -> None:
+    watch = rag.watches.add(args.question, settings=rag.Settings())
+    say(f"Watch {watch.id} saved: new papers that answer “{watch.question}” will show in `papertrail watch check`.")
+
+
+def cmd_watch_list(args: argparse.Namespace) -> None:
+    watches = rag.watches.list(rag.watches.LOCAL, rag.Settings())
+    for watch in watches:
+        say(f"{watch.id}  {watch.question}  (since {watch.created:%Y-%m-%d})")
+    if not watches:
+        say('No watches yet: papertrail watch add "a question or topic"')
+
+
+def cmd_watch_remove(args: argparse.Namespace) -> None:
+    watch = rag.watches.remove(args.id, rag.watches.LOCAL, rag.Settings())
+    say(f"Watch {watch.id} removed: {watch.question}")
+
+
+def cmd_watch_check(args: argparse.Namespace) -> None:
+    matches = rag.watches.check(args.since, settings=rag.Settings())
+    for match in matches:
+        paper = match.paper
+        say(f"\n[watch {match.watch.id}] {match.watch.question}")
+        say(f"  {paper.title} (listed {', '.join(paper.dates) or 'no listing date'})")
+        if link := rag.web_link(paper.arxiv_url) or rag.web_link(paper.url):
+            say(f"  {link}")
+        say(f'  "{match.sentence}"')
+        say(f"  Ask about it: papertrail ask {json.dumps(match.ask, ensure_ascii=False)}")
+    say(f"\n{len(matches)} new match{'' if len(matches) == 1 else 'es'}." if matches else "No new matches.")
+
+
+def _watch_note(settings: rag.Settings) -> None:
+    """After a write: say how many matches wait in `papertrail watch check`."""
+    if waiting := rag.watches.waiting(rag.watches.LOCAL, settings):
+        say(f"{waiting} new match{'' if waiting == 1 else 'es'} for your watches: `papertrail watch check` shows them.")
 
 
 def cmd_slack(args: argparse.Namespace) -> None:
@@ -333,6 +411,17 @@ def cmd_api(args: argparse.Namespace) -> None:
     run(settings, args.host, args.port, api)
 
 
+def _show_steps() -> None:
+    """Print the library's notes of slow one-time steps on stderr as they start, so a wait never looks hung."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in STEP_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def _log_to_stderr() -> None:
     """A server's log: what Papertrail refuses or fails at (the `rag` and `ui` loggers, INFO and up), one line each."""
     handler = logging.StreamHandler(sys.stderr)
@@ -344,7 +433,8 @@ def _log_to_stderr() -> None:
 
 
 def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
-    """Print streamed text as it arrives; reprint the answer when the checks changed it. Returns the Answer."""
+    """Print streamed text as it arrives; reprint the answer when the checks changed it, and after the abstention
+    phrase say why it declined. Returns the Answer."""
     streamed = []
     for piece in pieces:
         if isinstance(piece, str):
@@ -353,24 +443,27 @@ def _print_stream(pieces: Iterator[str | rag.Answer]) -> rag.Answer:
             continue
         if piece.text != "".join(streamed):
             say(f"\n\nChecked answer: {piece.text}", end="")
-        say()
+        say(f" {piece.reason}" if piece.abstained and piece.reason else "")
         return piece
     raise RuntimeError("the answer stream ended without an answer")
 
 
 def render(answer: rag.Answer) -> str:
-    """What follows the streamed answer: its flags, then its numbered sources with dates and quoted sentences."""
-    lines = [""]
-    lines += [f"Note: {note}" for note in answer.notes] + flags(answer)
-    quotes = quotes_by_source(answer)
-    for source in listed_sources(answer):
-        dates = ", ".join(source.dates) or "no listing date"
-        lines.append(f"[{source.n}] {source.title} ({dates})")
-        if source.authors or source.arxiv_url:
-            lines.append("    " + " · ".join(filter(None, [byline(source), source.arxiv_url])))
-        lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))
-    lines.append(f"\n(answered by {answer.backend} in {answer.timings_ms.get('total', 0):.0f} ms)")
-    return "\n".join(lines)
+    """What follows the streamed answer: its notes and flags, then its sources (numbered when cited, under a heading
+    saying which they are) with dates, link and only the quoted sentences the answer does not already say."""
+    blocks = ["\n".join([f"Note: {note}" for note in answer.notes] + flags(answer))]
+    if listed := listed_sources(answer):
+        quotes = quotes_to_show(answer)
+        lines = [f"{sources_heading(answer)}:"]
+        for source in listed:
+            marker = "-" if answer.abstained else f"[{source.n}]"
+            lines.append(f"{marker} {source.title} · listed {dates_label(source.dates)}")
+            if source.authors or source.arxiv_url:
+                lines.append("    " + " · ".join(filter(None, [byline(source), source.arxiv_url])))
+            lines.extend(f'    "{quote}"' for quote in quotes.get(source.n, []))
+        blocks.append("\n".join(lines))
+    blocks.append(f"(answered by {answer.backend} in {answer.timings_ms.get('total', 0):.0f} ms)")
+    return "\n" + "\n\n".join(block for block in blocks if block)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Slack front end: answers mentions, DMs and `/papertrail` in threads with cited Block Kit replies (slack-bolt);
-`/papertrail new` lists the papers of the latest sync, and a digest channel gets them once after each sync.
+`/papertrail new` lists the papers of the latest sync, and a digest channel gets them once after each sync;
+`/papertrail watch <topic>`, `watches` and `unwatch <id>` manage watches, whose matches the same poller sends.
 
 Socket Mode when SLACK_APP_TOKEN is set, else an HTTP endpoint at /slack/events served by waitress, a
 production WSGI server, whose requests are checked (401/400) before bolt sees them.
@@ -32,6 +33,7 @@ import rag
 
 from .settings import SlackSettings
 from .slack_blocks import (
+    ASK_ABOUT_ACTION,
     FEEDBACK_ACTION,
     TEXT_LIMIT,
     answer_blocks,
@@ -39,10 +41,13 @@ from .slack_blocks import (
     batch_text,
     escape,
     fallback_text,
+    match_blocks,
+    match_text,
     mention,
     rated_blocks,
     trim,
     unescape,
+    watches_text,
 )
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,9 @@ SEARCHING = ":mag: Searching the abstracts…"
 TOO_OLD = "This answer is too old to rate, sorry."
 APOLOGY = "Sorry, something went wrong while answering. Please try again later."
 NEW_COMMAND = "new"
+WATCH_COMMANDS = ("watch", "watches", "unwatch")
+SLACK_OWNER = "slack:"
+"""Prefix of the owner of a watch made in Slack (then the user id): the digest thread delivers their matches."""
 NOTHING_NEW = "No sync has added papers yet: run `papertrail sync` (or press Update in the web UI)."
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 
@@ -113,6 +121,7 @@ class Bot:
         app.event("message")(self.on_message)
         app.command("/papertrail")(self.on_command)
         app.action(re.compile(f"^{FEEDBACK_ACTION}(up|down)$"))(self.on_feedback)
+        app.action(ASK_ABOUT_ACTION)(self.on_ask_about)
         app.error(self.on_error)
 
     @staticmethod
@@ -164,18 +173,46 @@ class Bot:
         if question.casefold() == NEW_COMMAND:
             self.post_new(client, command["channel_id"], respond)
             return
+        word, _, rest = question.partition(" ")
+        if word.casefold() in WATCH_COMMANDS:
+            respond(text=self.watch_command(word.casefold(), rest.strip(), command), response_type="ephemeral")
+            return
+        self.ask_in(client, context, command["channel_id"], command["user_id"], question, respond)
+
+    def ask_in(self, client: WebClient, context: dict, channel: str, user: str, question: str, respond: Any) -> None:
+        """Post `user`'s question to `channel`, then answer it in the question's thread."""
         try:
             root = client.chat_postMessage(
-                channel=command["channel_id"],
-                text=f"{mention(command['user_id'])} asked: {escape(question)}",
+                channel=channel,
+                text=f"{mention(user)} asked: {escape(question)}",
                 metadata={"event_type": QUESTION_EVENT, "event_payload": {"question": question}},
             )
         except SlackApiError as err:
-            log.warning("cannot post the question in %s: %s", command["channel_id"], err.response.get("error"))
+            log.warning("cannot post the question in %s: %s", channel, err.response.get("error"))
             respond(text="I can't post in this conversation; invite me to it first.", response_type="ephemeral")
             return
-        event = {"channel": command["channel_id"], "ts": root["ts"], "text": question}
+        event = {"channel": root.get("channel") or channel, "ts": root["ts"], "text": question}
         self.answer(client, context, event, react=False)
+
+    def watch_command(self, word: str, rest: str, command: dict) -> str:
+        """`/papertrail watch <topic>` (matches by DM, or to the channel it was typed in), `watches`, `unwatch <id>`:
+        the ephemeral reply."""
+        owner = SLACK_OWNER + command["user_id"]
+        channel = command["channel_id"]
+        in_dm = channel.startswith("D") or command.get("channel_name") == "directmessage"
+        try:
+            if word == "watches":
+                return watches_text(rag.watches.list(owner, self.settings))
+            if word == "unwatch":
+                if not rest.isdigit():
+                    return "Say which watch: `/papertrail unwatch <id>` (`/papertrail watches` lists them)."
+                removed = rag.watches.remove(int(rest), owner, self.settings)
+                return f"Watch {removed.id} removed: {escape(removed.question)}"
+            watch = rag.watches.add(rest, owner, None if in_dm else channel, self.settings)
+        except rag.PapertrailError as err:
+            return f"Sorry: {escape(str(err))}."
+        where = "to you by direct message" if watch.channel is None else f"to <#{escape(channel)}>"
+        return f"Watch {watch.id} saved: new papers that answer “{escape(watch.question)}” will be posted {where}."
 
     def post_new(self, client: WebClient, channel: str, respond: Any) -> None:
         """`/papertrail new`: the papers the latest sync added, posted to the channel."""
@@ -265,6 +302,12 @@ class Bot:
         blocks = rated_blocks(body["message"].get("blocks", []), rating, user)
         self._call(client.chat_update, channel=channel, ts=ts, text=body["message"].get("text", ""), blocks=blocks)
 
+    def on_ask_about(self, ack: Any, body: dict, action: dict, client: WebClient, context: dict, respond: Any) -> None:
+        """The "Ask about it" button under a watch match: ask its question where the match was posted."""
+        ack()
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        self.ask_in(client, context, channel, body["user"]["id"], action.get("value", ""), respond)
+
     @staticmethod
     def _call(method: Any, **kwargs: Any) -> Any:
         """Call a Web API method; a refusal is logged (its error code only) rather than raised."""
@@ -276,9 +319,10 @@ class Bot:
 
 
 class Digest:
-    """Posts the papers of each sync that added some to one channel, once per sync, whichever process ran it."""
+    """The bot's one poller: posts the papers of each sync that added some to the digest channel (when there is
+    one), once per sync, and each new watch match to its owner or channel, once, whichever process ran the sync."""
 
-    def __init__(self, client: WebClient, channel: str, settings: rag.Settings) -> None:
+    def __init__(self, client: WebClient, channel: str | None, settings: rag.Settings) -> None:
         self.client = client
         self.channel = channel
         self.settings = settings
@@ -287,6 +331,8 @@ class Digest:
         """Post every batch of added papers the channel has not had yet, oldest first; returns how many were posted.
         A batch is marked posted only once Slack took it, so a refusal is tried again next time."""
         posted = 0
+        if not self.channel:
+            return posted
         for batch in rag.unannounced(self.channel, self.settings):
             if batch.papers:
                 try:
@@ -297,6 +343,25 @@ class Digest:
                 posted += 1
             rag.mark_announced(self.channel, batch, self.settings)
         return posted
+
+    def deliver_matches(self) -> int:
+        """Send each watch match made in Slack not sent yet: by DM to its owner, or to the watch's channel. A match
+        is marked sent once Slack took it; a refusal stops the round and is tried again next time."""
+        return rag.watches.deliver(self._send_match, SLACK_OWNER, self.settings)
+
+    def _send_match(self, match: rag.WatchMatch) -> None:
+        where = match.watch.channel or match.watch.owner.removeprefix(SLACK_OWNER)
+        self.client.chat_postMessage(channel=where, text=match_text(match), blocks=match_blocks(match))
+
+    def poll(self) -> None:
+        """One look: the digest, then the watch matches; a failure of one is one log line and the other still runs."""
+        for name, step in (("digest", self.post_pending), ("watch matches", self.deliver_matches)):
+            try:
+                step()
+            except SlackApiError as err:
+                log.warning("cannot post the %s: %s", name, err.response.get("error"))
+            except Exception as err:  # the edge of the poller thread: log and look again later
+                log.error("%s failed: %s: %s", name, type(err).__name__, str(err).replace("\n", " "))
 
     @contextmanager
     def running(self, interval: float) -> Iterator[None]:
@@ -312,12 +377,9 @@ class Digest:
             poster.join()
 
     def run(self, interval: float, stop: threading.Event) -> None:
-        """Look for new batches now and every `interval` seconds until `stop` is set; failures are one log line."""
+        """Look for new batches and matches now and every `interval` seconds until `stop` is set."""
         while True:
-            try:
-                self.post_pending()
-            except Exception as err:  # the edge of the digest thread: log and look again later
-                log.error("digest for %s failed: %s: %s", self.channel, type(err).__name__, str(err).replace("\n", " "))
+            self.poll()
             if stop.wait(interval):
                 return
 
@@ -424,8 +486,8 @@ def run(
     bot_token, signing_secret, app_token = credentials(slack)
     app = build_app(settings, slack, bot_token=bot_token, signing_secret=signing_secret)
     with ExitStack() as running:
+        running.enter_context(Digest(app.client, slack.digest_channel, settings).running(slack.digest_interval))
         if slack.digest_channel:
-            running.enter_context(Digest(app.client, slack.digest_channel, settings).running(slack.digest_interval))
             print(f"Posting the papers of each sync to {slack.digest_channel}.")
         if app_token:
             print("Papertrail Slack bot connecting in Socket Mode. Ctrl-C to stop.")

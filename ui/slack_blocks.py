@@ -7,7 +7,8 @@ from urllib.parse import quote_plus
 
 import rag
 
-from .present import byline, lead, listed_sources, quotes_by_source
+from .present import ITEM, byline, dates_label, flagged_runs, is_item, lead_span, link_pieces, listed_sources, own_links
+from .present import quotes_to_show, sources_heading, unverified_label
 from .present import notes as answer_notes
 
 SECTION_LIMIT = 3000
@@ -68,8 +69,24 @@ def fallback_text(answer: rag.Answer) -> str:
     return trim(escape(answer.text), TEXT_LIMIT)
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}}
+def _section(text: str, verbatim: bool = False) -> Block:
+    """A mrkdwn section; `verbatim`: Slack leaves bare URLs, channel names and mentions in it as text."""
+    shown = {"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}
+    return {"type": "section", "text": shown | {"verbatim": True} if verbatim else shown}
+
+
+def answer_mrkdwn(answer: rag.Answer, start: int, end: int) -> str:
+    """`answer.text[start:end]` as mrkdwn: escaped, only the cited papers' own links linked (anything else a client
+    would link shows as code), and each sentence stating figures no cited source states marked unverified."""
+    own = own_links(answer)
+    parts = []
+    for text, flag in flagged_runs(answer, start, end):
+        shown = "".join(
+            escape(piece) if kind is None else link(piece, piece) if kind else f"`{escape(piece)}`"
+            for piece, kind in link_pieces(text, own)
+        )
+        parts.append(f"{shown} :warning: _{escape(unverified_label(flag))}_" if flag else shown)
+    return "".join(parts).strip()
 
 
 def _context(text: str) -> Block:
@@ -82,21 +99,23 @@ def _link(paper: rag.Paper) -> str:
     return link(url, trim(paper.title, 300))
 
 
-def _source_block(source: rag.Source, quotes: list[str]) -> Block:
-    dates = escape(", ".join(source.dates) or "no listing date")
-    lines = [f"*[{source.n}]* {_link(source)} · listed {dates}"]
+def _source_block(source: rag.Source, quotes: list[str], cited: bool) -> Block:
+    dates = escape(dates_label(source.dates))
+    lines = [f"{f'*[{source.n}]*' if cited else '•'} {_link(source)} · listed {dates}"]
     lines += [escape(byline(source))] if source.authors else []
     lines += [f"> “{escape(quote)}”" for quote in quotes]
     return _section("\n".join(lines))
 
 
 def source_blocks(answer: rag.Answer) -> list[Block]:
-    """One section per listed source (the cited ones): number, linked title, listing date and the quoted sentences."""
-    quotes = quotes_by_source(answer)
+    """One section per listed source under a heading saying which they are: number (when cited), linked title, listing
+    date and the quoted sentences the answer does not already say."""
+    quotes = quotes_to_show(answer)
     listed = listed_sources(answer)
     if not listed:
         return []
-    return [_section("*Sources*")] + [_source_block(source, quotes.get(source.n, [])) for source in listed]
+    heading = _section(f"*{sources_heading(answer)}*")
+    return [heading] + [_source_block(source, quotes.get(source.n, []), not answer.abstained) for source in listed]
 
 
 def feedback_block() -> Block:
@@ -117,9 +136,16 @@ def feedback_block() -> Block:
 
 
 def answer_blocks(answer: rag.Answer) -> list[Block]:
-    """The answer's lead in bold, the rest (split across sections), cited sources, notes, backend and time, feedback."""
-    first, rest = lead(answer)
-    body = [_section(f"*{escape(first)}*")] + [_section(piece) for piece in split(escape(rest))]
+    """The answer's lead in bold (with the reason when it declined), the rest or its one line per paper as a bulleted
+    list (split across sections), the listed sources, notes, backend and time, feedback."""
+    end, rest = lead_span(answer)
+    first = answer_mrkdwn(answer, 0, end)
+    if answer.abstained and answer.reason:
+        first = f"{first} {escape(answer.reason)}"
+    lines = answer_mrkdwn(answer, rest, len(answer.text)).split("\n")
+    rest_text = "\n".join(f"• {line.removeprefix(ITEM)}" if is_item(line) else line for line in lines)
+    body = [_section(f"*{first}*", verbatim=True)] if first else []
+    body += [_section(piece, verbatim=True) for piece in split(rest_text)]
     body += source_blocks(answer)
     notes = answer_notes(answer)
     seconds = answer.timings_ms.get("total", 0) / 1000
@@ -162,3 +188,39 @@ def batch_blocks(batch: rag.SyncBatch) -> list[Block]:
 
 def _count_papers(batch: rag.SyncBatch) -> str:
     return f"{len(batch.papers)} new paper{'' if len(batch.papers) == 1 else 's'}"
+
+
+ASK_ABOUT_ACTION = "papertrail_ask_about"
+"""Action id of the "Ask about it" button under a watch match; its value is the question to ask."""
+
+
+def match_text(match: rag.WatchMatch) -> str:
+    """The plain text of a watch match: notifications and history."""
+    return trim(escape(f"New paper for your watch “{match.watch.question}”: {match.paper.title}"), TEXT_LIMIT)
+
+
+def match_blocks(match: rag.WatchMatch) -> list[Block]:
+    """A new paper that matched a watch: the watch, the paper linked to arXiv with its dates, the matching sentence
+    quoted as the sources of an answer quote theirs, and an "Ask about it" button."""
+    paper = match.paper
+    dates = escape(", ".join(paper.dates) or "no listing date")
+    lines = [f"*New paper for your watch* “{escape(trim(match.watch.question, 300))}” (watch {match.watch.id})",
+             f"{_link(paper)} · listed {dates}"]
+    lines += [escape(byline(paper))] if paper.authors else []
+    lines += [f"> “{escape(match.sentence)}”"] if match.sentence else []
+    button = {
+        "type": "button",
+        "action_id": ASK_ABOUT_ACTION,
+        "text": {"type": "plain_text", "text": "Ask about it", "emoji": True},
+        "value": trim(match.ask, 2000),
+    }
+    return [_section("\n".join(lines)), {"type": "actions", "elements": [button]}]
+
+
+def watches_text(watches: list[rag.Watch]) -> str:
+    """`/papertrail watches`: the user's watches, one a line, or how to add one."""
+    if not watches:
+        return "You have no watches yet: `/papertrail watch <question or topic>`."
+    lines = [f"*{watch.id}* {escape(watch.question)}" + (f" (posted to <#{escape(watch.channel)}>)" if watch.channel else "")
+             for watch in watches]
+    return "Your watches (remove one with `/papertrail unwatch <id>`):\n" + "\n".join(lines)

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 from rag import Answer, Source, web_link
 
-from .present import byline, quotes_by_source
+from .present import byline, dates_label, flagged_runs, link_pieces, own_links, quotes_by_source, unverified_label
 from .present import notes as answer_notes
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -17,15 +17,40 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&~|])")
 EMPTY_PANEL = '<div class="pt-empty">Ask a question: the papers behind the answer appear here.</div>'
 
 
+AUTOLINK = re.compile(r"(?<=\w)(:)(?=//)|(?<=\bwww)(\.)|(@)", re.IGNORECASE)
+"""The characters after which the chat's Markdown would make a link of bare text (`http://`, `www.`, `a@b.c`)."""
+
+
 def plain(text: str) -> str:
-    """Markdown showing `text` as it is: a `[x](javascript:...)`, `<a href>` or `<img>` in it stays inert text."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Markdown showing `text` as it is: a `[x](javascript:...)`, `<a href>`, `<img>`, or a bare `http://…`,
+    `www.…` or e-mail address (which the chat would link by itself) stays inert text."""
+    escaped = MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return AUTOLINK.sub(lambda match: "\\" + match.group(0), escaped)
 
 
 def link_citations(text: str) -> str:
     """The answer as Markdown showing its text as it is (see `plain`), each [n] marker linked to source card n."""
     pieces = MARKER.split(text)  # text, n, text, n, ..., text: the odd ones are marker numbers
     return "".join(f"[[{piece}]](#source-{piece})" if index % 2 else plain(piece) for index, piece in enumerate(pieces))
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The finished answer for the chat: text as it is, [n] linked to the source cards, only the cited papers' own
+    links as links, each sentence stating figures that no cited source states marked unverified, and after the
+    abstention phrase the reason it declined."""
+    own = own_links(answer)
+    parts = []
+    for text, flag in flagged_runs(answer):
+        shown = "".join(
+            link_citations(piece) if kind is None else f"<{piece}>" if kind else plain(piece)
+            for piece, kind in link_pieces(text, own)
+        )
+        if flag:
+            label = html.escape(unverified_label(flag))
+            tag = f'<span class="pt-unverified-tag">⚠ {label}</span>'
+            shown = f'<span class="pt-unverified" title="{label}">{shown}</span> {tag}'
+        parts.append(shown)
+    return "".join(parts) + (f" {plain(answer.reason)}" if answer.abstained and answer.reason else "")
 
 
 def highlight(abstract: str, quotes: list[str]) -> tuple[str, list[str]]:
@@ -46,7 +71,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
     arXiv when the arXiv id is known, else a title search)."""
     abstract, missing = highlight(source.abstract, quotes)
     title = html.escape(source.title)
-    dates = html.escape(", ".join(source.dates) or "no listing date")
+    dates = html.escape(dates_label(source.dates))
     query = quote_plus(source.title)
     status = "cited" if quotes else "uncited"
     extra = "".join(f'<blockquote class="pt-quote">{html.escape(q)}</blockquote>' for q in missing)
@@ -72,7 +97,7 @@ def source_card(source: Source, quotes: list[str]) -> str:
 def sources_panel(answer: Answer) -> str:
     """Cards for every source of the answer, cited ones first, in number order."""
     if not answer.sources:
-        return '<div class="pt-empty">No papers matched this question.</div>'
+        return '<div class="pt-empty">No papers to show for this question.</div>'
     quotes = quotes_by_source(answer)
     ordered = sorted(answer.sources, key=lambda s: (s.n not in quotes, s.n))
     return '<div class="pt-sources">' + "".join(source_card(s, quotes.get(s.n, [])) for s in ordered) + "</div>"

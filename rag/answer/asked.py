@@ -69,7 +69,9 @@ _OVERVIEW = re.compile(
     r"^\W*what(?:'s| is| are)? (?:the )?(?:main |key |core )?(?:idea|point|contribution|gist)s? (?:of|behind|in)\b|"
     r"^\W*what (?:problem|problems|issue|gap|challenge)s? (?:does|do|did) .{1,60}\b(?:solve|address|tackle)|"
     r"^\W*what(?:'s| is) (?:the )?.{1,60}? (?:paper |work |study )?about\W*$|^\W*what(?:'s| is) new in\b|"
-    r"^\W*what is .{1,60}? used for\W*$",
+    r"^\W*what is .{1,60}? used for\W*$|"
+    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*[A-Z][\w\-.+]*\W*$|\bwhat(?:'s| is) (?:it|the point)\b|"
+    r"^\W*(?:how does|how do) \S+(?: \S+)? work\W*$",
     re.I,
 )
 _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [

@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
-from .decision import held, weights_of
+from .decision import FORM_WORDS, held, weights_of
 from .asked import Asked, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
@@ -61,6 +61,8 @@ _CUES = {
     ),
 }
 """What a sentence carrying each kind of answer says (quantity: a figure, see `_answer_type`)."""
+_LINK = re.compile(r"https?://\S+|\bwww\.\S+")
+"""A link's words are not the sentence's: "github.com/.../MedAgents" does not say what MedAgents does."""
 _OWN_WORK = re.compile(r"\b(?:we|our|this (?:paper|work|study)|here)\b", re.I)
 _BOILERPLATE = re.compile(
     r"\b(?:code|data|models?|weights|dataset|benchmark)s? (?:(?:is|are|will be) )?(?:made )?(?:publicly |openly )?"
@@ -213,8 +215,8 @@ class ExtractiveBackend:
 
 def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Question:
     """The question's reading and its terms weighted by rarity (IDF); earlier questions' terms weigh less."""
-    wanted = {t: idf(t) for t in terms(question)}
-    wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) if t not in wanted})
+    wanted = {t: idf(t) for t in terms(question) - FORM_WORDS}
+    wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) - FORM_WORDS if t not in wanted})
     asked = read(question)
     head = frozenset(terms(" ".join(asked.focus[-1:])))
     return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
@@ -255,7 +257,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 index,
                 text,
                 len(text.split()),
-                frozenset(terms(text)),
+                frozenset(terms(_LINK.sub(" ", text))),
                 float(background),
                 cues,
                 frozenset(squash(name) for name in names(text)),

@@ -6,6 +6,7 @@ missing or misspelt one fails when a language-model backend is created, naming t
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from functools import cache
@@ -24,7 +25,8 @@ PLACEHOLDERS = {
     "condense": {"history", "question"},
     "source": {"n", "title", "dates", "abstract"},
 }
-_DELIMITERS = ("<sources>", "</sources>", "<question>", "</question>", "<conversation>", "</conversation>")
+_DELIMITER = re.compile(r"<\s*/?\s*(?:sources|question|conversation)\b[^<>]*>", re.IGNORECASE)
+"""The prompt's delimiter tags as a model may read them: any case, spaces inside, attributes (`< /Sources >`)."""
 
 
 class PromptError(PapertrailError):
@@ -76,10 +78,9 @@ def count_tokens(text: str) -> int:
 
 
 def as_data(text: str) -> str:
-    """Text with the prompt's delimiter tags defused, so a source or question cannot close its data block."""
-    for tag in _DELIMITERS:
-        text = text.replace(tag, tag.replace("<", "‹").replace(">", "›"))
-    return text
+    """Text with the prompt's delimiter tags defused (their angle brackets made ‹ ›), so a source or question cannot
+    open or close a data block, whatever the case or spacing of the tag."""
+    return _DELIMITER.sub(lambda tag: tag.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
 def fit(sources: list[Source], budget: int, prompts: Prompts | None = None) -> list[Source]:

@@ -1,0 +1,115 @@
+"""What a newcomer sees while waiting: `make run`'s steps, the embedding model's one-time preparation, a bar that
+moves from the start and none when there is nothing to do, no third-party progress lines, and the server's address."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS, SYNC_WEEK, on_terminal
+from hub_server import HubStandIn
+
+from rag.parse import expand_paths, merge, parse_file
+
+ROOT = Path(__file__).resolve().parent.parent
+THIRD_PARTY = re.compile(r"Loading weights|it/s\]|share=True|Running on local URL|Collecting |Downloading ")
+"""Lines of other tools' progress or hints: tqdm bars of other libraries, Gradio's share hint, pip's progress."""
+
+
+def environment(home: Path, **env: str) -> dict[str, str]:
+    return {**os.environ, "PAPERTRAIL_HOME": str(home), "PAPERTRAIL_LLM": "extractive", **env}
+
+
+def papertrail(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The CLI over `home`, its output captured (not a terminal: a log)."""
+    command = [sys.executable, "-m", "ui.cli", *args]
+    return subprocess.run(command, env=environment(home, **env), capture_output=True, text=True, timeout=900)
+
+
+def on_a_terminal(home: Path, *args: str, **env: str) -> list[str]:
+    """The lines the CLI over `home` writes to stderr when that is a terminal (a bar redraws its line with \r)."""
+    code, seen = on_terminal([sys.executable, "-m", "ui.cli", *args], environment(home, **env))
+    assert code == 0, seen.decode(errors="replace")
+    return seen.decode().replace("\r\n", "\n").split("\n")
+
+
+def test_make_run_installs_papertrail_alone_and_says_so_first() -> None:
+    run = subprocess.run(["make", "-n", "-B", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    test = subprocess.run(["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == test.returncode == 0, run.stderr + test.stderr
+    steps = run.stdout.splitlines()
+    assert steps[0] == 'echo "Installing Papertrail (first run: a few minutes)…"'
+    assert any(re.search(r"pip install .* -e \.$", step) for step in steps)
+    assert "[test]" not in run.stdout and "pytest" not in run.stdout
+    assert "--quiet --quiet --progress-bar off" in run.stdout, "pip prints no progress of its own"
+    assert "'.[test]'" in test.stdout
+
+
+def test_make_run_passes_host_and_port_to_serve() -> None:
+    command = ["make", "-n", "-B", "run", "PORT=8123", "HOST=0.0.0.0", "READ_ONLY=1"]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "papertrail serve --host 0.0.0.0 --port 8123 --read-only" in run.stdout
+
+
+@pytest.mark.slow
+def test_first_ingest_prepares_the_model_then_embeds_with_a_moving_bar_and_a_rerun_shows_none(tmp_path: Path) -> None:
+    papers = merge(paper for path in expand_paths([SEEDS]) for paper in parse_file(path))[:20]
+    source = tmp_path / "twenty.jsonl"
+    source.write_text("".join(json.dumps({"title": p.title, "abstract": p.abstract}) + "\n" for p in papers))
+    home, cache = tmp_path / "home", tmp_path / "model-cache"
+
+    shown = on_a_terminal(home, "ingest", str(source), PAPERTRAIL_MODEL_CACHE=str(cache))
+    assert shown[0] == "Preparing the embedding model (once)…"
+    assert shown[1].lstrip("\r").startswith("Embedding 20 papers:   0%") and shown[2:] == [""], "one bar, on one line"
+    counts = [int(n) for n in re.findall(r"\| *(\d+)/20 \[", shown[1])]
+    assert counts[0] == 0 and counts[-1] == 20
+    assert len(set(counts) - {0, 20}) >= 2, f"the bar moves while the model embeds, batch by batch: {counts}"
+    assert not THIRD_PARTY.search("\n".join(shown)), shown
+
+    again = papertrail(home, "ingest", str(source), PAPERTRAIL_MODEL_CACHE=str(cache))
+    assert again.returncode == 0 and again.stderr == "", "nothing to do: no bar"
+    assert "20 already stored" in again.stdout
+
+    more = tmp_path / "one.jsonl"
+    more.write_text(json.dumps({"title": "Tiny Owls", "abstract": "We train owls. The owls read 40 abstracts a minute."}) + "\n")
+    logged = papertrail(home, "ingest", str(more), PAPERTRAIL_MODEL_CACHE=str(cache))
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stderr == "Embedding 1 paper…\n", "in a log: one line, no bar, the model already prepared"
+    assert "1 papers: 1 added" in logged.stdout
+
+
+@pytest.mark.slow
+def test_a_logged_sync_says_what_it_fetches_in_one_line_and_one_with_nothing_to_fetch_nothing(
+    seeded_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    with HubStandIn() as hub:
+        env = {"HF_ENDPOINT": hub.url, "PAPERTRAIL_SYNC_PAGE_SIZE": "3", "PAPERTRAIL_SYNC_BACKOFF": "0.05"}
+        first = papertrail(home, "sync", "--week", SYNC_WEEK, **env)
+        assert first.returncode == 0, first.stderr
+        assert first.stderr.startswith("Syncing 7 days…\n") and first.stderr.count("Syncing") == 1
+        again = papertrail(home, "sync", "--week", SYNC_WEEK, **env)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == "" and again.stdout.startswith("0 listing days (7 days synced before)")
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(seeded_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = papertrail(seeded_home, "serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"papertrail: error: cannot listen on 127.0.0.1:{port} (Address already in use): choose another port with "
+        "`papertrail serve --port 8080` (or `make run PORT=8080`)"
+    ]
