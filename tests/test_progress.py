@@ -40,9 +40,17 @@ def on_a_terminal(home: Path, *args: str, **env: str) -> list[str]:
     return seen.decode().replace("\r\n", "\n").split("\n")
 
 
+def make_dry_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """What `make -n -B args` would run, as a user's shell sees it: no "Entering directory" lines when the suite
+    itself runs under `make test` (MAKELEVEL and MAKEFLAGS are the outer make's)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
+    command = ["make", "--no-print-directory", "-n", "-B", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+
+
 def test_make_run_installs_papertrail_alone_and_says_so_first() -> None:
-    run = subprocess.run(["make", "-n", "-B", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    test = subprocess.run(["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = make_dry_run("run")
+    test = make_dry_run("test")
     assert run.returncode == test.returncode == 0, run.stderr + test.stderr
     steps = run.stdout.splitlines()
     assert steps[0] == 'echo "Installing Papertrail (first run: a few minutes)…"'
@@ -53,8 +61,7 @@ def test_make_run_installs_papertrail_alone_and_says_so_first() -> None:
 
 
 def test_make_run_passes_host_and_port_to_serve() -> None:
-    command = ["make", "-n", "-B", "run", "PORT=8123", "HOST=0.0.0.0", "READ_ONLY=1"]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = make_dry_run("run", "PORT=8123", "HOST=0.0.0.0", "READ_ONLY=1")
     assert run.returncode == 0, run.stderr
     assert "papertrail serve --host 0.0.0.0 --port 8123 --read-only" in run.stdout
 
