@@ -5,10 +5,11 @@ of a real server that does one of these only to the requests a test picks."""
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from local_server import LocalServer
 
 DRIP_HEADERS = "drip-headers"
 """The status line, then a header whose value grows by a byte a second, for ever."""
@@ -22,7 +23,7 @@ LOOP = "loop"
 """302 to the very URL asked for: a redirect loop."""
 
 
-class HostileServer:
+class HostileServer(LocalServer):
     """Answers each request as `behaviour(path)` says (one of the modes above); `served` counts the requests."""
 
     def __init__(
@@ -40,22 +41,7 @@ class HostileServer:
         self.huge_bytes = huge_bytes
         self.chunked = chunked
         self.served: list[tuple[str, str]] = []
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> HostileServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -110,7 +96,7 @@ class HostileServer:
                 else:
                     self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n[")
                 self.wfile.flush()
-                while not server._stopping.wait(server.interval):
+                while not server.stopping.wait(server.interval):
                     self.wfile.write(b"a" if mode == DRIP_HEADERS else b" ")
                     self.wfile.flush()
 
