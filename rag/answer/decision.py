@@ -58,41 +58,36 @@ class Signals:
     rank: float
     """1 for the best-ranked source, falling with the source's rank among those retrieved."""
 
-    def vector(self) -> list[float]:
-        return [getattr(self, f.name) for f in fields(self)]
-
 
 @dataclass(frozen=True)
 class Model:
     """A logistic model over `Signals`: answer (or keep the paper) when bias + weights · signals > 0."""
 
     bias: float
-    dense: float
-    coverage: float
-    absent: float
-    unstated: float
-    margin: float
-    home: float
-    sentence: float
-    behind: float
-    share: float
-    rank: float
+    weights: Signals
+    """One weight per signal, named as the signal."""
 
     def logit(self, signals: Signals) -> float:
-        return self.bias + sum(getattr(self, f.name) * getattr(signals, f.name) for f in fields(Signals))
+        return self.bias + sum(getattr(self.weights, f.name) * getattr(signals, f.name) for f in fields(Signals))
 
     def probability(self, signals: Signals) -> float:
         return 1.0 / (1.0 + math.exp(-self.logit(signals)))
 
 
 ANSWER = Model(
-    bias=-0.93, dense=1.22, coverage=2.28, absent=-1.76, unstated=-6.05, margin=2.36, home=1.96, sentence=0.0,
-    behind=0.0, share=0.0, rank=0.0,
+    bias=-0.93,
+    weights=Signals(
+        dense=1.22, coverage=2.28, absent=-1.76, unstated=-6.05, margin=2.36, home=1.96, sentence=0.0, behind=0.0,
+        share=0.0, rank=0.0,
+    ),
 )
 """Answer or decline: fit by `python -m rag.devtools.calibrate` (cross-validated; README, Evaluation)."""
 KEEP = Model(
-    bias=-5.29, dense=2.07, coverage=0.36, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=0.76,
-    behind=-1.81, share=4.26, rank=4.17,
+    bias=-5.29,
+    weights=Signals(
+        dense=2.07, coverage=0.36, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=0.76, behind=-1.81,
+        share=4.26, rank=4.17,
+    ),
 )
 """Keep a further paper in a list answer: fit the same way on the generated list questions."""
 FORM_WORDS = frozenset(

@@ -133,9 +133,9 @@ def _case(
     return Case(item, False, row, subject.paper_id in gold, candidates)
 
 
-_ALWAYS = Model(1.0, *[0.0] * len(NAMES))
+_ALWAYS = Model(1.0, Signals(*[0.0] * len(NAMES)))
 """A model that always answers: the cases record the signals, the fitted model decides later."""
-_NEVER = Model(-1.0, *[0.0] * len(NAMES))
+_NEVER = Model(-1.0, Signals(*[0.0] * len(NAMES)))
 
 
 def fit_logistic(rows: list[Row], use: list[str], max_false_decline: float | None = None) -> Model:
@@ -165,7 +165,7 @@ def fit_logistic(rows: list[Row], use: list[str], max_false_decline: float | Non
         shifts = sorted({0.0} | {float(-v) + 1e-3 for m in margins.values() for v in m})
         w[0] += next((shift for shift in shifts if lost(shift) <= max_false_decline), shifts[-1])
     weights = dict(zip(use, w[1:].round(3).tolist()))
-    return Model(bias=round(float(w[0]), 3), **{n: weights.get(n, 0.0) for n in NAMES})
+    return Model(round(float(w[0]), 3), Signals(**{n: weights.get(n, 0.0) for n in NAMES}))
 
 
 def accuracy(rows: list[Row], model: Model) -> tuple[float, float]:
@@ -184,8 +184,8 @@ def cross_validate(
         model = fit_logistic([r for r in rows if r.fold != fold], use, max_false_decline)
         fits.append(model)
         scores.append(accuracy([r for r in rows if r.fold == fold], model))
-    median = {f.name: round(statistics.median(getattr(m, f.name) for m in fits), 2) for f in fields(Model)}
-    return Model(**median), scores
+    weights = {name: round(statistics.median(getattr(m.weights, name) for m in fits), 2) for name in NAMES}
+    return Model(round(statistics.median(m.bias for m in fits), 2), Signals(**weights)), scores
 
 
 def report_cases(cases: list[Case], answer: Model, keep: Model) -> dict[str, dict[str, float]]:
