@@ -28,7 +28,7 @@ import pytest
 import rag
 from ui.cli import main
 from conftest import free_port
-from slack_server import APP_TOKEN, BOT_USER, TEAM, TOKEN, SlackStandIn
+from slack_server import APP_TOKEN, BOT_USER, TEAM, TOKEN, SlackStandIn, trigger_id
 from ui import slack
 from ui.settings import SlackSettings
 from ui.slack_blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks
@@ -196,7 +196,7 @@ def test_slash_command_posts_the_question_and_answers_in_its_thread(api: SlackSt
         "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "test", "channel_id": "C0SLASH",
         "channel_name": "papers", "user_id": "UALICE", "user_name": "alice", "command": "/papertrail",
         "text": QUESTION, "api_app_id": "A0PAPER", "is_enterprise_install": "false",
-        "response_url": api.url + "response_url", "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "response_url": api.url + "response_url", "trigger_id": trigger_id(),
     }
     assert post(endpoint, urlencode(form), "application/x-www-form-urlencoded") == 200
     roots = api.wait_for(lambda: [m for m in api.messages.get("C0SLASH", []) if "thread_ts" not in m], WAIT)
@@ -217,7 +217,7 @@ def test_feedback_button_is_recorded_and_acknowledged(api: SlackStandIn, endpoin
         "api_app_id": "A0PAPER",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": reply["ts"], "channel_id": "C0RATE", "is_ephemeral": False},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "trigger_id": trigger_id(),
         "team": {"id": TEAM, "domain": "test"},
         "channel": {"id": "C0RATE", "name": "papers"},
         "message": {"type": "message", "user": BOT_USER, "bot_id": "BBOTPAPER", "ts": reply["ts"],
@@ -426,12 +426,12 @@ def test_a_slash_command_replayed_within_five_minutes_is_answered_once(api: Slac
         "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "test", "channel_id": "C0REPLAY",
         "channel_name": "papers", "user_id": "UALICE", "user_name": "alice", "command": "/papertrail",
         "text": QUESTION, "api_app_id": "A0PAPER", "is_enterprise_install": "false",
-        "response_url": api.url + "response_url", "trigger_id": "13345224609.738474920.replayed",
+        "response_url": api.url + "response_url", "trigger_id": trigger_id(),
     }
     signed_at = str(int(time.time()))
     for _ in range(3):  # the same signed request, byte for byte
         assert post(endpoint, urlencode(form), "application/x-www-form-urlencoded", timestamp=signed_at) == 200
-    again = form | {"trigger_id": "13345224609.738474920.asked-again", "text": "What is Chinchilla scaling about?"}
+    again = form | {"trigger_id": trigger_id(), "text": "What is Chinchilla scaling about?"}
     assert post(endpoint, urlencode(again), "application/x-www-form-urlencoded") == 200
     roots = api.wait_for(lambda: len(_roots(api, "C0REPLAY")) >= 2 and _roots(api, "C0REPLAY"), WAIT)
     for root in roots:
