@@ -10,19 +10,27 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PIP := $(BIN)/pip install --disable-pip-version-check --quiet --quiet --progress-bar off
+TICK = 15
+
+# $(call step,what,command): say what starts, run the command (pip prints nothing but errors) and say every TICK
+# seconds that it still runs, so minutes of installing never look hung; the command's failure is the step's.
+define step
+@echo "$(1)"; \
+( i=0; while sleep $(TICK) </dev/null >/dev/null 2>&1; do i=$$((i + $(TICK))); echo "  still installing: $$i s"; done ) & \
+ticker=$$!; $(2); status=$$?; kill $$ticker; exit $$status
+endef
 
 .PHONY: install run test eval bench clean
 
 $(RUN_STAMP): pyproject.toml
 	@echo "Installing Papertrail (first run: a few minutes)…"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(PIP) torch==2.13.0
-	@$(PIP) -e .
+	$(call step,  1/2 torch 2.13.0 (the CPU build)…,$(PIP) torch==2.13.0)
+	$(call step,  2/2 Papertrail and its libraries…,$(PIP) -e .)
 	@touch $(RUN_STAMP)
 
 $(TEST_STAMP): $(RUN_STAMP)
-	@echo "Installing the test tools (pytest, playwright)…"
-	@$(PIP) -e '.[test]'
+	$(call step,Installing the test tools (pytest and playwright)…,$(PIP) -e '.[test]')
 	@touch $(TEST_STAMP)
 
 install: $(TEST_STAMP)

@@ -50,7 +50,8 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         retrieval = retrieve(search, query, depth, args.dates, rare_names(asked.names, search.bm25.idf))
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
-        decision = decide(question, sources, search.bm25.idf)
+        context = " ".join(turn.question for turn in turns)
+        decision = decide(question, sources, search.bm25.idf, context=context)
         if args.dates:
             decision = outside_dates(decision, question, search, query, depth, args.dates)
     clock = time.perf_counter()

@@ -33,7 +33,8 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
     answer = rag.ask(question, settings=seeded)
     assert not answer.abstained, answer.reason
     assert answer.citations[0].title.startswith(f"{title}:")
-    assert title in answer.citations[0].quote
+    assert answer.text.startswith(f"{answer.citations[0].title} [1]: ")
+    assert re.search(r"\b(?:we|our|this (?:paper|work))\b", answer.citations[0].quote, re.I), "it leads with what the work does"
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,16 @@ def test_ask_prints_answer_then_numbered_sources_each_quote_once(home: Path) -> 
     assert "\n\n\n" not in out
 
 
+def test_a_which_papers_question_prints_one_line_per_paper_and_no_quote_again(home: Path) -> None:
+    result = run(home, "ask", "Which papers study continual pre-training?")
+    assert result.returncode == 0, result.stderr
+    answer, _, listing = result.stdout.partition("\n\nSources:\n")
+    papers = answer.splitlines()
+    assert len(papers) >= 3 and all(line.startswith("- ") and line.endswith("]") for line in papers), papers
+    numbered = [line for line in listing.splitlines() if line.startswith("[")]
+    assert len(numbered) == len(papers) and '    "' not in listing, "each line is its quote: none printed again"
+
+
 def test_a_declined_answer_says_why_and_labels_the_closest_papers_as_not_cited(home: Path) -> None:
     result = run(home, "ask", "What MMLU score does Kookaburra-7B reach?")
     assert result.returncode == 0, result.stderr

@@ -1,8 +1,9 @@
 """The question sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
 
-eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl was
-written blind and then read; eval/dev3.jsonl was written blind and is never tuned on: its bounds are the early
-warning for questions nobody has seen.
+eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
+eval/dev3.jsonl and eval/dev5.jsonl were each written blind by a session that never read the answerer, run once as
+written (their blind figures are in docs/evaluation.md), then read: their bounds are the early warning for questions
+nobody tuned on.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ AT_LEAST = {
         "recall_at_10_multi": 0.90,
         "mrr_at_10": 0.95,
         "fact_hit": 0.85,
-        "citation_precision_single": 0.95,
+        "citation_precision_single": 0.90,
         "abstention_unanswerable": 0.9,
+        "list_recall": 0.78,
     },
     "dev2.jsonl": {
         "recall_at_5_single": 0.95,
@@ -40,12 +42,12 @@ AT_LEAST = {
     "dev3.jsonl": {
         "recall_at_5_single": 0.95,
         "recall_at_10_multi": 0.90,
-        "fact_hit": 0.77,
-        "citation_precision_single": 0.95,
+        "fact_hit": 0.82,
+        "citation_precision_single": 0.94,
         "abstention": 0.90,
         "right_paper": 0.95,
-        "list_recall": 0.78,
-        "list_precision": 0.72,
+        "list_recall": 0.84,
+        "list_precision": 0.66,
     },
     "dev4.jsonl": {
         "recall_at_5_single": 0.95,
@@ -53,13 +55,24 @@ AT_LEAST = {
         "citation_precision_single": 0.90,
         "abstention": 0.90,
         "right_paper": 0.90,
-        "list_recall": 0.70,
+        "list_recall": 0.74,
+        "list_precision": 0.70,
+    },
+    "dev5.jsonl": {
+        "recall_at_5_single": 0.97,
+        "recall_at_10_multi": 0.90,
+        "fact_hit": 0.80,
+        "citation_precision_single": 0.92,
+        "abstention": 0.92,
+        "right_paper": 0.90,
+        "list_recall": 0.69,
         "list_precision": 0.70,
     },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
-FALSE_ABSTENTION = {"dev.jsonl": 0.05, "dev2.jsonl": 0.06, "dev3.jsonl": 0.04, "dev4.jsonl": 0.04}
-"""Upper bounds on declining a question that has an answer."""
+FALSE_ABSTENTION = {"dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.05}
+"""Upper bounds on declining a question that has an answer (dev2's four are paraphrases whose paper retrieval ranks
+second or lower: declined rather than answered from the wrong paper)."""
 
 
 @pytest.mark.parametrize("name", sorted(AT_LEAST))

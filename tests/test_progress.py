@@ -54,10 +54,37 @@ def test_make_run_installs_papertrail_alone_and_says_so_first() -> None:
     assert run.returncode == test.returncode == 0, run.stderr + test.stderr
     steps = run.stdout.splitlines()
     assert steps[0] == 'echo "Installing Papertrail (first run: a few minutes)…"'
-    assert any(re.search(r"pip install .* -e \.$", step) for step in steps)
+    assert any(re.search(r"pip install .* -e \.; ", step) for step in steps)
     assert "[test]" not in run.stdout and "pytest" not in run.stdout
     assert "--quiet --quiet --progress-bar off" in run.stdout, "pip prints no progress of its own"
     assert "'.[test]'" in test.stdout
+
+
+def test_each_install_step_says_what_it_installs_at_once_and_that_it_still_runs(tmp_path: Path) -> None:
+    """`make run`'s install with a stand-in pip that takes 3 s a step: each step named as it starts, a line each
+    second (TICK=1) while it runs, and a failing step stops the install with nothing marked installed."""
+    venv = tmp_path / ".venv"
+    venv.mkdir()
+    stamp = venv / ".installed-run"
+
+    def install(pip: str) -> subprocess.CompletedProcess[str]:
+        options = [f"VENV={venv}", "PYTHON=true", "TICK=1", f"PIP={pip}", str(stamp)]
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
+        command = ["make", "--no-print-directory", *options]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+
+    done = install("sleep 3; echo installed")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    torch, rest = lines.index("  1/2 torch 2.13.0 (the CPU build)…"), lines.index("  2/2 Papertrail and its libraries…")
+    assert lines[0] == "Installing Papertrail (first run: a few minutes)…" and torch == 1
+    assert "  still installing: 1 s" in lines[torch:rest] and "  still installing: 1 s" in lines[rest:]
+    assert lines[-1] == "installed -e ." and stamp.exists()
+
+    stamp.unlink()
+    failed = install("sleep 2; false")
+    assert failed.returncode != 0 and not stamp.exists(), "a failed step leaves nothing marked installed"
+    assert "2/2" not in failed.stdout
 
 
 def test_make_run_passes_host_and_port_to_serve() -> None:

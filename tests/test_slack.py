@@ -358,6 +358,69 @@ def test_socket_mode_answers_a_mention_from_the_cli(api: SlackStandIn, seeded_ho
     assert TOKEN not in log_file.read_text() and APP_TOKEN not in log_file.read_text()
 
 
+LIST_QUESTION = "Which papers study continual pre-training?"
+
+
+def section_lines(message: dict[str, Any]) -> list[str]:
+    """The lines of the message's sections as a reader sees them (Slack's escapes undone)."""
+    texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    return [html.unescape(line) for text in texts for line in text.split("\n")]
+
+
+def test_a_which_papers_question_is_answered_one_bullet_per_paper_each_quote_once(
+    api: SlackStandIn, endpoint: str, settings: rag.Settings
+) -> None:
+    event = mention(api, "C0LIST", LIST_QUESTION)
+    assert send_event(endpoint, event, "Ev0LIST1") == 200
+    [reply] = wait_replies(api, "C0LIST", event["ts"])
+    expected = rag.ask(LIST_QUESTION, settings=settings)
+    papers = expected.text.split("\n")
+    assert len(papers) >= 3 and all(line.startswith("- ") for line in papers), "the answer is one line per paper"
+    lines = section_lines(reply)
+    assert [line for line in lines if line.startswith("• ")] == [f"• {line[2:]}" for line in papers]
+    assert not [line for line in lines if line.startswith("- ")], "no Markdown dash left for Slack to show as is"
+    shown = html.unescape(block_text(reply))
+    for citation in expected.citations:
+        assert shown.count(citation.quote) == 1, f"quoted once, in its bullet: {citation.quote}"
+        assert f"*[{citation.n}]* <" in shown, "each cited paper listed under Sources with its number"
+
+
+@pytest.mark.parametrize(
+    ("question", "reason", "closest"),
+    [("What did the Kookaburra paper find about GPUs?", "No indexed abstract mentions Kookaburra.", True),
+     ("Tell me a joke about GPUs", "entertainment", False)],
+    ids=["unknown name", "off topic"],
+)
+def test_a_declined_question_says_why_and_never_numbers_papers_it_did_not_cite(
+    api: SlackStandIn, endpoint: str, question: str, reason: str, closest: bool
+) -> None:
+    channel = f"C0DECLINE{int(closest)}"
+    event = mention(api, channel, question)
+    assert send_event(endpoint, event, f"Ev0DECLINE{int(closest)}") == 200
+    [reply] = wait_replies(api, channel, event["ts"])
+    lines, shown = section_lines(reply), html.unescape(block_text(reply))
+    assert lines[0].startswith(f"*{rag.ABSTAIN} ") and reason in lines[0], "the reason follows the abstention phrase"
+    assert "*[" not in shown, "no paper is numbered as if cited"
+    assert ("*Closest papers (retrieved, not cited)*" in lines) is closest
+    assert ("closest papers are listed for reference" in shown) is closest, "the notice agrees with what is listed"
+
+
+def test_a_long_list_is_split_between_its_lines() -> None:
+    sentence = "Wombats dig square burrows under the eucalyptus trees of the southern hills every night. " * 2
+    sources = [rag.Source(n=n, paper_id=f"p{n}", title=f"Wombat Study {n}", abstract=sentence, dates=["2024-05-01"],
+                          score=1.0, dense_score=0.9) for n in range(1, 16)]
+    citations = [rag.Citation(n=n, paper_id=f"p{n}", title=f"Wombat Study {n}", quote=sentence.strip(), dates=[])
+                 for n in range(1, 16)]
+    text = "\n".join(f"- Wombat Study {n}: {sentence.strip()} [{n}]" for n in range(1, 16))
+    answer = rag.Answer(question="Which papers study wombats?", text=text, citations=citations, sources=sources,
+                        abstained=False, backend="extractive", timings_ms={"total": 5.0})
+    blocks = answer_blocks(answer)
+    listed = [b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("• ")]
+    assert len(text) > SECTION_LIMIT and len(listed) == 2, "the list needs two sections"
+    lines = [line for piece in listed for line in piece.split("\n")]
+    assert lines == [f"• {line[2:]}" for line in text.split("\n")], "every bullet whole, none cut between sections"
+
+
 def test_long_answers_fit_slack_block_limits() -> None:
     long_quote = "A sentence that goes on and on. " * 150
     sources = [

@@ -191,7 +191,7 @@ def test_follow_up_and_clear_chat(page) -> None:
     page.locator("#pt-clear").click()
     page.locator("#pt-sources .pt-empty").wait_for()
     page.wait_for_function("() => document.querySelectorAll('#pt-chat .message').length === 0")
-    assert page.locator("#pt-notice").inner_text() == ""
+    assert page.locator("#pt-notice").inner_text().strip() == "", "no notice left"
 
 
 def declined(page) -> str:
@@ -288,6 +288,13 @@ def test_twenty_thumbs_on_one_answer_keep_one_rating_the_last(page, home: Path) 
             assert time.monotonic() < deadline, f"click {click + 1} was never recorded"
             time.sleep(0.1)
     assert [rating for rating, _ in _ratings(home, question)] == ["down"]
+
+
+def test_serve_prints_its_own_address_and_nothing_of_gradio(app_url: str, serve_log: Path) -> None:
+    printed = serve_log.read_text()
+    address = app_url.rstrip("/")
+    assert printed.splitlines()[:2] == ["Starting the web UI…", f"Papertrail is running at {address} (Ctrl-C to stop)."]
+    assert "share=True" not in printed and "Running on local URL" not in printed, "no hint a Papertrail user cannot act on"
 
 
 def test_api_answers_twenty_questions_at_once(app_url: str) -> None:
@@ -434,6 +441,8 @@ def test_the_question_box_is_on_the_first_screen_and_the_sources_follow_the_answ
     line = float(title.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
     assert box(page, "#pt-header h1")["height"] < 1.5 * line, "the title stays on one line"
     assert box(page, "#pt-question textarea")["bottom"] <= viewport["height"], "the question box is on the first screen"
+    gap = box(page, "#pt-chat")["top"] - box(page, "#pt-top")["bottom"]
+    assert gap <= 40, f"{gap} px between the header and the chat: empty notices take no room"
     assert page.locator("#pt-chat .label, #pt-chat [data-testid='block-label']").count() == 0, "no badge over the chat"
 
     ask(page, SEED_QUESTION)
@@ -446,6 +455,8 @@ def test_the_question_box_is_on_the_first_screen_and_the_sources_follow_the_answ
         assert box(page, "#pt-update")["top"] > box(page, "#pt-header h1")["bottom"], "Update sits under the title"
     else:
         assert sources["left"] >= chat["right"] and sources["top"] < question["top"], "the sources beside the chat"
+    ends = [page.locator(f"#pt-top-k .{end}_value") for end in ("min", "max")]
+    assert [end.inner_text() for end in ends if end.is_visible()] == ["1", "15"], "the slider shows its range"
     shoot_at(page, f"layout-{'phone' if viewport is PHONE else 'desktop'}")
     context.close()
 

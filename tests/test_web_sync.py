@@ -46,6 +46,17 @@ def served_page(browser, home: Path, log: Path, **env: str) -> Iterator:  # noqa
             context.close()
 
 
+SHOWN_WHILE_UPDATING = """() => {
+  window.ptProgressShown = false;
+  const box = document.querySelector('#pt-updated');
+  new MutationObserver(() => {
+    const working = !box.querySelector('.pt-note') && box.innerText.includes('Fetching Daily Papers');
+    if (working && getComputedStyle(box).display !== 'none') window.ptProgressShown = true;
+  }).observe(box, {subtree: true, childList: true, characterData: true, attributes: true});
+}"""
+"""Watches the update's result box: true once its progress ("Fetching Daily Papers") shows before the result does."""
+
+
 def test_header_cards_and_update(browser, synced_copy: Path, hub: HubStandIn, tmp_path: Path) -> None:  # noqa: F811
     with served_page(browser, synced_copy, tmp_path / "serve.log", HF_ENDPOINT=hub.url) as page:
         header = page.locator("#pt-header")
@@ -62,8 +73,10 @@ def test_header_cards_and_update(browser, synced_copy: Path, hub: HubStandIn, tm
         shoot(page, "synced-source")
 
         asked = len(hub.requests)
+        page.evaluate(SHOWN_WHILE_UPDATING)
         page.locator("#pt-update").click()
         page.locator("#pt-updated .pt-ok").wait_for()
+        assert page.evaluate("window.ptProgressShown"), "the update's progress shows under the header while it runs"
         assert "Updated: 3 listing days, 1 paper: 1 new, 0 already stored." in page.locator("#pt-updated").inner_text()
         assert len(hub.requests) > asked
         page.wait_for_function("() => document.querySelector('#pt-header').innerText.includes('356')")

@@ -54,10 +54,12 @@ def trim(text: str, limit: int) -> str:
 
 
 def split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """`text` in pieces of at most `limit` characters, broken at line ends or spaces where possible."""
+    """`text` in pieces of at most `limit` characters, broken at a line end where one falls in a piece's second half
+    (a list's line stays whole, its bullet first), else at a space, else at the limit."""
     pieces = []
     while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else text.rfind(" ", 0, limit)
         cut = cut if cut > limit // 2 else limit
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()

@@ -64,14 +64,14 @@ _FINDING = re.compile(
 )
 _OVERVIEW = re.compile(
     r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?(?:tell me (?:more )?about|summari[sz]e|explain|describe|"
-    r"give (?:me )?(?:an? )?(?:overview|summary|rundown)|(?:i'd|i would) like to know about|what about)\b|"
+    r"give (?:me )?(?:an? |the )?(?:overview|summary|rundown|gist)|(?:i'd|i would) like to know about|what about)\b|"
     r"^\W*what (?:does|do|did) .{1,60}\b(?:do|does|propose|offer|contribute)\W*$|"
     r"^\W*what(?:'s| is| are)? (?:the )?(?:main |key |core )?(?:idea|point|contribution|gist)s? (?:of|behind|in)\b|"
     r"^\W*what (?:problem|problems|issue|gap|challenge)s? (?:does|do|did) .{1,60}\b(?:solve|address|tackle)|"
     r"^\W*what(?:'s| is) (?:the )?.{1,60}? (?:paper |work |study )?about\W*$|^\W*what(?:'s| is) new in\b|"
     r"^\W*what is .{1,60}? used for\W*$|"
-    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*[A-Z][\w\-.+]*\W*$|\bwhat(?:'s| is) (?:it|the point)\b|"
-    r"^\W*(?:how does|how do) \S+(?: \S+)? work\W*$",
+    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*[A-Z][\w\-.+]*(?:\s+[a-z][\w\-]*){0,3}\W*$|"
+    r"\bwhat(?:'s| is) (?:it|the point)\b|^\W*(?:how does|how do) \S+(?: \S+)? work\W*$|\bhow does (?:it|this) work\W*$",
     re.I,
 )
 _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
@@ -87,6 +87,15 @@ _MANY = re.compile(
     re.I,
 )
 _MANY_THINGS = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:approaches|methods|models|systems|datasets)\b", re.I)
+_KINDS = r"approaches|methods|techniques|strategies|frameworks|models|systems|datasets|benchmarks"
+_MANY_EXIST = re.compile(
+    rf"^\W*(?:are there|have there been)\b.{{0,40}}?\b(?:{_KINDS}|comparisons|evaluations|analyses|surveys|efforts|"
+    rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+(?:proposed|developed|introduced|suggested)\b|"
+    rf"\b(?:{_KINDS})\s+exist\b",
+    re.I,
+)
+"""Questions after things that exist in the plural ("Are there comparisons of...", "What methods have been proposed
+to..."): a list, whatever names they use ("...in an LLM's pretraining data")."""
 _COMPARE = re.compile(
     r"\bcompar(?:e|es|ing|ison)\b|\bcontrast\b|\bhow do .{1,80} and .{1,80} differ\b|"
     r"\bdiffer(?:ence|ences)? between\b|\bvs\.?\s|\bversus\b",
@@ -130,9 +139,16 @@ UNIT_SPELLINGS = {
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost"),
+    "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
 }
-"""How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB")."""
-_FIGURE = re.compile(r"^[~≈<>]?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
+"""How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
+"+8.81", "9.3 BLEU")."""
+_FIGURE = re.compile(r"^([~≈<>+])?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds "
+    "thousand thousands million millions billion billions trillion trillions dozen dozens".split()
+)
+"""Figures spelled out ("ten popular LLMs", "four music understanding tasks"); "one" is left out ("one of the")."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +174,12 @@ def read(question: str) -> Asked:
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
         kind = "lookup"
     called = entities(question)
-    many = bool(_MANY.search(question) or _COMPARE.search(question) or (not called and _MANY_THINGS.search(question)))
+    many = bool(
+        _MANY.search(question)
+        or _COMPARE.search(question)
+        or _MANY_EXIST.search(question)
+        or (not called and _MANY_THINGS.search(question))
+    )
     return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many)
 
 
@@ -214,9 +235,16 @@ def mentioned(words: frozenset[str], term: str) -> bool:
 
 def named_in(words: frozenset[str], name: str) -> bool:
     """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
-    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy")."""
+    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
+    one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by "CNN")."""
+    acronym = name.isupper()
     return all(
-        p in words or f"{p}s" in words or (len(p) >= 4 and any(p in w for w in words)) for p in parts(name)
+        p in words
+        or f"{p}s" in words
+        or (name.endswith("s") and name[:-1].isupper() and p.endswith("s") and p[:-1] in words)
+        or (len(p) >= 4 and any(p in w for w in words))
+        or (acronym and any(w.startswith(p) for w in words))
+        for p in parts(name)
     )
 
 
@@ -266,18 +294,21 @@ def spellings(unit: str) -> tuple[str, ...]:
 
 
 def value_words(sentence: str) -> list[str]:
-    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB") as "#" followed by its unit if joined."""
+    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB", "ten") as "#" followed by its sign of a
+    gain ("+8.81") and its unit if joined."""
     out = []
     for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
         lowered = word.strip(".,;:\"'“”").casefold()
         figure = _FIGURE.match(lowered)
-        out.append("#" if figure else squash(lowered))
-        if figure and figure.group(1):
-            out.append(figure.group(1))
+        out.append("#" if figure or lowered in _NUMBER_WORDS else squash(lowered))
+        if figure and figure.group(1) == "+":
+            out.append("+")
+        if figure and figure.group(2):
+            out.append(figure.group(2))
     return out
 
 
-def states_value(sentence: str, units: tuple[str, ...], window: int = 4) -> bool:
+def states_value(sentence: str, units: tuple[str, ...], window: int = 6) -> bool:
     """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked)."""
     words = value_words(sentence)
     figures = [i for i, word in enumerate(words) if word == "#"]

@@ -75,18 +75,18 @@ class Model:
 
 
 ANSWER = Model(
-    bias=-0.93,
+    bias=-1.36,
     weights=Signals(
-        dense=1.22, coverage=2.28, absent=-1.76, unstated=-6.05, margin=2.36, home=1.96, sentence=0.0, behind=0.0,
+        dense=1.41, coverage=2.15, absent=-1.1, unstated=-5.75, margin=2.51, home=1.63, sentence=0.0, behind=0.0,
         share=0.0, rank=0.0,
     ),
 )
 """Answer or decline: fit by `python -m rag.devtools.calibrate` (cross-validated; README, Evaluation)."""
 KEEP = Model(
-    bias=-5.29,
+    bias=-4.83,
     weights=Signals(
-        dense=2.07, coverage=0.36, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=0.76, behind=-1.81,
-        share=4.26, rank=4.17,
+        dense=2.38, coverage=0.03, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=0.9, behind=-2.53,
+        share=4.12, rank=3.83,
     ),
 )
 """Keep a further paper in a list answer: fit the same way on the generated list questions."""
@@ -120,23 +120,30 @@ class Decision:
 
 
 def decide(
-    question: str, sources: list[Source], idf: Callable[[str], float], answer: Model = ANSWER, keep: Model = KEEP
+    question: str,
+    sources: list[Source],
+    idf: Callable[[str], float],
+    answer: Model = ANSWER,
+    keep: Model = KEEP,
+    context: str = "",
 ) -> Decision:
-    """Whether and from what `sources` answer `question` (`idf`: a stemmed term's rarity in the corpus)."""
+    """Whether and from what `sources` answer `question` (`idf`: a stemmed term's rarity in the corpus; `context`:
+    the earlier questions of a conversation)."""
     if not sources:
         return Decision("No indexed paper matches the question.")
-    asked = read(question)
+    asked, wanted = reading(question, idf, context)
     texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
-    wanted = weights_of(question, idf)
     missing = [name for name in asked.names if not any(named_in(words, name) for words in texts)]
     if missing and _share(missing, wanted) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known)
-    counts = [sum(named_in(words, name) for name in asked.names) for words in texts]
-    if counts and max(counts) < len(asked.names) and not asked.many:
-        return Decision(f"No indexed abstract mentions {' together with '.join(asked.names)}.")
-    at = counts.index(max(counts)) if counts else 0
+    rare = rare_names(known, idf)
+    together = [sum(named_in(words, name) for name in rare) for words in texts]
+    if together and max(together) < len(rare) and not asked.many:
+        return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
+    # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject.
+    at = together.index(max(together)) if together else 0
     subject = sources[at]
     found = [held(f"{source.title} {source.abstract}") for source in sources]
     every = range(len(sources)) if asked.many else [at]
@@ -160,6 +167,22 @@ def rare_names(names: tuple[str, ...], idf: Callable[[str], float]) -> list[str]
     """The names rare enough to find their paper by themselves ("Dolma", not "LLMs" or "Chinese")."""
     ceiling = idf("\0") or 1.0
     return [n for n in names if (found := terms(n.replace("-", " "))) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+
+
+CONTEXT_WEIGHT = 0.3
+"""Words of earlier questions (a follow-up's history) weigh this share of the question's own."""
+
+
+def reading(question: str, idf: Callable[[str], float], context: str = "") -> tuple[Asked, dict[str, float]]:
+    """The question's reading and weighted terms; a follow-up that names nothing ("What hardware was it trained
+    on?") is about what the earlier questions named, and their words count at CONTEXT_WEIGHT."""
+    asked = read(question)
+    wanted = weights_of(question, idf)
+    if context:
+        if not asked.names:
+            asked = replace(asked, names=read(context).names)
+        wanted.update({t: CONTEXT_WEIGHT * w for t, w in weights_of(context, idf).items() if t not in wanted})
+    return asked, wanted
 
 
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:

@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
-from .decision import FORM_WORDS, held, weights_of
+from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, weights_of
 from .asked import Asked, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
@@ -71,8 +71,6 @@ _BOILERPLATE = re.compile(
 )
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
 """What a sentence answering "what does X do / tell me about X" says: what the work is, does or is called."""
-CONTEXT_WEIGHT = 0.3
-"""Words of earlier questions (a follow-up's history) weigh this share of the question's own."""
 
 
 @dataclass(frozen=True)
@@ -178,13 +176,17 @@ class ExtractiveBackend:
         return self.answer_one(reading, rank(reading, sources[:1], self.weights))
 
     def answer_one(self, question: Question, own: list[Candidate]) -> Draft:
-        """The top paper's answer from its ranked sentences; its title first when the question asks for a work.
+        """The top paper's answer from its ranked sentences: for an overview ("What does ReLiK do?") after the whole
+        title (what it is), within the word budget; else after the paper's name when the question does not say it.
 
         Retrieval ranks papers better than single sentences do (MRR 0.97 on the dev set), so the
         answer comes from paper [1] alone: one paper cited, precision kept.
         """
         top = own[0].source
         unnamed = not any(named_in(vocabulary(top.title), name) for name in question.asked.names)
+        if question.asked.answer_type == "overview":
+            heading = f"{top.title} [{top.n}]:"
+            return compose(self.pick(question, own, self.answer_words - len(heading.split())), heading)
         heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
         return compose(self.pick(question, own, self.answer_words), heading)
 
@@ -197,12 +199,18 @@ class ExtractiveBackend:
         return max(ranked, key=lambda c: c.score / 2 + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
-        """The best sentence first, then those adding uncovered question terms (best first) within `budget` words."""
+        """The best sentence first (for an overview, the work's first own one), then those adding uncovered question
+        terms (best first) within `budget` words."""
+        overview = question.asked.answer_type == "overview"
         lead = own[0]
+        if overview:
+            # What a work is and does: its first sentence about itself ("we propose...") past the background, not
+            # the best-scoring one, which is often a result naming it ("Our models, dubbed IRCoder, display gains...").
+            first = [c for c in own if not c.sentence.background and _OWN_WORK.search(c.sentence.text)]
+            lead = min(first, key=lambda c: c.sentence.index, default=lead)
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
-        overview = question.asked.answer_type == "overview"
-        for cand in own[1:]:
+        for cand in (c for c in own if c is not lead):
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
             # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
             follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background

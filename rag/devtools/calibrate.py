@@ -5,7 +5,7 @@ Every question of rag/devtools/families.py (fitting part) and eval/dev.jsonl is 
 the subject paper (answer or decline) and for every other retrieved paper of a list question (keep it or not).
 A logistic model (L2, classes weighed equally) is fit on four folds and scored on the fifth, folds dealt by
 paper; the shipped weights are the per-weight medians of the fold fits. The held-out part of the families
-(other papers, and forms the fit never saw) and eval/dev2.jsonl are scored last, never fitted on.
+(other papers, and forms the fit never saw) and eval/dev2, dev3 and dev5 are scored last, never fitted on.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answer.asked import Asked, read
-from ..answer.decision import ANSWER, KEEP, Model, Signals, decide, held, rare_names, signals_of, weights_of
+from ..answer.decision import ANSWER, KEEP, Model, Signals, decide, held, rare_names, reading, signals_of
 from ..answer.gate import refusal_reason
 from ..engine import get_engine
 from ..retrieve import HybridSearch
@@ -85,7 +84,7 @@ def load_cases(items: list[EvalQuestion], search: HybridSearch, settings: Settin
     for item in items:
         if refusal_reason(item.question):
             continue
-        asked = read(item.question)
+        asked, _ = reading(item.question, search.bm25.idf, " ".join(str(h) for h in item.history))
         leave = set(getattr(item, "leave_out", []))
         depth = max(top_k, settings.answer.list_papers) if asked.many else top_k
         query = " ".join([*(str(h) for h in item.history), item.question])
@@ -97,13 +96,12 @@ def load_cases(items: list[EvalQuestion], search: HybridSearch, settings: Settin
         row_part = getattr(item, "part", part)
         seen = getattr(item, "form_seen", True)
         idf = without(search.bm25.idf, leave, holders) if leave else search.bm25.idf
-        cases.append(_case(item, asked, sources, gold, idf, fold_of(keys), row_part, seen))
+        cases.append(_case(item, sources, gold, idf, fold_of(keys), row_part, seen))
     return cases
 
 
 def _case(
     item: EvalQuestion,
-    asked: Asked,
     sources: list[Source],
     gold: set[str],
     idf: Callable[[str], float],
@@ -111,11 +109,12 @@ def _case(
     part: str,
     seen: bool,
 ) -> Case:
-    decision = decide(item.question, sources, idf, _ALWAYS, _NEVER)
+    context = " ".join(str(h) for h in item.history)
+    decision = decide(item.question, sources, idf, _ALWAYS, _NEVER, context)
     subject = decision.subject
     if subject is None:
         return Case(item, True, None, False, [])
-    wanted = weights_of(item.question, idf)
+    asked, wanted = reading(item.question, idf, context)
     found = [held(f"{s.title} {s.abstract}") for s in sources]
     at = sources.index(subject)
     signals = signals_of(asked, wanted, sources, found, idf, range(len(sources)))
@@ -257,7 +256,8 @@ def calibrate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.devtools.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, nargs="*", default=DEV_SETS, help="hand-written sets fitted on with the families")
-    parser.add_argument("--check", type=Path, nargs="*", default=[Path("eval/dev2.jsonl")], help="sets scored, never fitted")
+    checks = [Path("eval/dev2.jsonl"), Path("eval/dev3.jsonl"), Path("eval/dev5.jsonl")]
+    parser.add_argument("--check", type=Path, nargs="*", default=checks, help="sets scored, never fitted")
     parser.add_argument("--signals", nargs="*", default=ANSWER_SIGNALS, choices=NAMES, help="signals the answer model uses")
     parser.add_argument("--keep-signals", nargs="*", default=KEEP_SIGNALS, choices=NAMES, help="signals the list model uses")
     parser.add_argument("--max-false-decline", type=float, default=0.02, help="mean share of a family to answer it may decline")

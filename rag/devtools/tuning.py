@@ -83,9 +83,10 @@ def load_cases(path: Path, settings: Settings, measure: list[str] = ()) -> list[
         turns = check_history(item.history, settings.answer.history_turns)
         names = rare_names(read(item.question).names, search.bm25.idf)
         sources = search.search(backend.condense(item.question, turns), settings.retrieval.top_k, names=names).sources
-        decision = decide(item.question, sources, search.bm25.idf)
+        context = " ".join(turn.question for turn in turns)
+        decision = decide(item.question, sources, search.bm25.idf, context=context)
         abstained = bool(refusal_reason(item.question) or decision.reason)
-        question = weigh(item.question, search.bm25.idf, " ".join(turn.question for turn in turns))
+        question = weigh(item.question, search.bm25.idf, context)
         candidates = [] if abstained else rank(question, [decision.subject], WEIGHTS)
         cases.append(Case(item, question, candidates, abstained or not candidates))
     for name in measure:
