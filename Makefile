@@ -24,8 +24,7 @@ endef
 
 $(RUN_STAMP): pyproject.toml
 	@echo "Installing Papertrail (first run: a few minutes)…"
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(call step,  1/2 torch 2.13.0 (the CPU build)…,$(PIP) torch==2.13.0)
+	$(call step,  1/2 torch 2.13.0 (the CPU build)…,{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && $(PIP) torch==2.13.0)
 	$(call step,  2/2 Papertrail and its libraries…,$(PIP) -e .)
 	@touch $(RUN_STAMP)
 

@@ -41,6 +41,7 @@ from .settings import EnvSettings, Settings
 from .types import (
     ABSTAIN,
     Answer,
+    CheckReport,
     Citation,
     IngestReport,
     Paper,
@@ -63,6 +64,7 @@ __all__ = [
     "Answer",
     "AskOptions",
     "BadInputError",
+    "CheckReport",
     "Citation",
     "EnvSettings",
     "IngestReport",

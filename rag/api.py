@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 from .arguments import SEARCH_OPTIONS, check_ask, check_paths, check_progress, check_settings, check_since, check_text
 from .errors import BadInputError
 from .settings import Settings
-from .types import Answer, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
+from .types import Answer, CheckReport, IngestReport, Paper, Source, SyncBatch, SyncReport, SyncStatus, Turn
 
 if TYPE_CHECKING:
     from .sync_state import Batch
@@ -110,9 +110,10 @@ def ingest(
     return report
 
 
-def check_store(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport:
+def check_store(settings: Settings | None = None, progress: Progress | None = None) -> CheckReport:
     """Repair damaged store files (rebuilding what can be rebuilt, `notes` saying what and what cannot), then find
-    chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them."""
+    chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them, and check
+    every search index file against its checksum, rebuilding the index from the store when one fails."""
     from .repair import check
 
     settings = check_settings(settings)

@@ -1,16 +1,20 @@
-"""The BM25 index over every indexed chunk (bm25s), saved beside the catalog and opened memory-mapped.
+"""BM25 over the indexed chunks, kept in segments that each write appends to, scored as one index over all of them.
 
-The only module that imports bm25s. Tokenized as llama-index's BM25Retriever does (English stop words
-and Snowball stemmer for the chunks, the stemmer alone for the query), so rankings are the same; own
-code rather than that retriever because it turns each of the 100 candidates into a node from stored
-JSON (measured 3.2 ms a search against 0.54 ms for the bare retrieve), where fusion needs rows and scores.
-Each term's document frequency (for weighing question words by rarity) is counted from bm25s's public
-tokenizer output when the index is built, and saved beside it.
+The only module that imports bm25s, for its tokenizer: chunks get English stop words and the Snowball stemmer,
+questions the stemmer, as llama-index's BM25Retriever tokenizes. Own index and scoring code rather than bm25s's:
+bm25s stores each posting's finished score, with the corpus size, average chunk length and document frequencies of
+the day baked in, so it cannot take one more chunk without being rebuilt whole (xhluca/bm25s#5; 48.9 s at 100,000
+papers). A segment here keeps term frequencies and chunk lengths, and a search computes Lucene's BM25 (bm25s's
+default variant) from the statistics of the live chunks of every segment, so its scores equal those of one index
+built over the same chunks, however they are split into segments.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import bm25s
@@ -18,57 +22,214 @@ import numpy as np
 import Stemmer
 
 LANGUAGE = "en"
+K1 = 1.5
+B = 0.75
 _STEMMER = Stemmer.Stemmer("english")
-FREQUENCY_FILE = "document_frequency.npy"
+POSTINGS_FILES = ("indptr.npy", "rows.npy", "tf.npy", "lengths.npy")
+
+
+class Vocabulary:
+    """Stemmed terms by id, in the order segments added them: ids never change, so a saved segment stays valid."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self.ids = {term: index for index, term in enumerate(terms)}
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def appended(self, terms: list[str]) -> Vocabulary:
+        """This vocabulary with `terms` (new ones, as a saved segment lists them) appended in order."""
+        if not terms:
+            return self
+        grown = Vocabulary.__new__(Vocabulary)
+        grown.terms = self.terms + terms
+        grown.ids = dict(self.ids)
+        grown.ids.update((term, index) for index, term in enumerate(terms, start=len(self.terms)))
+        return grown
+
+    def extended(self, terms: Iterable[str]) -> Vocabulary:
+        """This vocabulary with those of `terms` it lacks appended (sorted, so every process numbers them alike)."""
+        return self.appended(sorted({term for term in terms if term not in self.ids}))
+
+
+@dataclass(frozen=True)
+class Postings:
+    """One segment's chunks: for each term id below `len(indptr) - 1` the rows holding it and how often; each row's length."""
+
+    indptr: np.ndarray
+    rows: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of rows (chunks)."""
+        return len(self.lengths)
+
+    @classmethod
+    def build(cls, texts: list[str], vocabulary: Vocabulary) -> tuple[Postings, Vocabulary]:
+        """Tokenize the chunk texts (rows in this order) and count their terms; the vocabulary grown by their new terms."""
+        tokens = bm25s.tokenize(texts, stopwords=LANGUAGE, stemmer=_STEMMER, show_progress=False)
+        local = [""] * len(tokens.vocab)
+        for term, index in tokens.vocab.items():
+            local[index] = term
+        vocabulary = vocabulary.extended(local)
+        to_global = np.asarray([vocabulary.ids[term] for term in local], dtype=np.int64)
+        lengths = np.asarray([len(ids) for ids in tokens.ids], dtype=np.int32)
+        flat = np.fromiter(chain.from_iterable(tokens.ids), dtype=np.int64, count=int(lengths.sum()))
+        documents = max(len(texts), 1)
+        # One key per (term, row): sorted unique keys come out in column (term) order, rows ascending in each.
+        keys, tf = np.unique(to_global[flat] * documents + np.repeat(np.arange(len(texts)), lengths), return_counts=True)
+        terms = keys // documents
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(vocabulary)), out=indptr[1:])
+        return cls(indptr, (keys % documents).astype(np.int32), tf.astype(np.float32), lengths), vocabulary
+
+    def save(self, folder: Path) -> None:
+        """Write into `folder` (a segment's folder, written once)."""
+        for name, array in zip(POSTINGS_FILES, (self.indptr, self.rows, self.tf, self.lengths)):
+            np.save(folder / name, array)
+
+    @classmethod
+    def load(cls, folder: Path) -> Postings:
+        """Open saved postings, memory-mapped: a search reads only the pages of the terms it asks for (the chunk lengths,
+        which the index reads whole, are read into memory)."""
+        indptr, rows, tf, lengths = POSTINGS_FILES
+        return cls(*(np.load(folder / name, mmap_mode="r") for name in (indptr, rows, tf)), np.load(folder / lengths))
+
+    @classmethod
+    def merge(cls, parts: list[Postings], kept: list[np.ndarray], folder: Path, terms: int) -> Postings:
+        """Write into `folder` the postings of the `kept` rows (a boolean array per part) of `parts`, renumbered in order,
+        each term's rows from the parts in order; then open them memory-mapped. Written in order, a range of terms at
+        a time gathered from every part, so memory stays near one range's postings whatever the index's size."""
+        counts = np.zeros(terms, dtype=np.int64)
+        for part, keep in zip(parts, kept):
+            for first, last in _ranges(part.indptr):
+                counts[first:last] += np.bincount(_kept(part, keep, first, last)[0], minlength=last - first)
+        indptr = np.zeros(terms + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        bases = np.cumsum([0, *(int(keep.sum()) for keep in kept)])
+        renumbers = [np.cumsum(keep, dtype=np.int64) - 1 + base for keep, base in zip(kept, bases)]
+        with (folder / "rows.npy").open("wb") as rows_file, (folder / "tf.npy").open("wb") as tf_file:
+            for handle, kind in ((rows_file, "<i4"), (tf_file, "<f4")):
+                np.lib.format.write_array_header_1_0(handle, {"descr": kind, "fortran_order": False, "shape": (int(indptr[-1]),)})
+            for first, last in _ranges(indptr):
+                rows = np.empty(int(indptr[last] - indptr[first]), dtype=np.int32)
+                tf = np.empty(len(rows), dtype=np.float32)
+                cursor = indptr[first:last] - indptr[first]
+                for part, keep, renumber in zip(parts, kept, renumbers):
+                    found, part_rows, part_tf = _kept(part, keep, first, last)
+                    # Postings come in term order: each goes to its term's cursor plus its rank among the same term.
+                    place = cursor[found] + np.arange(len(found)) - np.searchsorted(found, found)
+                    rows[place], tf[place] = renumber[part_rows], part_tf
+                    cursor += np.bincount(found, minlength=last - first)
+                rows.tofile(rows_file)
+                tf.tofile(tf_file)
+        np.save(folder / "indptr.npy", indptr)
+        lengths = np.concatenate([np.zeros(0, dtype=np.int32), *(part.lengths[keep] for part, keep in zip(parts, kept))])
+        np.save(folder / "lengths.npy", lengths.astype(np.int32))
+        return cls.load(folder)
+
+
+MERGE_BLOCK = 1 << 22
+"""Postings gathered at a time when segments are merged."""
+
+
+def _ranges(indptr: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges of terms (first, last excluded) holding about `MERGE_BLOCK` postings each (or one term)."""
+    first, terms = 0, len(indptr) - 1
+    while first < terms:
+        last = min(terms, max(first + 1, int(np.searchsorted(indptr, indptr[first] + MERGE_BLOCK, side="right")) - 1))
+        yield first, last
+        first = last
+
+
+def _kept(part: Postings, keep: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Terms (numbered from `first`), rows and term frequencies of one segment's postings of kept rows, for the terms
+    `first` to `last` (excluded), in term order."""
+    own = len(part.indptr) - 1
+    if first >= own:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    start, end = int(part.indptr[first]), int(part.indptr[min(last, own)])
+    terms = np.searchsorted(part.indptr, np.arange(start, end), side="right") - 1 - first
+    rows, tf = np.asarray(part.rows[start:end]), np.asarray(part.tf[start:end])
+    if keep.all():
+        return terms, rows, tf
+    chosen = keep[rows]
+    return terms[chosen], rows[chosen], tf[chosen]
 
 
 class Bm25Index:
-    """bm25s over the chunk texts, in catalog row order."""
+    """BM25 over segments' postings, rows numbered across the segments in order; dead rows (chunks of replaced or
+    removed papers) neither match nor count in the statistics."""
 
-    def __init__(self, model: bm25s.BM25, documents: int, frequency: np.ndarray) -> None:
-        self.model = model
-        self.documents = documents
-        self._frequency = frequency  # how many chunks hold each term, by its id in the index's vocabulary
-
-    @classmethod
-    def build(cls, texts: list[str]) -> Bm25Index:
-        """Tokenize and index the chunk texts (English stop words, Snowball stemmer)."""
-        tokens = bm25s.tokenize(texts, stopwords=LANGUAGE, stemmer=_STEMMER, show_progress=False)
-        model = bm25s.BM25()
-        model.index(tokens, show_progress=False)
-        present = [np.unique(np.asarray(ids, dtype=np.int64)) for ids in tokens.ids]
-        frequency = np.bincount(np.concatenate([np.zeros(0, dtype=np.int64), *present]), minlength=len(tokens.vocab))
-        return cls(model, len(texts), frequency)
-
-    def save(self, folder: Path) -> None:
-        """Write into `folder` (a staging folder the caller swaps in)."""
-        self.model.save(str(folder))
-        np.save(folder / FREQUENCY_FILE, self._frequency)
-
-    @classmethod
-    def load(cls, folder: Path, documents: int) -> Bm25Index:
-        """Open a saved index, its score arrays memory-mapped."""
-        return cls(bm25s.BM25.load(str(folder), mmap=True), documents, np.load(folder / FREQUENCY_FILE, mmap_mode="r"))
+    def __init__(self, vocabulary: Vocabulary, parts: list[Postings], dead: np.ndarray | None = None) -> None:
+        self.vocabulary = vocabulary
+        self.parts = parts
+        self.bases = np.cumsum([0, *(part.size for part in parts)]).tolist()
+        lengths = np.concatenate([part.lengths for part in parts]) if parts else np.zeros(0, dtype=np.int32)
+        self._alive = None if dead is None or not dead.any() else ~dead
+        live = lengths if self._alive is None else lengths[self._alive]
+        self.documents = len(live)
+        average = float(live.sum(dtype=np.int64)) / self.documents if self.documents else 1.0
+        # The length part of each row's BM25 denominator, for the live chunks' average length (own code: see above).
+        self._norm = (K1 * (1 - B + B * lengths / average)).astype(np.float32)
+        self._frequency: dict[int, int] = {}
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the best `k` chunks for `query`; with a `mask`, only rows it weighs above zero."""
-        k = min(k, self.documents)
-        if k == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        tokens = bm25s.tokenize(query, stemmer=_STEMMER, show_progress=False)
-        rows, scores = self.model.retrieve(tokens, k=k, show_progress=False, weight_mask=mask)
-        if mask is not None:  # bm25s fills k even from masked rows: they come back with score 0
-            keep = scores[0] > 0
-            return rows[0][keep], scores[0][keep]
-        return rows[0], scores[0]
-
-    def raw_search(self, query: str, k: int) -> None:
-        """A bare bm25s retrieve for `query`: the floor the benchmark compares `search` against."""
-        tokens = bm25s.tokenize(query, stemmer=_STEMMER, show_progress=False)
-        self.model.retrieve(tokens, k=min(k, self.documents), show_progress=False)
+        """Rows and scores, best first, of the chunks matching `query` that score at least the `k`-th best (so every
+        chunk tied at the cut is there: the caller orders ties); with a `mask`, only rows it weighs above zero."""
+        scores = np.zeros(len(self._norm), dtype=np.float32)
+        for term in self._query_terms(query):
+            weight = np.float32(self._idf(term))
+            for part, base in zip(self.parts, self.bases):
+                if term + 1 >= len(part.indptr) or part.indptr[term] == part.indptr[term + 1]:
+                    continue
+                start, end = int(part.indptr[term]), int(part.indptr[term + 1])
+                rows = part.rows[start:end] + base if base else np.asarray(part.rows[start:end])
+                tf = part.tf[start:end]
+                found = self._norm[rows]  # weight * tf / (tf + norm), in place: a third less time than one expression
+                found += tf
+                np.divide(tf, found, out=found)
+                found *= weight
+                np.add.at(scores, rows, found)  # rows are distinct within a term: the order of sums is the query's
+        if self._alive is not None:
+            scores[~self._alive] = 0
+        if mask is not None:
+            scores *= mask
+        found = np.flatnonzero(scores > 0)
+        if len(found) > k:
+            cut = np.partition(scores[found], len(found) - k)[len(found) - k]
+            found = found[scores[found] >= cut]
+        order = np.argsort(-scores[found], kind="stable")
+        return found[order], scores[found][order]
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a stemmed term (BM25's smoothed form): rare terms weigh more."""
-        index = self.model.vocab_dict.get(term)
-        frequency = int(self._frequency[index]) if index is not None and index < len(self._frequency) else 0
-        return math.log(1 + (self.documents - frequency + 0.5) / (frequency + 0.5))
+        """Inverse document frequency of a stemmed term (BM25's smoothed form) among the live chunks: rare terms weigh more."""
+        index = self.vocabulary.ids.get(term)
+        return self._idf(index) if index is not None else _idf(self.documents, 0)
+
+    def _idf(self, term: int) -> float:
+        if term not in self._frequency:
+            self._frequency[term] = self._count(term)
+        return _idf(self.documents, self._frequency[term])
+
+    def _count(self, term: int) -> int:
+        """How many live chunks hold the term."""
+        count = 0
+        for part, base in zip(self.parts, self.bases):
+            if term + 1 < len(part.indptr):
+                start, end = int(part.indptr[term]), int(part.indptr[term + 1])
+                count += end - start if self._alive is None else int(self._alive[part.rows[start:end] + base].sum())
+        return count
+
+    def _query_terms(self, query: str) -> list[int]:
+        """The query's stemmed terms known to the index, by id, in order (a repeated term counts each time)."""
+        tokens = bm25s.tokenize(query, stemmer=_STEMMER, show_progress=False)
+        stems = {index: term for term, index in tokens.vocab.items()}
+        return [known for index in tokens.ids[0] if (known := self.vocabulary.ids.get(stems[index])) is not None]
+
+
+def _idf(documents: int, frequency: int) -> float:
+    return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))

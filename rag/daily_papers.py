@@ -282,23 +282,23 @@ def store(papers: list[Paper], settings: Settings) -> tuple[IngestReport, list[s
     from .engine import get_engine
 
     engine = get_engine(settings)
-    papers, kept = reconcile(merge(papers), stored_versions(engine.store, papers, settings))
+    papers, kept = reconcile(merge(papers), stored_versions(engine.store, papers))
     known = engine.store.stored_papers([paper.paper_id for paper in papers])
     sync_state.begin(settings.store.home, [paper.paper_id for paper in papers if paper.paper_id not in known])
     return engine.add(papers, 1), kept
 
 
-def stored_versions(store: Store, papers: list[Paper], settings: Settings) -> list[Paper]:
-    """The stored papers that `papers` name, by paper id (title) or arXiv id, as the catalog reads them."""
-    from .papers import Catalog
+def stored_versions(store: Store, papers: list[Paper]) -> list[Paper]:
+    """The stored papers that `papers` name, by paper id (title) or arXiv id: one whole version of each, as the
+    catalog reads them."""
+    from .papers import whole_papers
 
     ids = sorted({paper.paper_id for paper in papers})
     arxiv_ids = sorted({paper.arxiv_id for paper in papers if paper.arxiv_id})
     where: dict[str, Any] = {"paper_id": {"$in": ids}}
     if arxiv_ids:
         where = {"$or": [where, {"arxiv_id": {"$in": arxiv_ids}}]}
-    catalog, _ = Catalog.build(store.rows(where), settings.retrieval.title_prefix)
-    return list(catalog.papers())
+    return [paper for paper, _ in whole_papers(store.rows(where))]
 
 
 def reconcile(papers: list[Paper], stored: list[Paper]) -> tuple[list[Paper], list[str]]:

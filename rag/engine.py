@@ -1,37 +1,31 @@
 """The loaded corpus for one settings object: store, catalog, BM25 index and hybrid search; one per process.
 
-The catalog and BM25 index are cached on disk under PAPERTRAIL_HOME, stamped with the store's write
-generation, and reloaded when it changes (another process, or this one, wrote).
-Questions never wait for this process's own ingest: while it writes, they are answered from the corpus
-as it was loaded, and each committed write is loaded in the background.
+The catalog and BM25 index are saved on disk under PAPERTRAIL_HOME (rag/index.py) and follow the store's write
+generation: a process that sees another's write opens only the segments added since, or reads from the store only
+the papers changed since. Questions never wait for this process's own ingest: while it writes, they are answered
+from the corpus as it was loaded, and each committed write is loaded in the background.
 """
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
-import shutil
-import tempfile
 import threading
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import PapertrailError, StoreError
-from .ingestion import Progress, add_papers, check
-from .read_only import writable
+from .ingestion import Progress, add_papers, check, remove_papers
 from .settings import Settings
-from .store import Store, collection_name, no_space_error
-from .types import IngestReport, Paper
+from .store import Store
+from .types import CheckReport, IngestReport, Paper
 
 if TYPE_CHECKING:
-    from .bm25 import Bm25Index
-    from .papers import Catalog
-    from .retrieve import HybridSearch
+    from .index import Index
     from .llama_retriever import HybridRetriever
+    from .retrieve import HybridSearch
 
-STAMP_FILE = "stamp.json"
 log = logging.getLogger(__name__)
+Written = TypeVar("Written")
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -45,24 +39,26 @@ class Engine:
         self.store = Store(settings)
         self._build_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._stamp: dict[str, int] | None = None
+        self._stamp: int | None = None
+        self._index: Index | None = None
         self._search: HybridSearch | None = None
         self._writing = 0
         self._dirty = False
         self._refresher: threading.Thread | None = None
 
     def retriever(self) -> HybridSearch | None:
-        """The hybrid search over the store's current chunks (None while the store is empty); reloaded when the
-        store changed, except while this process writes (its writer reloads after each commit)."""
-        stamp = self._read_stamp()
-        if stamp == self._stamp or (self._writing and self._search is not None):
+        """The hybrid search over the store's current chunks (None while the store is empty); brought up to date when
+        the store changed, except while this process writes (its writer loads each commit in the background)."""
+        generation = self._read_generation()
+        if generation == self._stamp or (self._writing and self._search is not None):
             return self._search
         self._refresh()
         return self._search
 
     def ready(self) -> None:
-        """Load the search over the store as it is now, building and caching it when stale: a command that wrote
-        calls this once as it ends, so the next question (in this process or a new one) starts fast."""
+        """Save the search index up to the store's latest write and load it: a command that wrote calls this once as
+        it ends, so the next question (in this process or a new one) starts from it."""
+        self._save()
         self.retriever()
 
     def llama_retriever(self) -> HybridRetriever | None:
@@ -87,41 +83,69 @@ class Engine:
         becomes searchable as soon as it is loaded, and everything is searchable when this returns."""
         return self._write(lambda: add_papers(papers, n_files, self.settings, self.store, progress, self._refresh_soon))
 
-    def check(self, progress: Progress | None = None) -> IngestReport:
-        """Find and re-embed chunks whose vectors are missing (`papertrail ingest --check`)."""
-        return self._write(lambda: check(self.settings, self.store, progress, self._refresh_soon))
+    def remove(self, paper_ids: list[str]) -> list[str]:
+        """Remove papers (every chunk) from the store and the search; the ids of those it held."""
+        return self._write(lambda: remove_papers(paper_ids, self.settings, self.store))
 
-    def _write(self, work: object) -> IngestReport:
+    def check(self, progress: Progress | None = None) -> CheckReport:
+        """Find and re-embed chunks whose vectors are missing, and rebuild a damaged search index (`papertrail ingest
+        --check`)."""
+        from .index import rebuild, verify
+
+        report = self._write(lambda: check(self.settings, self.store, progress, self._refresh_soon))
+        damaged = verify(self.settings)
+        if damaged:
+            rebuild(self.store, self.settings)
+            with self._build_lock:
+                self._stamp = self._index = self._search = None
+        return CheckReport(**report.model_dump(), index_repaired=damaged)
+
+    def _write(self, work: Callable[[], Written]) -> Written:
         with self._state_lock:
             self._writing += 1
         try:
-            report = work()
+            result = work()
         finally:
             with self._state_lock:
                 self._writing -= 1
                 refresher = self._refresher
             if refresher is not None:  # no load outlives the write: one cut off by the process's exit crashes it
                 refresher.join()
+        self._save()
         if self._stamp is not None:  # a corpus is loaded: make what was written searchable before returning
             self._refresh()
-        return report
+        return result
 
-    def _read_stamp(self) -> dict[str, int]:
+    def _save(self) -> None:
+        from .index import save
+
+        save(self.store, self.settings)
+
+    def _read_generation(self) -> int:
         try:
-            return self.store.stamp()
+            return self.store.generation()
         except StoreError:
             raise
         except Exception as err:
             raise StoreError(f"cannot read the Chroma store at {self.store.where}: {err}") from None
 
     def _refresh(self) -> None:
-        """Load the corpus for the store's current stamp, unless it is loaded already."""
+        """Bring the search up to the store's current generation, unless it is there already. Imported here: ingest
+        and stats do not need bm25s."""
+        from .index import current
+        from .retrieve import HybridSearch
+
         with self._build_lock:
-            stamp = self._read_stamp()
-            if stamp != self._stamp:
-                self.store.catch_up(stamp["generation"])
-                self._search = self._load(stamp)
-                self._stamp = stamp
+            generation = self._read_generation()
+            if generation != self._stamp:
+                index = current(self.store, self.settings, generation, self._index)
+                recent = index.recent(self.store.loaded)
+                if recent is None:  # writes whose vectors this process cannot search: reload Chroma's vector index
+                    self.store.reopen()
+                    recent = index.recent(self.store.loaded)
+                catalog = index.catalog
+                self._search = HybridSearch(self.settings, self.store, index.bm25, catalog, recent) if len(catalog) else None
+                self._index, self._stamp = index, generation
 
     def _refresh_soon(self) -> None:
         """After a commit of this process's writer: load it in the background, one load at a time, when this
@@ -145,65 +169,6 @@ class Engine:
                 self._refresh()
             except PapertrailError as err:
                 log.warning("could not load the store's latest writes: %s", err)
-
-    def _load(self, stamp: dict[str, int]) -> HybridSearch | None:
-        """The search over the cached catalog and BM25 index for `stamp`, rebuilt from the store when missing,
-        stale or unreadable. Imported here: ingest and stats do not need bm25s."""
-        from .bm25 import Bm25Index
-        from .papers import Catalog
-        from .retrieve import HybridSearch
-
-        if self.store.count() == 0:
-            return None
-        folder = self.settings.store.home / "index" / collection_name(self.settings)
-        loaded = _load_cached(folder, stamp)
-        if loaded is None:
-            catalog, texts = Catalog.build(self.store.rows(), self.settings.retrieval.title_prefix)
-            bm25 = Bm25Index.build(texts)
-            _save(folder, stamp, catalog, bm25, self.settings.store.home)
-            loaded = catalog, bm25
-        return HybridSearch(self.settings, self.store, loaded[1], loaded[0])
-
-
-def _load_cached(folder: Path, stamp: dict[str, int]) -> tuple[Catalog, Bm25Index] | None:
-    """The cached catalog and index if written for `stamp`; None when missing, stale or corrupt."""
-    from .bm25 import Bm25Index
-    from .papers import Catalog
-
-    try:
-        if json.loads((folder / STAMP_FILE).read_text()) != stamp:
-            return None
-        catalog = Catalog.load(folder)
-        return catalog, Bm25Index.load(folder, len(catalog.chunk_paper))
-    except Exception:  # missing or corrupt cache files: the caller rebuilds from the store
-        return None
-
-
-def _save(folder: Path, stamp: dict[str, int], catalog: Catalog, bm25: Bm25Index, home: Path) -> None:
-    """Write beside the old cache and swap it in, so a reader never sees half a cache (on a read-only home, the
-    index stays in memory only)."""
-    if not writable(folder.parent):
-        return
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".index-", dir=folder.parent))
-        try:
-            catalog.save(staging)
-            bm25.save(staging)
-            (staging / STAMP_FILE).write_text(json.dumps(stamp))
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    except OSError as err:
-        if err.errno == errno.ENOSPC:
-            raise no_space_error(home) from None
-        raise StoreError(f"cannot write the search index under {folder.parent}: {err}") from None
-    retired = folder.with_name(folder.name + ".old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if folder.exists():
-        folder.rename(retired)
-    staging.rename(folder)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def drop_engine(settings: Settings) -> None:

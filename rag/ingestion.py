@@ -146,6 +146,15 @@ def add_papers(
     )
 
 
+def remove_papers(paper_ids: list[str], settings: Settings, store: Store) -> list[str]:
+    """Delete every chunk of these papers under the writer lock; the ids of those the store held."""
+    with writer_lock(settings, store):
+        removed = store.remove(paper_ids)
+        if removed:
+            store.bump_generation()
+    return removed
+
+
 def check(settings: Settings, store: Store, progress: Progress | None = None, on_commit: Commit | None = None) -> IngestReport:
     """Find chunks whose vector cannot be read and embed them again from their stored text (only those: Chroma
     would update a chunk that has its vector in place, and its saved index may not keep all of such an update);

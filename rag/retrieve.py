@@ -31,6 +31,34 @@ Hit = tuple[int, int]
 """A chunk as (catalog position of its paper, chunk index)."""
 
 
+@dataclass(frozen=True)
+class Recent:
+    """Chunks written after this process loaded Chroma's vector index, which an embedded client keeps as it loaded it
+    (reloading it costs seconds at 100,000 papers): searched here by brute force over their vectors, and their
+    papers' older versions left out of Chroma's answers. Own code: Chroma has no way to search a stale index plus
+    the vectors written since."""
+
+    rows: np.ndarray
+    """Catalog rows of the live chunks."""
+    vectors: np.ndarray
+    papers: frozenset[str]
+    """Papers written or removed since: Chroma's answers for them are out of date."""
+
+    def nearest(self, vector: list[float], n: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and cosine distances of the `n` nearest recent chunks (only rows `allowed` weighs above zero)."""
+        if not len(self.rows):
+            return self.rows, np.zeros(0)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(self.vectors, axis=1) * np.linalg.norm(query)
+        distances = 1.0 - (self.vectors @ query) / np.where(norms > 0, norms, 1.0)
+        rows = self.rows
+        if allowed is not None:
+            keep = allowed[rows] > 0
+            rows, distances = rows[keep], distances[keep]
+        order = np.argsort(distances, kind="stable")[:n]
+        return rows[order], distances[order]
+
+
 @dataclass
 class Retrieval:
     """Papers ranked for one query: the numbered sources, the ranked ids, per-stage timings in milliseconds."""
@@ -60,11 +88,12 @@ def fuse(rankings: list[tuple[list[Hit], float]], k: int) -> list[tuple[int, flo
 class HybridSearch:
     """Dense and BM25 search over one store and its catalog, fused and grouped by paper."""
 
-    def __init__(self, settings: Settings, store: Store, bm25: Bm25Index, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, store: Store, bm25: Bm25Index, catalog: Catalog, recent: Recent | None = None) -> None:
         self.settings = settings
         self.store = store
         self.bm25 = bm25
         self.catalog = catalog
+        self.recent = recent
         self._embedder: Embedder | None = None
         self.candidates = min(settings.retrieval.candidates, bm25.documents)
 
@@ -78,28 +107,39 @@ class HybridSearch:
     def dense(
         self, vector: list[float], dates: list[str] | None, papers: list[str] | None = None
     ) -> tuple[list[Hit], dict[int, float]]:
-        """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine."""
-        ids, distances = self.store.query(vector, self.candidates, _where(dates, papers))
-        hits: list[Hit] = []
-        cosine: dict[int, float] = {}
+        """The nearest chunks the catalog knows (one whole version of each paper), and each paper's best cosine;
+        chunks written since this process loaded Chroma's vector index come from `recent`."""
+        recent = self.recent
+        stale = recent.papers if recent is not None else frozenset()
+        wanted = papers if papers is None or not stale else [paper for paper in papers if paper not in stale]
+        # Chroma fails when a filter picks ids its loaded index does not hold: the recent papers are left out of it.
+        where = _where(dates, wanted, sorted(stale) if stale and (dates or wanted is not None) else [])
+        ids, distances = self.store.query(vector, self.candidates, where) if wanted != [] else ([], [])
+        found: list[tuple[float, Hit]] = []
         for chunk, distance in zip(ids, distances):
             paper_id, _, index = chunk.rpartition(":")
             position = self.catalog.position.get(paper_id)
             # Chunks written after the catalog was built, or left over from a replaced version, are skipped.
-            if position is None or int(index) >= self.catalog.n_chunks[position]:
+            if position is None or int(index) >= self.catalog.n_chunks[position] or (recent and paper_id in recent.papers):
                 continue
-            hits.append((position, int(index)))
+            found.append((distance, (position, int(index))))
+        if recent is not None and len(recent.rows):
+            rows, near = recent.nearest(vector, self.candidates, self._mask(dates, papers))
+            owners, indexes = self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist()
+            found = sorted([*found, *zip(near.tolist(), zip(owners, indexes))], key=lambda item: item[0])[: self.candidates]
+        cosine: dict[int, float] = {}
+        for distance, (position, _) in found:
             cosine[position] = max(cosine.get(position, 0.0), 1.0 - distance)
-        return hits, cosine
+        return [hit for _, hit in found], cosine
 
     def lexical(self, query: str, dates: list[str] | None, papers: list[str] | None = None) -> list[Hit]:
-        """The best BM25 chunks (only those of papers listed on `dates`, and among `papers`, when given)."""
-        mask = self.catalog.row_mask(dates) if dates else None
-        if papers is not None:
-            mask = self._paper_mask(papers) * (1.0 if mask is None else mask)
-        rows, _ = self.bm25.search(query, self.candidates, mask)
-        papers, indexes = self.catalog.chunk_paper[rows], self.catalog.chunk_index[rows]
-        return list(zip(papers.tolist(), indexes.tolist()))
+        """The best BM25 chunks (only those of papers listed on `dates`, and among `papers`, when given). Chunks of
+        equal score come in order of paper id and chunk, so the ranking does not depend on how the index is split
+        into segments."""
+        rows, scores = self.bm25.search(query, self.candidates, self._mask(dates, papers))
+        found = zip(scores.tolist(), self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist())
+        ranked = sorted(found, key=lambda hit: (-hit[0], self.catalog.paper_ids[hit[1]], hit[2]))
+        return [(paper, index) for _, paper, index in ranked[: self.candidates]]
 
     def search(
         self,
@@ -150,18 +190,25 @@ class HybridSearch:
         hits = self.lexical(query, dates, papers)
         return hits, elapsed_ms(clock)
 
-    def _paper_mask(self, papers: list[str]) -> np.ndarray:
-        """1.0 for each indexed chunk of one of `papers`, else 0.0."""
-        chosen = np.zeros(len(self.catalog), dtype=bool)
+    def _mask(self, dates: list[str] | None, papers: list[str] | None) -> np.ndarray | None:
+        """1.0 for each indexed chunk of a paper listed on `dates` and among `papers` (each when given), else 0.0;
+        None when neither is given."""
+        mask = self.catalog.row_mask(dates) if dates else None
+        if papers is None:
+            return mask
+        chosen = np.zeros(len(self.catalog.paper_ids), dtype=bool)
         chosen[[position for paper in papers if (position := self.catalog.position.get(paper)) is not None]] = True
-        return chosen[self.catalog.chunk_paper].astype(np.float32)
+        return chosen[self.catalog.chunk_paper].astype(np.float32) * (1.0 if mask is None else mask)
 
-
-def _where(dates: list[str] | None, papers: list[str] | None) -> dict[str, Any] | None:
-    """Chroma `where` clause for the listing dates and paper ids asked for (None: every chunk)."""
-    clauses = ([date_filter(dates)] if dates else []) + ([{"paper_id": {"$in": papers}}] if papers is not None else [])
+def _where(dates: list[str] | None, papers: list[str] | None, stale: list[str]) -> dict[str, Any] | None:
+    """Chroma `where` clause for the listing dates and paper ids asked for, without the `stale` papers (None: every
+    chunk)."""
+    clauses = [
+        *([date_filter(dates)] if dates else []),
+        *([{"paper_id": {"$in": papers}}] if papers is not None else []),
+        *([{"paper_id": {"$nin": stale}}] if stale else []),
+    ]
     return {"$and": clauses} if len(clauses) > 1 else clauses[0] if clauses else None
-
 
 def elapsed_ms(since: float) -> float:
     """Milliseconds since a `time.perf_counter()` reading, as timings report them."""

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,12 +29,12 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
 from .chunk import chunk_id
+from .damage import damage, damaged_error
 from .embed import model_name
 from .errors import StoreError
 from .http_limits import BoundedRequests, TooSlow, within
 from .ledger import collection_name
 from .read_only import store_folder
-from .damage import damage, damaged_error
 from .types import PAPER_LABELS
 
 if TYPE_CHECKING:
@@ -50,6 +51,15 @@ TEXT_KEY = "text"
 full-text (trigram) index that Papertrail never queries (BM25 is bm25s's) and that cannot be turned off
 there; writing the text as metadata instead took writes from 1,151 to 1,886 chunks/s (30,348 chunks,
 same process). Rows written before keep their text as the document, and are read as they are."""
+WRITTEN_KEY = "written"
+"""Chunk metadata: the store generation the row was written (or relabelled) at, so a process whose search index
+reached an earlier generation reads only the papers changed since (`changed_since`)."""
+TOUCHED_KEY = "papertrail_touched"
+"""Collection metadata: the papers whose chunks were deleted or re-inserted lately (no `written` tag tells a reader of
+those), as JSON {"floor": g, "papers": [[generation, id], ...]}; complete for every generation from `floor` on."""
+TOUCHED_LOG = 1000
+CHANGES_LIMIT = 50_000
+"""Changed chunks `changed_since` reads at most; past that, rebuilding the search index is the cheaper way."""
 REINSERT_JOURNAL = "reinsert.json"
 """Under PAPERTRAIL_HOME: the rows a re-insertion is moving, until it has written them back."""
 FULL_DISK_WORDS = ("no space", "disk is full", "database or disk is full", "compaction", "enospc")
@@ -306,12 +316,19 @@ class Store:
                 raise damaged_error(self.where, what) from None
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
 
-    def catch_up(self, generation: int) -> None:
-        """Reopen an embedded store that another process wrote since this one opened, read or wrote it: chromadb
-        keeps the vector index it loaded, so another process's vectors reach searches only through a new client
-        (own code: chromadb has no reload call). A server reads fresh by itself."""
-        if not self.embedded or generation == self._seen:
+    @property
+    def loaded(self) -> int:
+        """The generation up to which this process's vector searches see every chunk: an embedded client keeps the
+        vector index it loaded (plus this process's own writes), a server reads fresh by itself."""
+        return self._seen if self.embedded else sys.maxsize
+
+    def reopen(self) -> None:
+        """Reopen an embedded store so that its vector index holds every chunk another process wrote since this one
+        opened (own code: chromadb has no reload call). Costs a reload of the whole vector index: the search covers
+        recent writes by itself (`rag.retrieve.Recent`) and reopens only when it cannot."""
+        if not self.embedded:
             return
+        generation = self.generation()
         with self._gate.alone():
             self._raw_client.close()
             self._open_reported()
@@ -343,18 +360,16 @@ class Store:
     def generation(self) -> int:
         """Counter bumped after every write, read fresh: the client caches the collection's metadata when it
         opens it, so a long-running process would never see another process's writes."""
-        fresh = self._client.get_collection(self._name, embedding_function=None)
-        return int((fresh.metadata or {}).get(GENERATION_KEY, 0))
+        return int(self._metadata().get(GENERATION_KEY, 0))
 
-    def stamp(self) -> dict[str, int]:
-        """What caches built from the store are checked against, on every question: the write generation only
-        (counting chunks takes Chroma a scan: 11-19 ms at 60,000 chunks)."""
-        return {"generation": self.generation()}
+    def _metadata(self) -> dict[str, Any]:
+        return dict(self._client.get_collection(self._name, embedding_function=None).metadata or {})
 
     def bump_generation(self) -> None:
         """Mark the store as changed, after a write (the caller holds the writer lock)."""
-        generation = self.generation() + 1
-        self._collection.modify(metadata={GENERATION_KEY: generation})
+        metadata = self._metadata()
+        generation = int(metadata.get(GENERATION_KEY, 0)) + 1
+        self._collection.modify(metadata={**metadata, GENERATION_KEY: generation})
         self._seen = generation
 
     def stored_papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
@@ -370,20 +385,57 @@ class Store:
         """Write whole papers' chunks in one upsert: a kill leaves each paper's old version or its new one."""
         if len(rows) > self.max_batch:
             raise ValueError(f"{len(rows)} chunks exceed Chroma's batch limit {self.max_batch}: write fewer papers at once")
+        written = self.generation() + 1
         self._collection.upsert(
             ids=[row.chunk_id for row in rows],
             embeddings=vectors,
-            metadatas=[_with_text(row.text, row.metadata) for row in rows],
+            metadatas=[{**_with_text(row.text, row.metadata), WRITTEN_KEY: written} for row in rows],
         )
 
     def relabel(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
         """Rewrite the metadata of whole papers' chunks in one update (new listing dates or source files)."""
-        self._collection.update(ids=ids, metadatas=metadatas)
+        written = self.generation() + 1
+        self._collection.update(ids=ids, metadatas=[{**metadata, WRITTEN_KEY: written} for metadata in metadatas])
 
     def delete(self, ids: list[str]) -> None:
-        """Remove chunks by id."""
+        """Remove chunks by id, their papers first noted as touched (a kill in between only makes readers look at
+        those papers again)."""
+        if not ids:
+            return
+        self._log_touched({chunk.rpartition(":")[0] for chunk in ids})
         for start in range(0, len(ids), READ_BATCH):
             self._collection.delete(ids=ids[start : start + READ_BATCH])
+
+    def remove(self, paper_ids: list[str]) -> list[str]:
+        """Delete every chunk of these papers; the ids of those the store held."""
+        found: list[str] = []
+        for start in range(0, len(paper_ids), READ_BATCH):
+            found.extend(self._collection.get(where={"paper_id": {"$in": paper_ids[start : start + READ_BATCH]}}, include=[])["ids"])
+        self.delete(found)
+        return sorted({chunk.rpartition(":")[0] for chunk in found})
+
+    def changed_since(self, generation: int) -> set[str] | None:
+        """Ids of the papers written, relabelled or touched since `generation`; None when that is not known any more
+        (the log of touched papers starts later) or too many chunks changed (rebuilding the index is then cheaper)."""
+        log = json.loads(self._metadata().get(TOUCHED_KEY) or '{"floor": 0, "papers": []}')
+        if generation < log["floor"]:
+            return None
+        found = self._collection.get(where={WRITTEN_KEY: {"$gt": generation}}, include=["metadatas"], limit=CHANGES_LIMIT)
+        if len(found["ids"]) >= CHANGES_LIMIT:
+            return None
+        return {meta["paper_id"] for meta in found["metadatas"]} | {paper for at, paper in log["papers"] if at > generation}
+
+    def _log_touched(self, paper_ids: set[str]) -> None:
+        """Note in the collection's metadata that chunks of these papers are deleted or re-inserted at the next
+        generation, before they are."""
+        metadata = self._metadata()
+        at = int(metadata.get(GENERATION_KEY, 0)) + 1
+        log = json.loads(metadata.get(TOUCHED_KEY) or '{"floor": 0, "papers": []}')
+        log["papers"].extend([at, paper] for paper in sorted(paper_ids))
+        if len(log["papers"]) > TOUCHED_LOG:
+            log["floor"] = max(log["floor"], log["papers"][-TOUCHED_LOG - 1][0])
+            log["papers"] = log["papers"][-TOUCHED_LOG:]
+        self._collection.modify(metadata={**metadata, TOUCHED_KEY: json.dumps(log)})
 
     def rows(self, where: dict[str, Any] | None = None) -> Iterator[list[Row]]:
         """Every stored chunk (or those matching `where`) without vectors, in batches."""
@@ -467,6 +519,7 @@ class Store:
                 "embeddings": np.asarray(found["embeddings"], dtype=np.float32).tolist(),
             }
             _write_durably(journal, json.dumps(rows))
+            self._log_touched({chunk.rpartition(":")[0] for chunk in rows["ids"]})
             self._collection.delete(ids=rows["ids"])
             self._collection.add(**rows)
             journal.unlink()
@@ -480,6 +533,7 @@ class Store:
         stored = set(self._collection.get(ids=rows["ids"], include=[])["ids"])
         keep = [index for index, chunk in enumerate(rows["ids"]) if chunk not in stored]
         if keep:
+            self._log_touched({rows["ids"][index].rpartition(":")[0] for index in keep})
             self._collection.add(**{field: [values[index] for index in keep] for field, values in rows.items()})
         journal.unlink()
         return len(keep)

@@ -129,6 +129,15 @@ class IngestReport(BaseModel):
     )
 
 
+class CheckReport(IngestReport):
+    """What `ingest --check` did: the ingest counts (`repaired` chunks), and the search index damage it rebuilt."""
+
+    index_repaired: list[str] = Field(
+        default_factory=list,
+        description="Damage found in the saved search index (a file failing its checksum), rebuilt from the store.",
+    )
+
+
 class SyncReport(IngestReport):
     """What one `sync` or `add` did: the ingest counts, `files` counting the listing days (or arXiv ids) read."""
 

@@ -187,7 +187,7 @@ def _look(db: sqlite3.Connection, settings: Settings, since: date | None = None)
     if last == generation and since is None:
         return 0
     search = engine.retriever()
-    stored = search.catalog.paper_ids if search else []
+    stored = builtins.list(search.catalog.position) if search else []  # live papers (paper_ids keeps replaced versions too)
     if search is None or last is None:
         return watch_store.record(db, collection, generation, stored, [])
     seen = watch_store.seen(db, collection)

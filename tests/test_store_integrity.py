@@ -20,7 +20,7 @@ import pytest
 
 import rag
 from rag.chunk import chunk_id, chunk_paper
-from rag.papers import Catalog
+from rag.papers import whole_papers
 from rag.parse import expand_paths, merge, parse_file
 from rag.store import Store
 from rag.types import Paper
@@ -248,9 +248,9 @@ def _versions(home: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
     store = Store(settings)
     ids = store.paper_ids()
     assert all(known.complete and known.consistent for known in store.stored_papers(ids).values())
-    catalog, _ = Catalog.build(store.rows(), True)
-    assert sorted(catalog.paper_ids) == sorted(ids)
-    return {paper.title: (paper.abstract, tuple(paper.dates)) for paper in catalog.papers()}
+    papers = [paper for paper, _ in whole_papers(store.rows())]
+    assert sorted(paper.paper_id for paper in papers) == sorted(ids)
+    return {paper.title: (paper.abstract, tuple(paper.dates)) for paper in papers}
 
 
 def test_a_kill_at_every_write_boundary_leaves_each_paper_in_its_old_or_new_version(tmp_path: Path) -> None:

@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, help="write one result line per question here")
     sub.add_argument("--backend", help="answering backend (default: PAPERTRAIL_LLM)")
 
-    sub = command("bench", cmd_bench, "Measure ingest, warm ask stages, memory and cold start at several corpus sizes.")
-    sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="synthetic corpus sizes after the seeds")
+    sub = command("bench", cmd_bench, "Measure ingest, warm ask stages, search updates, memory and cold start at several corpus sizes.")
+    sub.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 300_000], help="synthetic corpus sizes after the seeds")
     sub.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the JSON results")
+    sub.add_argument("--work", type=Path, help="keep the synthetic stores in this folder, and reuse those filled by an earlier run")
 
     # Web UI and its feedback (ui/web.py)
     sub = command("serve", cmd_serve, "Start the chat web UI (open http://127.0.0.1:7860).")
@@ -244,6 +245,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         for note in report.notes:
             say(note)
         say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
+        for damage in report.index_repaired:
+            say(f"The search index was damaged ({damage}): rebuilt from the store.")
         return
     _report(_with_progress(lambda progress: rag.ingest(args.paths or None, settings, progress)))
     _watch_note(settings)
@@ -314,7 +317,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from rag.devtools.bench import run
 
-    run(args.sizes, args.out)
+    run(args.sizes, args.out, args.work)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

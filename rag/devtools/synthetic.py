@@ -29,15 +29,15 @@ def seed_papers(store: Store) -> list[SeedPaper]:
     return [sorted(papers[key], key=lambda item: item[0].metadata["chunk_index"]) for key in sorted(papers)]
 
 
-def synthetic_papers(seeds: list[SeedPaper], count: int, seed: int = 0) -> Iterator[tuple[list[Row], np.ndarray]]:
-    """The rows and vectors of `count` papers, each a template seed paper (every chunk) whose first sentence
-    per chunk comes from a donor paper.
+def synthetic_papers(seeds: list[SeedPaper], count: int, seed: int = 0, start: int = 0) -> Iterator[tuple[list[Row], np.ndarray]]:
+    """The rows and vectors of `count` papers numbered from `start`, each a template seed paper (every chunk) whose
+    first sentence per chunk comes from a donor paper.
 
     Each vector is the template chunk's real vector moved a quarter towards the donor's, plus a little
     noise, then normalised: neighbours stay meaningful while no two papers share a vector.
     """
     rng = np.random.default_rng(seed)
-    for index in range(count):
+    for index in range(start, start + count):
         template = seeds[index % len(seeds)]
         donor = seeds[int(rng.integers(len(seeds)))]
         paper_id = f"synthetic{index:07d}"
