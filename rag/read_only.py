@@ -1,9 +1,9 @@
 """A read-only PAPERTRAIL_HOME (a read-only mount, a folder the user may not write): readers work, writers refuse.
 
 Chroma writes to an embedded store as it opens it, even to only read it, so a reader opens a private copy of the
-store instead (made once per process in a temporary folder, removed when the process exits); the search index is
-then built in memory, not saved. Every writer (ingest, `ingest --check`, uploads, sync, add, a rating) stops first
-with one line saying the home is read-only.
+store instead (made once per process in a temporary folder, removed when the process exits); a search index that
+must be rebuilt (missing, damaged, or of an older format) is rebuilt in such a private folder too. Every writer
+(ingest, `ingest --check`, uploads, sync, add, a rating) stops first with one line saying the home is read-only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import StoreError
@@ -58,12 +59,23 @@ def store_folder(folder: Path) -> Path:
     database = folder / "chroma.sqlite3"
     if not folder.is_dir() or (writable(folder) and writable(database)):
         return folder
+    return _private(folder, lambda copy: shutil.copytree(folder, copy))
+
+
+def index_folder(folder: Path) -> Path:
+    """Where to build the search index kept in `folder` when it must be rebuilt: the folder itself, or, when this
+    process may not write it, a private folder in its place."""
+    return folder if writable(folder) else _private(folder, lambda copy: copy.mkdir())
+
+
+def _private(folder: Path, fill: Callable[[Path], None]) -> Path:
+    """This process's private stand-in for `folder` (made by `fill` once, in a temporary folder removed at exit)."""
     with _COPIES_LOCK:
         if folder not in _COPIES:
             scratch = Path(tempfile.mkdtemp(prefix="papertrail-read-only-"))
             atexit.register(shutil.rmtree, scratch, True)
             copy = scratch / folder.name
-            shutil.copytree(folder, copy)
-            log.info("%s is read-only: reading a private copy of its store at %s", folder, copy)
+            fill(copy)
+            log.info("%s is read-only: using a private copy at %s", folder, copy)
             _COPIES[folder] = copy
         return _COPIES[folder]

@@ -103,6 +103,7 @@ def test_readers_work_on_a_read_only_home_and_writers_say_it_is_read_only(seeded
     rag.record_feedback(answer, "down", "web", settings, user="alice")
     new = tmp_path / "new.jsonl"
     new.write_text('{"title": "A Paper on Wombats", "abstract": "We measure wombat burrows across four seasons of field work."}\n')
+    shutil.rmtree(home / "index")  # as in a home written before this search index's format: each reader builds its own
     with read_only(home) as view:
         stats = papertrail(view, "stats")
         assert stats.returncode == 0 and stats.stdout.startswith("339 papers"), stats.stderr
