@@ -510,6 +510,7 @@ def test_only_the_add_panel_shows_progress_while_papers_are_added(page, tmp_path
     )
     seen: set[str] = set()
     page.locator("#pt-add").get_by_text("Add papers").click()
+    page.locator("#pt-add-button").wait_for()  # the upload box drops a file set while it mounts
     page.locator("#pt-upload input[type=file]").set_input_files(str(papers))
     page.locator("#pt-upload").get_by_text(papers.name).wait_for()
     page.locator("#pt-add-button").click()
