@@ -150,8 +150,10 @@ def upload(page, path: Path, outcome: str) -> str:
 
     page.locator("#pt-add").get_by_text("Add papers").click()
     page.locator("#pt-add-button").wait_for()
+    chooser = page.locator("#pt-upload input[type=file]")
     for attempt in (1, 2):  # on a loaded machine gradio's upload box has twice dropped a file set while it mounted
-        page.locator("#pt-upload input[type=file]").set_input_files(str(path))
+        if attempt == 1 or chooser.count():  # no chooser: the box holds the file, slow to show its name
+            chooser.set_input_files(str(path))
         try:
             page.locator("#pt-upload").get_by_text(path.name).wait_for(timeout=WAIT_MS // 3 * attempt)
             break
