@@ -504,9 +504,9 @@ def test_only_the_add_panel_shows_progress_while_papers_are_added(page, tmp_path
         json.dumps({"title": f"Progress Probe {i}: Counting Wombats", "abstract": f"We count {i} wombats. They dig."}) + "\n"
         for i in range(40)
     ))
-    busy = (
-        "() => [...document.querySelectorAll('.wrap.translucent:not(.hide), .wrap.pending:not(.hide), .progress-text')]"
-        ".map(el => (el.closest('[id]') || {}).id)"
+    busy = (  # a progress text inside a hidden tracker (show_progress="hidden") stays in the page, unseen
+        "() => [...document.querySelectorAll('.wrap.translucent, .wrap.pending, .progress-text')]"
+        ".filter(el => !el.closest('.wrap.hide')).map(el => (el.closest('[id]') || {}).id)"
     )
     seen: set[str] = set()
     page.locator("#pt-add").get_by_text("Add papers").click()
