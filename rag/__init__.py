@@ -3,8 +3,9 @@
 The public API, all of it here: `ask`, `ask_stream`, `ingest`, `ensure_corpus`, `stats`, `catalog`,
 `backend_name`, `check_store`, `search` (retrieval without an answer), `paper`, feedback, the Daily Papers sync
 (`sync`, `add_arxiv`, `sync_status`, `added_since`, the digest's `unannounced` and `mark_announced`), `watches`
-(saved questions run on each write's new papers: `rag.watches.add`, `list`, `remove`, `check`), `Settings`,
-the result types, the one abstention phrase `ABSTAIN`, and the two rules every front end applies to what it shows
+(saved questions run on each write's new papers: `rag.watches.add`, `list`, `remove`, `check`), `Settings` (and
+`EnvSettings`, the base of every settings group), the result types, the one abstention phrase `ABSTAIN`, and the
+two rules every front end applies to what it shows
 (`strip_controls`, `web_link`).
 """
 
@@ -36,7 +37,7 @@ from . import watching
 from .clean import strip_controls, web_link
 from .errors import BadInputError, PapertrailError, SyncError
 from .feedback import export_feedback, record_feedback
-from .settings import Settings
+from .settings import EnvSettings, Settings
 from .types import (
     ABSTAIN,
     Answer,
@@ -65,6 +66,7 @@ __all__ = [
     "BadInputError",
     "CheckReport",
     "Citation",
+    "EnvSettings",
     "IngestReport",
     "Paper",
     "PapertrailError",

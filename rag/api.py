@@ -95,23 +95,29 @@ def ingest(
     """Ingest paper lists (default: the seeds); a bad file refuses the whole call and leaves the store as it was."""
     from .ledger import holds
     from .parse import load_papers
+    from .sources import remember
 
     paths, progress, settings = check_paths(paths), check_progress(progress), check_settings(settings)
-    n_files, papers = load_papers(paths or [settings.store.seeds_dir])
+    sources = paths or [settings.store.seeds_dir]
+    n_files, papers = load_papers(sources)
     if holds(papers, settings):  # the last write stored exactly these papers: nothing to do, the store unopened
-        return IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
-    from .engine import get_engine
+        report = IngestReport(files=n_files, papers=len(papers), added=0, relabelled=0, unchanged=len(papers), chunks_added=0)
+    else:
+        from .engine import get_engine
 
-    return _then_ready(settings, lambda: get_engine(settings).add(papers, n_files, progress))
+        report = _then_ready(settings, lambda: get_engine(settings).add(papers, n_files, progress))
+    remember(sources, settings)
+    return report
 
 
 def check_store(settings: Settings | None = None, progress: Progress | None = None) -> CheckReport:
-    """Find chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them;
-    check every search index file against its checksum and rebuild the index from the store when one fails."""
-    from .engine import get_engine
+    """Repair damaged store files (rebuilding what can be rebuilt, `notes` saying what and what cannot), then find
+    chunks whose vector is missing (two writers on one embedded store could lose some) and re-embed them, and check
+    every search index file against its checksum, rebuilding the index from the store when one fails."""
+    from .repair import check
 
     settings = check_settings(settings)
-    return _then_ready(settings, lambda: get_engine(settings).check(check_progress(progress)))
+    return _then_ready(settings, lambda: check(settings, check_progress(progress)))
 
 
 def ensure_corpus(settings: Settings | None = None, progress: Progress | None = None) -> IngestReport | None:
@@ -188,9 +194,12 @@ def add_arxiv(ids: Sequence[str], settings: Settings | None = None, progress: Pr
     """Add papers by arXiv id or arxiv.org / huggingface.co/papers link (fetched from HF_ENDPOINT); ids that cannot
     be used are skipped by name in the report; `SyncError` when none could be added."""
     from .daily_papers import add
+    from .sources import remember_arxiv
 
     settings = check_settings(settings)
-    return _then_ready(settings, lambda: add(ids, settings, check_progress(progress)))
+    report = _then_ready(settings, lambda: add(ids, settings, check_progress(progress)))
+    remember_arxiv(ids, settings)
+    return report
 
 
 def sync_status(settings: Settings | None = None) -> SyncStatus:

@@ -30,6 +30,7 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 from . import dates, sync_state
 from .clean import strip_controls, text_problem
 from .errors import BadInputError, SyncError
+from .http_limits import BoundedRequests, TooLarge, TooSlow
 from .parse import combine, merge, new_paper
 from .settings import Settings, SyncSettings
 from .store import Store
@@ -47,7 +48,7 @@ PAPER_PAGE = "https://huggingface.co/papers/{}"
 _ARXIV_ID = re.compile(r"([0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?")
 """An arXiv id in ASCII digits only (a fullwidth "２４０３.０４７０６" is not one)."""
 _ONLINE: ContextVar[str | None] = ContextVar("papertrail_sync_endpoint", default=None)
-_client_timeout: float | None = None
+_client_bounds: tuple[float, int] | None = None
 
 
 class Unusable(ValueError):
@@ -355,7 +356,11 @@ def _empty(synced_before: int = 0) -> SyncReport:
 
 
 def _plus(report: SyncReport, part: IngestReport | None, skipped: list[str], files: int, kept: list[str]) -> SyncReport:
-    counts = {name: getattr(report, name) + (getattr(part, name) if part else 0) for name in IngestReport.model_fields}
+    counts = {
+        name: getattr(report, name) + (getattr(part, name) if part else 0)
+        for name, field in IngestReport.model_fields.items()
+        if field.annotation is int
+    }
     counts["files"] = report.files + files
     return report.model_copy(update={**counts, "skipped": report.skipped + skipped, "kept": report.kept + kept})
 
@@ -372,15 +377,22 @@ class DailyPapers:
         self.endpoint = config.endpoint.rstrip("/")
         self.host = urlparse(self.endpoint).netloc or self.endpoint
         self.token = config.token.get_secret_value() if config.token else False  # never a token saved on this machine
-        _use_guarded_client(config.timeout)
+        _use_guarded_client(config)
 
     def day(self, listed: date) -> list[Any]:
         """Every record listed on `listed` (JSON, as sent), page after page, until a short or repeated page."""
         records: list[Any] = []
         seen: set[str] = set()
+        what = f"the listing of {listed}"
         for page in range(MAX_PAGES):
             params = {"p": page, "limit": self.config.page_size, "date": listed.isoformat()}
-            batch = self._call(f"the listing of {listed}", lambda: self._json("/api/daily_papers", params, listing=True))
+            try:
+                batch = self._call(what, lambda: self._json("/api/daily_papers", params, listing=True))
+            except _NotFound:
+                raise SyncError(
+                    f"{what}: {self.host} has no Daily Papers listing (HTTP 404 not found): "
+                    f"check that HF_ENDPOINT ({self.endpoint}) is a Hugging Face Hub or a mirror of it"
+                ) from None
             if not isinstance(batch, list):
                 raise SyncError(f"the listing of {listed}: {self.host} sent a response that cannot be read (not a list)")
             fresh = [record for record in batch if (key := _record_id(record)) is None or key not in seen]
@@ -435,10 +447,24 @@ class DailyPapers:
             except httpx2.TimeoutException:
                 wait = backoff
                 failure = f"{what}: {self.host} did not answer within {self.config.timeout:g} s, {attempts} times"
+            except TooSlow:
+                raise SyncError(
+                    f"{what}: {self.host} sends its answer too slowly (not complete after {self.config.timeout:g} s, "
+                    "PAPERTRAIL_SYNC_TIMEOUT); run sync again later (stored days are kept)"
+                ) from None
+            except TooLarge:
+                raise SyncError(
+                    f"{what}: {self.host} sent an answer larger than {self.config.max_response_mb:g} MB "
+                    "(PAPERTRAIL_SYNC_MAX_RESPONSE_MB), far more than a listing page: check HF_ENDPOINT"
+                ) from None
             except OfflineModeIsEnabled as err:
                 raise SyncError(f"{what}: refused to leave {self.endpoint} ({err})") from None
+            except httpx2.TooManyRedirects:
+                raise SyncError(f"{what}: {self.host} redirects in a loop: check HF_ENDPOINT ({self.endpoint})") from None
             except httpx2.TransportError as err:
                 raise SyncError(_unreachable(self.endpoint, self.host, err)) from None
+            except httpx2.RequestError as err:
+                raise SyncError(f"{what}: {self.host} sent a response that cannot be read ({type(err).__name__}: {err})") from None
             except (ValueError, TypeError, KeyError, AttributeError) as err:
                 raise SyncError(
                     f"{what}: {self.host} sent a response that cannot be read ({type(err).__name__}: {err})"
@@ -471,15 +497,27 @@ def _guard(request: httpx2.Request) -> None:
         raise OfflineModeIsEnabled(f"Cannot reach {url}: Papertrail keeps the Hugging Face Hub offline outside a sync")
 
 
-def _use_guarded_client(timeout: float) -> None:
-    """Make huggingface_hub's shared client one whose only request hook is `_guard`, with a request timeout
-    (the library's default client waits forever on a silent server)."""
-    global _client_timeout
-    if _client_timeout != timeout:
+class _HubClient(BoundedRequests, httpx2.Client):
+    """httpx2's client with every request bounded as a whole, in time and size (rag/http_limits.py)."""
+
+
+def _use_guarded_client(config: SyncSettings) -> None:
+    """Make huggingface_hub's shared client one whose only request hook is `_guard`, each request bounded in time as
+    a whole (the library's default client waits forever on a silent server, and a per-read timeout never fires on
+    one that sends a byte a second) and in size (it reads any answer whole into memory)."""
+    global _client_bounds
+    bounds = (config.timeout, int(config.max_response_mb * 1_000_000))
+    if _client_bounds != bounds:
         set_client_factory(
-            lambda: httpx2.Client(event_hooks={"request": [_guard]}, follow_redirects=True, timeout=timeout)
+            lambda: _HubClient(
+                deadline=bounds[0],
+                max_bytes=bounds[1],
+                event_hooks={"request": [_guard]},
+                follow_redirects=True,
+                timeout=bounds[0],
+            )
         )
-        _client_timeout = timeout
+        _client_bounds = bounds
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -171,6 +171,15 @@ class Engine:
                 log.warning("could not load the store's latest writes: %s", err)
 
 
+def drop_engine(settings: Settings) -> None:
+    """Close and forget this process's engine for these settings, if any: its store's files are about to be
+    replaced (`ingest --check` repairing damage); the next `get_engine` opens them afresh."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(settings.model_dump_json(), None)
+    if engine is not None:
+        engine.store.close()
+
+
 def get_engine(settings: Settings) -> Engine:
     """The process's engine for these settings, created on first use."""
     key = settings.model_dump_json()

@@ -16,6 +16,10 @@ class BadInputError(PapertrailError):
     """An input file or question that Papertrail refuses; nothing from it reaches the store."""
 
 
+class SettingsError(PapertrailError):
+    """A setting (an environment variable, or a field given in code) whose value Papertrail refuses."""
+
+
 class ModelError(PapertrailError):
     """The embedding model is missing or its weights fail their checksum."""
 

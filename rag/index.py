@@ -24,6 +24,7 @@ from .chunk import embed_text
 from .errors import StoreError
 from .ledger import collection_name
 from .papers import Catalog, Part, whole_papers
+from .read_only import index_folder
 from .retrieve import Recent
 from .segments import (
     Damaged,
@@ -143,6 +144,8 @@ def current(store: Store, settings: Settings, generation: int, previous: Index |
             if seen is not None and _moved(folder, seen):  # a merge replaced what was being opened: open the new one
                 continue
             log.warning("the search index is damaged (%s): rebuilding it from the store", err)
+        if (private := index_folder(folder)) != folder:  # a read-only home: rebuilt in a folder of this process's
+            return rebuild(store, settings, private)
         with _writing(settings), locked(folder):
             if _moved(folder, seen):  # another process rebuilt or appended meanwhile: open that
                 continue

@@ -25,6 +25,7 @@ from .embed import build_embedder
 from .errors import StoreError
 from .ledger import clear, content_hash, record
 from .parse import combine
+from .read_only import refuse_writing
 from .settings import Settings
 from .store import Row, Store, StoredPaper
 from .types import IngestReport, Paper
@@ -62,13 +63,15 @@ class _Plan:
 
 
 @contextmanager
-def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
+def writer_lock(settings: Settings, store: Store | None) -> Iterator[None]:
     """Hold the writer lock of PAPERTRAIL_HOME: threads of this process queue; another process is waited for
     `write_wait` seconds, then refused with a message naming it. Readers never take it. The lock is the
     kernel's (flock), so a killed writer never leaves it behind; its record in the lock file stays, and the
     next writer then bumps the store's generation (the killed one may have written without bumping it). Every
-    writer first adds back the chunks of a re-insertion (`check`) that a kill or an error cut short."""
+    writer first adds back the chunks of a re-insertion (`check`) that a kill or an error cut short. Without a
+    store (a repair of its files, before it can be opened), only the lock is taken."""
     home = settings.store.home.resolve()
+    refuse_writing(home, "storing papers")
     with _PROCESS_WRITERS_LOCK:
         in_process = _PROCESS_WRITERS.setdefault(home, threading.Lock())
     with in_process:
@@ -84,10 +87,11 @@ def writer_lock(settings: Settings, store: Store) -> Iterator[None]:
                         raise StoreError(_held_by(handle, home)) from None
                     time.sleep(LOCK_POLL_S)
             clear(settings)
-            restored = store.restore()
-            handle.seek(0)
-            if handle.read() or restored:
-                store.bump_generation()
+            if store is not None:
+                restored = store.restore()
+                handle.seek(0)
+                if handle.read() or restored:
+                    store.bump_generation()
             handle.seek(0)
             handle.truncate()
             holder = {"pid": os.getpid(), "command": " ".join(sys.argv), "since": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from . import dates
-from .clean import strip_controls, url_problem
+from .clean import strip_controls, text_problem, url_problem
 from .errors import BadInputError
 from .types import Paper
 
@@ -174,6 +174,9 @@ def parse_jsonl(text: str, source: str) -> list[Paper]:
         for name in ("date", "url"):
             if record.get(name) is not None and not isinstance(record[name], str):
                 raise BadInputError(f"{source}:{number}: {name!r} must be a string")
+        for name in ("title", "abstract", "date", "url"):
+            if record.get(name) is not None and (problem := text_problem(record[name])):
+                raise BadInputError(f"{source}:{number}: {name!r} {problem}")
         url = (record.get("url") or "").strip() or None
         if url and (problem := url_problem(url)):
             raise BadInputError(f"{source}:{number}: 'url' {problem}: {url[:80]!r}")

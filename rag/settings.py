@@ -12,8 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingsError
 
 OFFLINE_FLAGS = {
     "HF_HUB_OFFLINE": "1",
@@ -45,7 +50,38 @@ def _group(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", populate_by_name=True)
 
 
-class StoreSettings(BaseSettings):
+class EnvSettings(BaseSettings):
+    """A group of settings read from its environment variables: a value it refuses is one `SettingsError` naming
+    the variable, the value and what is allowed (pydantic's own error is several lines about the model)."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as err:
+            raise SettingsError(refused_setting(type(self), err)) from None
+
+
+def refused_setting(group: type[BaseSettings], err: ValidationError) -> str:
+    """One line for the first refused value: its variable, the value given, why, and the bounds of the field."""
+    first = err.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    field = group.model_fields.get(name) or next(
+        (field for field in group.model_fields.values() if field.validation_alias == name), None
+    )
+    alias = field.validation_alias if field else None
+    variable = alias if isinstance(alias, str) else f"{group.model_config.get('env_prefix', '')}{name}".upper()
+    reason = first["msg"].removeprefix("Value error, ")
+    bounds = [
+        f"{word} {value:g}" if isinstance(value, float) else f"{word} {value}"
+        for constraint in (field.metadata if field else [])
+        for key, word in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than"))
+        if (value := getattr(constraint, key, None)) is not None
+    ]
+    allowed = f" (allowed: {' and '.join(bounds)})" if bounds else ""
+    return f"{variable}={first.get('input')!s:.80}: {reason[:1].lower()}{reason[1:]}{allowed}"
+
+
+class StoreSettings(EnvSettings):
     """Where the chunks live: the embedded Chroma store under `home`, or a Chroma server."""
 
     model_config = _group("PAPERTRAIL_")
@@ -67,7 +103,7 @@ class StoreSettings(BaseSettings):
         default=5.0, gt=0, description="Seconds to wait for a connection to the Chroma server before giving up."
     )
     chroma_timeout: float = Field(
-        default=60.0, gt=0, description="Seconds one request to the Chroma server may take before it is given up."
+        default=60.0, gt=0, description="Seconds one request to the Chroma server may take as a whole before it is given up."
     )
     write_wait: float = Field(
         default=5.0,
@@ -81,8 +117,16 @@ class StoreSettings(BaseSettings):
         description="Chunks embedded and written per store write (whole papers: each paper's chunks go in one write).",
     )
 
+    @field_validator("home")
+    @classmethod
+    def _a_folder(cls, home: Path) -> Path:
+        """The home is a folder, or a path where one can be made."""
+        if home.exists() and not home.is_dir():
+            raise ValueError("it is a file, not a folder: point PAPERTRAIL_HOME at a folder (one is made if missing)")
+        return home
 
-class RetrievalSettings(BaseSettings):
+
+class RetrievalSettings(EnvSettings):
     """How abstracts are embedded and chunks ranked."""
 
     model_config = _group("PAPERTRAIL_")
@@ -125,7 +169,7 @@ class RetrievalSettings(BaseSettings):
     )
 
 
-class AnswerSettings(BaseSettings):
+class AnswerSettings(EnvSettings):
     """What a question may be and how much an answer may say."""
 
     model_config = _group("PAPERTRAIL_ANSWER_")
@@ -142,7 +186,7 @@ class AnswerSettings(BaseSettings):
     history_turns: int = Field(default=2, ge=0, le=20, description="Earlier turns of a conversation a follow-up sees.")
 
 
-class LLMSettings(BaseSettings):
+class LLMSettings(EnvSettings):
     """The answering backend and, for language-model backends, how to reach the model."""
 
     model_config = _group("PAPERTRAIL_LLM_")
@@ -174,7 +218,7 @@ class LLMSettings(BaseSettings):
     )
 
 
-class SyncSettings(BaseSettings):
+class SyncSettings(EnvSettings):
     """`papertrail sync` and `add`: where Hugging Face Daily Papers are fetched from, the only network Papertrail
     reaches on its own (only when a user runs them). `HF_ENDPOINT` and `HF_TOKEN` as in every huggingface_hub tool."""
 
@@ -190,7 +234,9 @@ class SyncSettings(BaseSettings):
         validation_alias="HF_TOKEN",
         description="Hugging Face access token sent with listing requests; unset sends none (public listings need none).",
     )
-    timeout: float = Field(default=30.0, gt=0, description="Seconds one request may take before it counts as failed.")
+    timeout: float = Field(
+        default=30.0, gt=0, description="Seconds one request may take as a whole (however slowly the answer trickles in)."
+    )
     retries: int = Field(
         default=3, ge=0, le=10, description="Retries of one request after HTTP 429, a 5xx answer or a timeout."
     )
@@ -201,9 +247,23 @@ class SyncSettings(BaseSettings):
         default=300.0, ge=0, description="Longest Retry-After (seconds) a 429 answer is waited out; longer ends the sync."
     )
     page_size: int = Field(default=50, ge=1, le=100, description="Papers asked for per listing request (the service's default is 50).")
+    max_response_mb: float = Field(
+        default=10.0,
+        gt=0,
+        description="Largest answer (MB) one request may bring; a listing page of 100 papers is well under 1 MB.",
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _a_web_address(cls, endpoint: str) -> str:
+        """The endpoint is an http(s) address with a host."""
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// address such as https://huggingface.co")
+        return endpoint
 
 
-class WatchSettings(BaseSettings):
+class WatchSettings(EnvSettings):
     """When a new paper matches a watch (a saved question): see docs/watches.md for how the bounds were chosen."""
 
     model_config = _group("PAPERTRAIL_WATCH_")

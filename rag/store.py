@@ -29,9 +29,12 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
 from .chunk import chunk_id
+from .damage import damage, damaged_error
 from .embed import model_name
 from .errors import StoreError
+from .http_limits import BoundedRequests, TooSlow, within
 from .ledger import collection_name
+from .read_only import store_folder
 from .types import PAPER_LABELS
 
 if TYPE_CHECKING:
@@ -173,11 +176,15 @@ class _Reported:
                     return getattr(self._target(), name)(*args, **kwargs)
             except httpx.TimeoutException:
                 raise StoreError(f"the Chroma server at {self._where} did not answer in time") from None
+            except TooSlow as err:
+                raise _too_slow(self._where, err.seconds) from None
             except httpx.TransportError as err:
                 raise StoreError(f"cannot reach the Chroma server at {self._where}: {err}") from None
             except (ChromaError, OSError) as err:
                 if self._home is not None and _disk_full(self._home, err):
                     raise no_space_error(self._home) from None
+                if self._home is not None and (what := damage(err, self._home / "chroma")):
+                    raise damaged_error(self._where, what) from None
                 raise StoreError(f"the Chroma store at {self._where} failed: {err}") from None
 
         return call
@@ -199,18 +206,29 @@ def _client(settings: Settings) -> Any:
         timeout = httpx.Timeout(store.chroma_timeout, connect=store.chroma_connect_timeout)
         _heartbeat(store.chroma_url, timeout)
         try:
-            client = chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
+            client = within(
+                store.chroma_timeout,
+                lambda: chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                ),
             )
+        except TooSlow:
+            raise _too_slow(store.chroma_url, store.chroma_timeout) from None
         except Exception as err:
             raise StoreError(f"cannot reach the Chroma server at {store.chroma_url}: {err}") from None
-        # chromadb's HTTP client has no timeout setting (its httpx session waits forever): set the session's.
-        client._server._session.timeout = timeout
+        # chromadb's HTTP client has no timeout setting (its httpx session waits forever): give it a session whose
+        # requests are each bounded as a whole.
+        server = client._server
+        unbounded = server._session
+        server._session = _Session(
+            deadline=store.chroma_timeout, timeout=timeout, limits=server.http_limits, headers=unbounded.headers
+        )
+        unbounded.close()
         return client
-    path = store.home / "chroma"
+    path = store_folder(store.home / "chroma")
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -218,16 +236,32 @@ def _client(settings: Settings) -> Any:
         if err.errno == errno.ENOSPC:
             raise no_space_error(store.home) from None
         raise StoreError(f"cannot open the Chroma store at {path}: {err}") from None
+    except Exception as err:
+        if what := damage(err, path):
+            raise damaged_error(str(path), what) from None
+        raise
+
+
+def _too_slow(where: str, seconds: float) -> StoreError:
+    return StoreError(f"the Chroma server at {where} did not answer within {seconds:g} s (PAPERTRAIL_CHROMA_TIMEOUT)")
+
+
+class _Session(BoundedRequests, httpx.Client):
+    """httpx's client with every request bounded as a whole in time (rag/http_limits.py)."""
 
 
 def _heartbeat(url: str, timeout: httpx.Timeout) -> None:
     """Ask the server for its heartbeat within the timeouts: chromadb's client would wait forever on a hung one."""
     try:
-        httpx.get(f"{url.rstrip('/')}/api/v2/heartbeat", timeout=timeout).raise_for_status()
-    except httpx.TimeoutException:
+        with _Session(deadline=timeout.read, timeout=timeout) as session:
+            session.get(f"{url.rstrip('/')}/api/v2/heartbeat").raise_for_status()
+    except httpx.ConnectTimeout:
         raise StoreError(
-            f"the Chroma server at {url} did not answer within {timeout.connect:g} s (connect) / {timeout.read:g} s (read)"
+            f"the Chroma server at {url} did not take the connection within {timeout.connect:g} s "
+            "(PAPERTRAIL_CHROMA_CONNECT_TIMEOUT)"
         ) from None
+    except (httpx.TimeoutException, TooSlow):
+        raise _too_slow(url, timeout.read) from None
     except httpx.HTTPError as err:
         raise StoreError(f"cannot reach the Chroma server at {url}: {err}") from None
 
@@ -245,21 +279,41 @@ class Store:
         home = self.home if self.embedded else None
         self._client = _Reported(lambda: self._raw_client, self._gate, self.where, home)
         self._collection = _Reported(lambda: self._raw_collection, self._gate, self.where, home)
-        self._open()
-        self.max_batch = int(self._client.get_max_batch_size())
-        self._seen = self.generation()
+        self._open_reported()
+        try:
+            self.max_batch = int(self._client.get_max_batch_size())
+            self._seen = self.generation()
+        except BaseException:
+            self.close()
+            raise
 
     def _open(self) -> None:
+        """Open the client and the collection; a client whose collection cannot be opened is closed again, so a
+        repair can move the files it held."""
+        self._raw_client = None
         try:
             self._raw_client = _client(self._settings)
             self._raw_collection = self._raw_client.get_or_create_collection(
                 self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
+        except BaseException:
+            if self._raw_client is not None:
+                self._raw_client.close()
+            raise
+
+    def _open_reported(self) -> None:
+        """`_open`, its failures one StoreError naming the store."""
+        try:
+            self._open()
         except StoreError:
             raise
+        except TooSlow as err:
+            raise _too_slow(self.where, err.seconds) from None
         except Exception as err:
             if self.embedded and _disk_full(self.home, err):
                 raise no_space_error(self.home) from None
+            if self.embedded and (what := damage(err, self.home / "chroma")):
+                raise damaged_error(self.where, what) from None
             raise StoreError(f"cannot open the Chroma store at {self.where}: {err}") from None
 
     @property
@@ -277,8 +331,13 @@ class Store:
         generation = self.generation()
         with self._gate.alone():
             self._raw_client.close()
-            self._open()
+            self._open_reported()
         self._seen = generation
+
+    def close(self) -> None:
+        """Release the store's files (an embedded store's database and index), after the calls in flight."""
+        with self._gate.alone():
+            self._raw_client.close()
 
     def older_versions(self) -> list[str]:
         """Collections of this store written by an older Papertrail in a row format this one does not read."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from .errors import PapertrailError, SyncError
+from .read_only import refuse_writing
 
 STATE_FILE = "sync.json"
 LOCK_FILE = "sync.lock"
@@ -67,6 +68,7 @@ def read(home: Path) -> State:
 @contextmanager
 def editing(home: Path) -> Iterator[State]:
     """The state, locked against other processes while the block changes it, then saved atomically."""
+    refuse_writing(home, "saving the sync state")
     home.mkdir(parents=True, exist_ok=True)
     with (home / LOCK_FILE).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -83,6 +85,7 @@ def editing(home: Path) -> Iterator[State]:
 @contextmanager
 def running(home: Path) -> Iterator[None]:
     """Held for a whole sync or add: a second one on the same store is refused rather than interleaved."""
+    refuse_writing(home, "a sync or add")
     home.mkdir(parents=True, exist_ok=True)
     with (home / RUNNING_FILE).open("a") as flag:
         try:
@@ -97,6 +100,15 @@ def begin(home: Path, paper_ids: list[str]) -> None:
     if paper_ids:
         with editing(home) as state:
             state.pending += [paper_id for paper_id in paper_ids if paper_id not in state.pending]
+
+
+def forget_days(home: Path) -> list[str]:
+    """Forget every stored listing day (a rebuilt store lacks their papers), so a sync fetches them again; returns them."""
+    if not read(home).days:
+        return []
+    with editing(home) as state:
+        forgotten, state.days = state.days, []
+    return forgotten
 
 
 def record_days(home: Path, days: list[str]) -> None:

@@ -123,6 +123,10 @@ class IngestReport(BaseModel):
     unchanged: int
     chunks_added: int = Field(description="Chunks embedded and written.")
     repaired: int = Field(default=0, description="Chunks whose missing vector was re-embedded (`ingest --check`).")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="`ingest --check`: what it found damaged and rebuilt, and what it could not rebuild, a sentence each.",
+    )
 
 
 class CheckReport(IngestReport):

@@ -15,10 +15,12 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from local_server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hub"
 NOT_FOUND = {"status": 404, "headers": {}, "body": {"error": "Paper not found"}}
@@ -50,7 +52,7 @@ class Received:
     """time.monotonic() on arrival."""
 
 
-class HubStandIn:
+class HubStandIn(LocalServer):
     """Serves the recorded exchanges; `requests` lists what arrived, in order."""
 
     def __init__(self) -> None:
@@ -59,20 +61,7 @@ class HubStandIn:
         self.delay = 0.0
         self._played: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> HubStandIn:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def script(self, key: str, plays: list[dict[str, Any]]) -> None:
         """Answer `key` ("daily_papers/2026-03-12" or "papers/2603.01234") with these exchanges instead."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local_server import LocalServer
 
 MODEL = "scripted-model"
 API_KEY = "sk-test"
@@ -40,25 +41,17 @@ def first_sentence(abstract: str) -> str:
     return re.split(r"(?<=[.!?])\s+", abstract.strip())[0]
 
 
-class ScriptedOpenAI:
+class ScriptedOpenAI(LocalServer):
     """The server; use as a context manager, then read `.url` (for OPENAI_BASE_URL) and `.requests`."""
 
     def __init__(self, steps: list[Step], port: int) -> None:
         self.steps = steps
         self.requests: list[dict] = []
-        self.stopping = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{port}/v1"
+        super().__init__(_handler(self), port)
 
-    def __enter__(self) -> ScriptedOpenAI:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def next_step(self, body: dict) -> Step:
         self.requests.append(body)

@@ -7,6 +7,7 @@ import json
 import queue
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -21,6 +22,11 @@ BOT_ID = "BBOTPAPER"
 TEAM = "T0TEST"
 SECTION_LIMIT = 3000
 JSON_ARGS = ("blocks", "metadata", "attachments")
+
+
+def trigger_id() -> str:
+    """A fresh trigger id, as Slack gives each slash command and click (the bot answers a repeated one once)."""
+    return f"13345224609.738474920.{uuid.uuid4().hex[:19]}"
 
 
 class SlackStandIn:

@@ -9,11 +9,13 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ import pytest
 import rag
 from ui.cli import main
 from conftest import free_port
-from slack_server import APP_TOKEN, BOT_USER, TEAM, TOKEN, SlackStandIn
+from slack_server import APP_TOKEN, BOT_USER, TEAM, TOKEN, SlackStandIn, trigger_id
 from ui import slack
 from ui.settings import SlackSettings
 from ui.slack_blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks
@@ -194,7 +196,7 @@ def test_slash_command_posts_the_question_and_answers_in_its_thread(api: SlackSt
         "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "test", "channel_id": "C0SLASH",
         "channel_name": "papers", "user_id": "UALICE", "user_name": "alice", "command": "/papertrail",
         "text": QUESTION, "api_app_id": "A0PAPER", "is_enterprise_install": "false",
-        "response_url": api.url + "response_url", "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "response_url": api.url + "response_url", "trigger_id": trigger_id(),
     }
     assert post(endpoint, urlencode(form), "application/x-www-form-urlencoded") == 200
     roots = api.wait_for(lambda: [m for m in api.messages.get("C0SLASH", []) if "thread_ts" not in m], WAIT)
@@ -215,7 +217,7 @@ def test_feedback_button_is_recorded_and_acknowledged(api: SlackStandIn, endpoin
         "api_app_id": "A0PAPER",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": reply["ts"], "channel_id": "C0RATE", "is_ephemeral": False},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "trigger_id": trigger_id(),
         "team": {"id": TEAM, "domain": "test"},
         "channel": {"id": "C0RATE", "name": "papers"},
         "message": {"type": "message", "user": BOT_USER, "bot_id": "BBOTPAPER", "ts": reply["ts"],
@@ -285,6 +287,7 @@ MALFORMED = [
     ("actions that are not a list", b'{"type": "block_actions", "actions": "x"}', "application/json", None, 400),
     ("garbage form data", b"payload=%7Bnot+json%7D&&&", "application/x-www-form-urlencoded", None, 400),
     ("bytes that are not UTF-8 (slack_sdk verifies text)", b"payload=\xff\xfe", "application/x-www-form-urlencoded", None, 401),
+    ("a 400-digit timestamp (slack_sdk's check overflows)", b'{"type": "event_callback"}', "application/json", "9" * 400, 401),
 ]
 
 
@@ -445,3 +448,59 @@ def test_missing_credentials_are_a_clear_start_up_error(monkeypatch: pytest.Monk
     assert main(["slack"]) == 1
     err = capsys.readouterr().err
     assert "SLACK_SIGNING_SECRET is not set" in err and TOKEN not in err
+
+
+def _huge_post(endpoint: str, chunked: bool) -> tuple[bytes, int]:
+    """POST an unsigned body announced as 300 MB (or sent chunked), a 64 KB piece at a time until the server
+    answers; returns the status line and how many body bytes were sent by then."""
+    url = urllib.parse.urlsplit(endpoint)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {300_000_000}"
+        sock.sendall(
+            f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n{length}\r\n\r\n".encode()
+        )
+        piece = b"x" * 65_536
+        sent = 0
+        sock.settimeout(0.05)
+        while sent < 300_000_000:
+            try:
+                answer = sock.recv(4096)
+                return answer.split(b"\r\n", 1)[0], sent
+            except TimeoutError:
+                pass
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            except (BrokenPipeError, ConnectionResetError):
+                sock.settimeout(10)
+                return sock.recv(4096).split(b"\r\n", 1)[0], sent
+            sent += len(piece)
+    return b"", sent
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_huge_body_gets_413_before_it_is_read(endpoint: str, chunked: bool) -> None:
+    status, sent = _huge_post(endpoint, chunked)
+    assert status.startswith(b"HTTP/1.1 413"), status
+    assert sent <= 4 * slack.MAX_BODY_BYTES, f"the server read {sent:,} bytes before refusing"
+
+
+def test_a_slash_command_replayed_within_five_minutes_is_answered_once(api: SlackStandIn, endpoint: str) -> None:
+    form = {
+        "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "test", "channel_id": "C0REPLAY",
+        "channel_name": "papers", "user_id": "UALICE", "user_name": "alice", "command": "/papertrail",
+        "text": QUESTION, "api_app_id": "A0PAPER", "is_enterprise_install": "false",
+        "response_url": api.url + "response_url", "trigger_id": trigger_id(),
+    }
+    signed_at = str(int(time.time()))
+    for _ in range(3):  # the same signed request, byte for byte
+        assert post(endpoint, urlencode(form), "application/x-www-form-urlencoded", timestamp=signed_at) == 200
+    again = form | {"trigger_id": trigger_id(), "text": "What is Chinchilla scaling about?"}
+    assert post(endpoint, urlencode(again), "application/x-www-form-urlencoded") == 200
+    roots = api.wait_for(lambda: len(_roots(api, "C0REPLAY")) >= 2 and _roots(api, "C0REPLAY"), WAIT)
+    for root in roots:
+        wait_replies(api, "C0REPLAY", root["ts"])
+    assert len(_roots(api, "C0REPLAY")) == 2, [m["text"] for m in _roots(api, "C0REPLAY")]
+
+
+def _roots(api: SlackStandIn, channel: str) -> list[dict[str, Any]]:
+    return [m for m in api.messages.get(channel, []) if "thread_ts" not in m]

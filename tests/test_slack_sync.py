@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from conftest import free_port, sync_settings
 from hub_server import HubStandIn
-from slack_server import APP_TOKEN, TEAM, TOKEN, SlackStandIn
+from slack_server import APP_TOKEN, TEAM, TOKEN, SlackStandIn, trigger_id
 from slack_sdk import WebClient
 from test_slack import SECRET, api, block_text, endpoint, mention, post, send_event, wait_replies  # noqa: F401 (fixtures)
 
@@ -41,7 +41,7 @@ def slash(endpoint: str, api: SlackStandIn, channel: str, text: str) -> int:
         "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "test", "channel_id": channel,
         "channel_name": "papers", "user_id": "UALICE", "user_name": "alice", "command": "/papertrail", "text": text,
         "api_app_id": "A0PAPER", "is_enterprise_install": "false", "response_url": api.url + "response_url",
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "trigger_id": trigger_id(),
     }
     return post(endpoint, urlencode(form), "application/x-www-form-urlencoded")
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from conftest import free_port
 from hub_server import HubStandIn
-from slack_server import BOT_USER, TEAM, TOKEN, SlackStandIn
+from slack_server import BOT_USER, TEAM, TOKEN, SlackStandIn, trigger_id
 from slack_sdk import WebClient
 from test_slack import SECRET, api, block_text, post, wait_replies  # noqa: F401 (api is a fixture)
 from test_watches import killed_sync_then_rerun
@@ -56,7 +56,7 @@ def slash(api: SlackStandIn, endpoint: str, channel: str, text: str, user: str =
         "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "test", "channel_id": channel,
         "channel_name": "directmessage" if channel.startswith("D") else "papers", "user_id": user, "user_name": "alice",
         "command": "/papertrail", "text": text, "api_app_id": "A0PAPER", "is_enterprise_install": "false",
-        "response_url": api.url + "response_url", "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "response_url": api.url + "response_url", "trigger_id": trigger_id(),
     }
     assert post(endpoint, urlencode(form), "application/x-www-form-urlencoded") == 200
     replies = api.wait_for(lambda: api.calls_to("response_url")[before:], WAIT)
@@ -99,7 +99,7 @@ def test_slack_watches_get_their_matches_once_by_dm_or_in_their_channel(
         "type": "block_actions", "user": {"id": "UALICE", "username": "alice", "name": "alice", "team_id": TEAM},
         "api_app_id": "A0PAPER", "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0WATCH", "is_ephemeral": False},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0", "team": {"id": TEAM, "domain": "test"},
+        "trigger_id": trigger_id(), "team": {"id": TEAM, "domain": "test"},
         "channel": {"id": "C0WATCH", "name": "papers"}, "response_url": api.url + "response_url",
         "message": {"type": "message", "user": BOT_USER, "ts": "1.0", "text": in_channel["text"], "blocks": in_channel["blocks"]},
         "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button", "value": button["value"],

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -150,8 +154,10 @@ def upload(page, path: Path, outcome: str) -> str:
 
     page.locator("#pt-add").get_by_text("Add papers").click()
     page.locator("#pt-add-button").wait_for()
+    chooser = page.locator("#pt-upload input[type=file]")
     for attempt in (1, 2):  # on a loaded machine gradio's upload box has twice dropped a file set while it mounted
-        page.locator("#pt-upload input[type=file]").set_input_files(str(path))
+        if attempt == 1 or chooser.count():  # no chooser: the box holds the file, slow to show its name
+            chooser.set_input_files(str(path))
         try:
             page.locator("#pt-upload").get_by_text(path.name).wait_for(timeout=WAIT_MS // 3 * attempt)
             break
@@ -264,6 +270,28 @@ def test_thumbs_down_is_stored_and_exported(page, home: Path, tmp_path: Path) ->
     shoot(page, "feedback")
 
 
+def _ratings(home: Path, question: str) -> list[tuple[str, float]]:
+    """(rating, time) of every stored rating of the answers to `question` (none before the first rating)."""
+    path = home / "feedback.sqlite3"
+    if not path.is_file():
+        return []
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT rating, created FROM feedback WHERE question = ?", (question,)).fetchall()
+
+
+def test_twenty_thumbs_on_one_answer_keep_one_rating_the_last(page, home: Path) -> None:
+    question = "Which pre-training data is repeated in the token-crisis study?"
+    ask(page, question)
+    for click in range(20):
+        before = max((created for _, created in _ratings(home, question)), default=0.0)
+        page.locator(f"#pt-chat button[aria-label='{'Dislike' if click % 2 else 'Like'}']").last.click()
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while max((created for _, created in _ratings(home, question)), default=0.0) == before:
+            assert time.monotonic() < deadline, f"click {click + 1} was never recorded"
+            time.sleep(0.1)
+    assert [rating for rating, _ in _ratings(home, question)] == ["down"]
+
+
 def test_serve_prints_its_own_address_and_nothing_of_gradio(app_url: str, serve_log: Path) -> None:
     printed = serve_log.read_text()
     address = app_url.rstrip("/")
@@ -289,16 +317,42 @@ def test_api_refuses_overlong_question_with_clear_message(app_url: str) -> None:
         client.predict("why " * 600, api_name="/ask")
 
 
-def test_login_required_when_auth_is_set(seeded_home: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def login_url(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with its login on (alice:s3cret), over a copy of the seeded home."""
+    home = tmp_path_factory.mktemp("web-login") / "home"
+    shutil.copytree(seeded_home, home)
+    with running_app(home, home.parent / "serve.log", PAPERTRAIL_UI_AUTH="alice:s3cret") as url:
+        yield url
+
+
+def test_login_required_when_auth_is_set(login_url: str) -> None:
     from gradio_client import Client
 
-    home = tmp_path / "home"
-    shutil.copytree(seeded_home, home)
-    with running_app(home, tmp_path / "serve.log", PAPERTRAIL_UI_AUTH="alice:s3cret") as url:
-        with pytest.raises(Exception):
-            Client(url, verbose=False).predict(SEED_QUESTION, api_name="/ask")
-        answer = Client(url, auth=("alice", "s3cret"), verbose=False).predict(SEED_QUESTION, api_name="/ask")
+    with pytest.raises(Exception):
+        Client(login_url, verbose=False).predict(SEED_QUESTION, api_name="/ask")
+    answer = Client(login_url, auth=("alice", "s3cret"), verbose=False).predict(SEED_QUESTION, api_name="/ask")
     assert SEED_TITLE in {c["title"] for c in answer["citations"]}
+
+
+def _login(url: str, password: str, source: str = "127.0.0.1") -> int:
+    """POST the login form from the address `source` (any 127.x address reaches the app); returns the HTTP status."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60, source_address=(source, 0))
+    try:
+        form = urllib.parse.urlencode({"username": "alice", "password": password})
+        connection.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_wrong_passwords_are_throttled_per_client_without_slowing_others(login_url: str) -> None:
+    guesses = [_login(login_url, f"guess-{n}", "127.0.0.3") for n in range(20)]
+    assert guesses[:5] == [400] * 5, guesses
+    assert set(guesses[5:]) == {429}, guesses
+    assert _login(login_url, "s3cret", "127.0.0.3") == 429, "a throttled client waits, even with the right password"
+    assert _login(login_url, "s3cret", "127.0.0.4") == 200, "another client logs in at once"
 
 
 HOSTILE_URL = "javascript:fetch('/config').then(r=>r.text()).then(t=>document.title=t)"
@@ -450,12 +504,13 @@ def test_only_the_add_panel_shows_progress_while_papers_are_added(page, tmp_path
         json.dumps({"title": f"Progress Probe {i}: Counting Wombats", "abstract": f"We count {i} wombats. They dig."}) + "\n"
         for i in range(40)
     ))
-    busy = (
-        "() => [...document.querySelectorAll('.wrap.translucent:not(.hide), .wrap.pending:not(.hide), .progress-text')]"
-        ".map(el => (el.closest('[id]') || {}).id)"
+    busy = (  # a progress text inside a hidden tracker (show_progress="hidden") stays in the page, unseen
+        "() => [...document.querySelectorAll('.wrap.translucent, .wrap.pending, .progress-text')]"
+        ".filter(el => !el.closest('.wrap.hide')).map(el => (el.closest('[id]') || {}).id)"
     )
     seen: set[str] = set()
     page.locator("#pt-add").get_by_text("Add papers").click()
+    page.locator("#pt-add-button").wait_for()  # the upload box drops a file set while it mounts
     page.locator("#pt-upload input[type=file]").set_input_files(str(papers))
     page.locator("#pt-upload").get_by_text(papers.name).wait_for()
     page.locator("#pt-add-button").click()

@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Web UI and its feedback (ui/web.py)
     sub = command("serve", cmd_serve, "Start the chat web UI (open http://127.0.0.1:7860).")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
-    sub.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    sub.add_argument("--port", type=port, default=7860, help="port to listen on (default: 7860)")
     sub.add_argument("--read-only", action="store_true", help="hide the controls that change the library (Update, Add papers)")
     feedback = commands.add_parser("feedback", help="Work with the thumbs up/down given in the front ends.")
     actions = feedback.add_subparsers(title="actions", metavar="ACTION")
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Slack bot (ui/slack.py)
     sub = command("slack", cmd_slack, "Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events.")
     sub.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default: all)")
-    sub.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default: 3000)")
+    sub.add_argument("--port", type=port, default=3000, help="HTTP mode: port to listen on (default: 3000)")
     sub.add_argument("--digest-channel", metavar="CHANNEL", help="post the papers of each sync that added some to this channel id")
 
     # For other programs: agents and editors (ui/mcp_server.py), chat front ends (ui/openai_api.py)
@@ -143,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
     sub.add_argument("--port", type=int, default=7861, help="port to listen on (default: 7861)")
     return parser
+
+
+def port(text: str) -> int:
+    """A TCP port number, checked when the command line is read (not after seeding the store)."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
 
 
 def _answer_options(sub: argparse.ArgumentParser) -> None:
@@ -235,6 +242,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         if args.paths:
             raise rag.BadInputError("--check takes no paths: it checks the whole store")
         report = rag.check_store(settings)
+        for note in report.notes:
+            say(note)
         say(f"{report.papers} papers checked: {report.repaired} chunks had lost their vectors and were re-embedded.")
         for damage in report.index_repaired:
             say(f"The search index was damaged ({damage}): rebuilt from the store.")
@@ -317,8 +326,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from .web import serve
 
     settings = rag.Settings()
-    _ensure_seeded(settings)
     web = WebSettings()
+    _ensure_seeded(settings)
     _log_to_stderr()
     serve(args.host, args.port, settings, web.model_copy(update={"read_only": True}) if args.read_only else web)
 

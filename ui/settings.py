@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from rag import EnvSettings
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
-class WebSettings(BaseSettings):
+class WebSettings(EnvSettings):
     """The chat web UI (`papertrail serve`)."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERTRAIL_UI_", extra="ignore", populate_by_name=True)
@@ -28,7 +30,7 @@ class WebSettings(BaseSettings):
     )
 
 
-class SlackSettings(BaseSettings):
+class SlackSettings(EnvSettings):
     """The Slack bot (`papertrail slack`): Slack's own variable names for its secrets."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERTRAIL_SLACK_", extra="ignore", populate_by_name=True)
@@ -56,7 +58,7 @@ class SlackSettings(BaseSettings):
     )
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(EnvSettings):
     """The HTTP front ends for other programs: the OpenAI-compatible endpoint (`papertrail api`) and MCP over HTTP."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERTRAIL_API_", extra="ignore", populate_by_name=True)

@@ -57,6 +57,13 @@ HTTP_THREADS = 8
 """Requests waitress handles at once in HTTP mode; each takes milliseconds, as answering happens after the ack."""
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues for the HTTP server (wsgiref's 5 reset bursts of deliveries)."""
+MAX_BODY_BYTES = 1_000_000
+"""Largest request body HTTP mode accepts (Slack's payloads are a few kilobytes); waitress answers a larger one
+413 as soon as its Content-Length (or, chunked, the bytes so far) says so, without reading the rest."""
+MAX_AGE_S = 5 * 60
+"""A request signed longer ago than this is refused (Slack's rule), so a captured request cannot be replayed later."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 PAYLOAD_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 """What bolt raises on a body that is not JSON, or JSON of the wrong shape (a list, an event that is a string)."""
 EDIT_INTERVAL_S = 1.0
@@ -152,8 +159,13 @@ class Bot:
             self.answer(client, context, event)
 
     def on_command(self, ack: Any, command: dict, client: WebClient, context: dict, respond: Any) -> None:
-        """`/papertrail <question>`: post the question to the channel, then answer in its thread."""
+        """`/papertrail <question>`: post the question to the channel, then answer in its thread. A command is
+        answered once: a replay of the same request (its trigger id) is acknowledged and ignored."""
         ack()
+        trigger = command.get("trigger_id")
+        if trigger and not self.seen.add_new(f"command:{trigger}"):
+            log.info("skipping a repeated delivery of a command from %s", command.get("user_id"))
+            return
         question = unescape(command.get("text", "")).strip()
         if not question:
             respond(text="Ask a question: `/papertrail <question>`, or `/papertrail new`", response_type="ephemeral")
@@ -286,7 +298,7 @@ class Bot:
         if answer is None:
             self._call(client.chat_postEphemeral, channel=channel, user=user, text=TOO_OLD)
             return
-        rag.record_feedback(answer, rating, "slack", self.settings)
+        rag.record_feedback(answer, rating, "slack", self.settings, user=user)
         blocks = rated_blocks(body["message"].get("blocks", []), rating, user)
         self._call(client.chat_update, channel=channel, ts=ts, text=body["message"].get("text", ""), blocks=blocks)
 
@@ -388,9 +400,10 @@ def build_app(
 
 class CheckedRequestHandler(SlackRequestHandler):
     """bolt's WSGI adapter, refusing first what bolt would answer with a 500 and a traceback: 401 for a missing
-    or wrong signature or a timestamp that is stale or not a number (and a body that is not UTF-8, which slack_sdk
-    cannot verify), 400 for a signed body that does not parse into a Slack payload (bolt parses the body before
-    it checks the signature). One log line each."""
+    or malformed signature or a timestamp that is stale or not a short number, all checked before the body is
+    read, then for a wrong signature (or a body that is not UTF-8, which slack_sdk cannot verify); 413 for a body
+    over MAX_BODY_BYTES; 400 for a signed body that does not parse into a Slack payload (bolt parses the body
+    before it checks the signature). One log line each."""
 
     def __init__(self, app: App, signing_secret: str, path: str = EVENTS_PATH) -> None:
         super().__init__(app, path)
@@ -398,14 +411,21 @@ class CheckedRequestHandler(SlackRequestHandler):
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         """The checks above, then bolt's own dispatch."""
-        raw = request.environ["wsgi.input"].read(int(request.environ.get("CONTENT_LENGTH") or 0))
         headers = request.get_headers()
+        if not _signed_recently(headers):
+            log.warning("refused a Slack request (401): missing or malformed signature, or a stale or malformed timestamp")
+            return BoltResponse(status=401, body="")
+        length = int(request.environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            log.warning("refused a Slack request (413): a body of %d bytes, over %d", length, MAX_BODY_BYTES)
+            return BoltResponse(status=413, body="")
+        raw = request.environ["wsgi.input"].read(length)
         try:
             signed = self.verifier.is_valid_request(raw, headers)
-        except ValueError:  # from slack_sdk: a timestamp that is not a number, or a body that is not UTF-8 text
+        except ValueError:  # from slack_sdk: a body that is not UTF-8 text
             signed = False
         if not signed:
-            log.warning("refused a Slack request (401): missing or wrong signature, or a stale or malformed timestamp")
+            log.warning("refused a Slack request (401): wrong signature")
             return BoltResponse(status=401, body="")
         try:
             parsed = BoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
@@ -415,12 +435,32 @@ class CheckedRequestHandler(SlackRequestHandler):
         return self.app.dispatch(parsed)
 
 
+def _signed_recently(headers: dict[str, Any]) -> bool:
+    """The request carries a signature of the right form and a timestamp of at most 12 digits within MAX_AGE_S of
+    now: checked before its body is read (slack_sdk's own check turns a 400-digit timestamp into an OverflowError)."""
+    found = {name.lower(): str(value) for name, value in headers.items()}
+    timestamp = found.get("x-slack-request-timestamp", "")
+    signature = found.get("x-slack-signature", "")
+    if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+        return False
+    return abs(time.time() - int(timestamp)) <= MAX_AGE_S
+
+
 def http_server(app: App, signing_secret: str, host: str, port: int) -> BaseWSGIServer:
     """waitress serving the checked bolt adapter at /slack/events: a pool of HTTP_THREADS request threads (each
     only acknowledges; answers run in bolt's own workers) behind a listen backlog of LISTEN_BACKLOG, so a burst
-    of deliveries is queued rather than reset. `run()` serves, `close()` stops."""
+    of deliveries is queued rather than reset; bodies over MAX_BODY_BYTES get 413 before they are read.
+    `run()` serves, `close()` stops."""
     handler = CheckedRequestHandler(app, signing_secret)
-    return create_server(handler, host=host, port=port, threads=HTTP_THREADS, backlog=LISTEN_BACKLOG, ident="papertrail")
+    return create_server(
+        handler,
+        host=host,
+        port=port,
+        threads=HTTP_THREADS,
+        backlog=LISTEN_BACKLOG,
+        max_request_body_size=MAX_BODY_BYTES + 1,
+        ident="papertrail",
+    )
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import rag
 
 from . import web_render as render
 from . import web_watches as watching
+from .login_throttle import LoginThrottle
 from .present import client_message, date_label, sync_summary
 from .settings import WebSettings
 
@@ -119,12 +121,17 @@ class Handlers:
         answers = {**answers, len(messages) - 1: answer}
         yield chat_messages(turns, answers), render.sources_panel(answer), render.notes(answer), turns, answers, ""
 
-    def feedback(self, data: gr.LikeData, answers: dict[int, rag.Answer]) -> str:
-        """Store a thumbs up/down on the answer it was given to."""
+    def feedback(self, data: gr.LikeData, answers: dict[int, rag.Answer], request: gr.Request) -> str:
+        """Store a thumbs up/down on the answer it was given to: one rating per answer and user (the logged-in
+        user, else the browser session), the last one given."""
         answer = answers.get(data.index if isinstance(data.index, int) else data.index[0])
         if answer is None or data.liked not in (True, False):
             return gr.skip()
-        rag.record_feedback(answer, "up" if data.liked else "down", "web", self.settings)
+        user = request.username or f"session {request.session_hash}"
+        try:
+            rag.record_feedback(answer, "up" if data.liked else "down", "web", self.settings, user=user)
+        except Exception as err:  # the edge of the page: see client_message
+            return render.note_html([f"Your rating was not saved: {client_message(err, 'saving a rating')}"], "error")
         return render.note_html(["Thanks: your rating of this answer was saved."], "ok")
 
     def add_papers(self, path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -303,7 +310,7 @@ def build_app(settings: rag.Settings | None = None, web: WebSettings | None = No
 def serve(
     host: str = "127.0.0.1", port: int = 7860, settings: rag.Settings | None = None, web: WebSettings | None = None
 ) -> None:
-    """Start the web UI and block; `web.auth` (user:password) turns on the login."""
+    """Start the web UI and block; `web.auth` (user:password) turns on the login, throttled per client address."""
     settings = settings or rag.Settings()
     web = web or WebSettings()
     auth = tuple(web.auth.split(":", 1)) if web.auth else None
@@ -319,6 +326,7 @@ def serve(
         server_name=host,
         server_port=port,
         auth=[auth] if auth else None,
+        app_kwargs={"middleware": [Middleware(LoginThrottle)]} if auth else None,
         show_error=False,
         ssr_mode=False,
         max_file_size="50mb",

@@ -42,6 +42,13 @@ class ChromaServer:
                 time.sleep(0.3)
         raise RuntimeError(f"chroma run did not answer on {self.url} within {READY_WITHIN_S} s")
 
+    def __enter__(self) -> ChromaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def pause(self) -> None:
         """SIGSTOP the server: it keeps its port open and answers nothing (a hung server)."""
         assert self._process is not None
