@@ -31,7 +31,7 @@ SAMPLE_STRIDE = 16
 KEEP_FROM = 20_000
 """Terms holding at least this many chunks keep their chunks' scores for the next question (see `Bm25Index.search`)."""
 KEEP_AT_MOST = 16_000_000
-"""Scores kept at most (64 MB of float32); past it, the kept scores are dropped and kept anew."""
+"""Numbers kept at most (64 MB: scores, and the rows of segments after the first); past it, all are dropped and kept anew."""
 
 
 class Vocabulary:
@@ -100,9 +100,11 @@ class Postings:
     @classmethod
     def load(cls, folder: Path) -> Postings:
         """Open saved postings, memory-mapped: a search reads only the pages of the terms it asks for (the chunk lengths,
-        which the index reads whole, are read into memory)."""
+        which the index reads whole, are read into memory). Held as plain arrays over the maps: slicing a `np.memmap`
+        costs a third of a small index's search in the subclass's bookkeeping."""
         indptr, rows, tf, lengths = POSTINGS_FILES
-        return cls(*(np.load(folder / name, mmap_mode="r") for name in (indptr, rows, tf)), np.load(folder / lengths))
+        mapped = (np.asarray(np.load(folder / name, mmap_mode="r")) for name in (indptr, rows, tf))
+        return cls(*mapped, np.load(folder / lengths))
 
     @classmethod
     def merge(cls, parts: list[Postings], kept: list[np.ndarray], folder: Path, terms: int) -> Postings:
@@ -183,7 +185,7 @@ class Bm25Index:
         # The length part of each row's BM25 denominator, for the live chunks' average length (own code: see above).
         self._norm = (K1 * (1 - B + B * lengths / average)).astype(np.float32)
         self._frequency: dict[int, int] = {}
-        self._kept: dict[int, list[np.ndarray | None]] = {}
+        self._kept: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._kept_size = 0
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -191,11 +193,8 @@ class Bm25Index:
         chunk tied at the cut is there: the caller orders ties); with a `mask`, only rows it weighs above zero."""
         scores = np.zeros(len(self._norm), dtype=np.float32)
         for term in self._query_terms(query):
-            for part, base, found in zip(self.parts, self.bases, self._scores(term)):
-                if found is not None:
-                    start, end = int(part.indptr[term]), int(part.indptr[term + 1])
-                    rows = part.rows[start:end] + base if base else np.asarray(part.rows[start:end])
-                    np.add.at(scores, rows, found)  # rows are distinct within a term: the order of sums is the query's
+            for rows, found in self._scores(term):
+                np.add.at(scores, rows, found)  # rows are distinct within a term: the order of sums is the query's
         if self._dead_rows is not None:
             scores[self._dead_rows] = 0
         if mask is not None:
@@ -204,28 +203,27 @@ class Bm25Index:
         order = np.argsort(-scores[found], kind="stable")
         return found[order], scores[found][order]
 
-    def _scores(self, term: int) -> list[np.ndarray | None]:
-        """Each segment's BM25 scores of its chunks holding `term` (None where none does). A common term's scores are
+    def _scores(self, term: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each segment's rows holding `term` (numbered in the whole index) and their BM25 scores. A common term's are
         kept for the next question: they change only with the statistics, and a write makes a new index. Own code: at
         300,000 papers a question's terms hold 1.9 million chunks, and their scores were half of BM25's time."""
         kept = self._kept.get(term)
         if kept is not None:
             return kept
         weight = np.float32(self._idf(term))
-        computed: list[np.ndarray | None] = []
+        computed: list[tuple[np.ndarray, np.ndarray]] = []
         for part, base in zip(self.parts, self.bases):
             if term + 1 >= len(part.indptr) or part.indptr[term] == part.indptr[term + 1]:
-                computed.append(None)
                 continue
             start, end = int(part.indptr[term]), int(part.indptr[term + 1])
-            rows = part.rows[start:end] + base if base else np.asarray(part.rows[start:end])
+            rows = part.rows[start:end] + base if base else part.rows[start:end]
             tf = part.tf[start:end]
             found = self._norm[rows]  # weight * tf / (tf + norm), in place: a third less time than one expression
             found += tf
             np.divide(tf, found, out=found)
             found *= weight
-            computed.append(found)
-        size = sum(len(found) for found in computed if found is not None)
+            computed.append((rows, found))
+        size = sum(found.size + (rows.size if rows.base is None else 0) for rows, found in computed)  # new arrays only
         if size >= KEEP_FROM:
             if self._kept_size + size > KEEP_AT_MOST:
                 self._kept, self._kept_size = {}, 0
