@@ -68,8 +68,9 @@ def writer_lock(settings: Settings, store: Store | None) -> Iterator[None]:
     `write_wait` seconds, then refused with a message naming it. Readers never take it. The lock is the
     kernel's (flock), so a killed writer never leaves it behind; its record in the lock file stays, and the
     next writer then bumps the store's generation (the killed one may have written without bumping it). Every
-    writer first adds back the chunks of a re-insertion (`check`) that a kill or an error cut short. Without a
-    store (a repair of its files, before it can be opened), only the lock is taken."""
+    writer first sets the store's vector search breadth (`Store.widen_search`) and adds back the chunks of a
+    re-insertion (`check`) that a kill or an error cut short. Without a store (a repair of its files, before it
+    can be opened), only the lock is taken."""
     home = settings.store.home.resolve()
     refuse_writing(home, "storing papers")
     with _PROCESS_WRITERS_LOCK:
@@ -88,6 +89,7 @@ def writer_lock(settings: Settings, store: Store | None) -> Iterator[None]:
                     time.sleep(LOCK_POLL_S)
             clear(settings)
             if store is not None:
+                store.widen_search()
                 restored = store.restore()
                 handle.seek(0)
                 if handle.read() or restored:

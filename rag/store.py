@@ -294,7 +294,9 @@ class Store:
         try:
             self._raw_client = _client(self._settings)
             self._raw_collection = self._raw_client.get_or_create_collection(
-                self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                self._name,
+                configuration={"hnsw": {"space": "cosine", "ef_search": self._settings.store.search_ef}},
+                embedding_function=None,
             )
         except BaseException:
             if self._raw_client is not None:
@@ -380,6 +382,13 @@ class Store:
             for meta in self._collection.get(where={"paper_id": {"$in": batch}}, include=["metadatas"])["metadatas"]:
                 rows.setdefault(meta["paper_id"], []).append(meta)
         return {paper_id: _stored(metas) for paper_id, metas in rows.items()}
+
+    def widen_search(self) -> None:
+        """Give the collection the vector search breadth the settings ask for (PAPERTRAIL_SEARCH_EF), if it has
+        another: Chroma keeps it with the collection, so every process that opens the store searches as widely."""
+        hnsw = (self._raw_collection.configuration_json or {}).get("hnsw") or {}  # `configuration` warns of no function
+        if hnsw.get("ef_search") != self._settings.store.search_ef:
+            self._collection.modify(configuration={"hnsw": {"ef_search": self._settings.store.search_ef}})
 
     def write(self, rows: Sequence[Row], vectors: np.ndarray) -> None:
         """Write whole papers' chunks in one upsert: a kill leaves each paper's old version or its new one."""

@@ -389,3 +389,46 @@ def test_a_full_disk_is_named_as_such_and_the_store_keeps_what_it_had(tmp_path: 
         assert "no space left on the device holding PAPERTRAIL_HOME" in shown.stderr.strip().splitlines()[-1]
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _dense_misses(settings: rag.Settings, questions: list[str], n: int = 100) -> list[float]:
+    """For each question, the share of its exact `n` nearest chunks (cosine, over every stored vector) that the
+    store's vector search does not return."""
+    from rag.embed import build_embedder
+
+    store, embedder = Store(settings), build_embedder(settings)
+    try:
+        found = store._collection.get(include=["embeddings"])
+        vectors = np.asarray(found["embeddings"], dtype=np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        misses = []
+        for question in questions:
+            vector = np.asarray(embedder.query(question), dtype=np.float32)
+            exact = {found["ids"][i] for i in np.argsort(-(vectors @ vector))[:n]}
+            misses.append(len(exact - set(store.query(vector.tolist(), n)[0])) / n)
+        return misses
+    finally:
+        store.close()
+
+
+def test_vector_search_returns_the_exact_nearest_chunks_and_an_older_store_is_widened_at_its_next_write(
+    seeded_home: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import ROOT
+
+    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev2.jsonl").read_text().splitlines()]
+    settings = rag.Settings(store={"home": seeded_home})
+    assert max(_dense_misses(settings, questions)) <= 0.03  # Chroma's default breadth missed up to 25% of them
+
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    store = Store(rag.Settings(store={"home": home}))
+    store._collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as a store made before the setting
+    store.close()
+    rag.ingest([_jsonl(tmp_path / "one.jsonl", [{"title": "Widening Probe: One", "abstract": "We probe. It works."}])],
+               settings=rag.Settings(store={"home": home}))
+    reopened = Store(rag.Settings(store={"home": home}))
+    try:
+        assert reopened._raw_collection.configuration_json["hnsw"]["ef_search"] == rag.Settings().store.search_ef
+    finally:
+        reopened.close()
