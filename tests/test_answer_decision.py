@@ -73,6 +73,14 @@ def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Setti
     }
 
 
+def test_a_list_question_is_answered_when_a_paper_below_the_first_answers_it(seeded: rag.Settings) -> None:
+    answer = rag.ask("What approaches exist to let a language model generate images and not just read them?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert {"Generating Images with Multimodal Language Models", "SwitchGPT"} <= {
+        c.title.partition(":")[0] for c in answer.citations
+    }
+
+
 def test_a_date_filter_that_leaves_out_the_answering_paper_says_so(seeded: rag.Settings) -> None:
     question = "Which regularization technique was effective against multi-epoch degradation?"
     assert "dropout" in rag.ask(question, settings=seeded).text

@@ -65,12 +65,12 @@ AT_LEAST = {
         "citation_precision_single": 0.92,
         "abstention": 0.92,
         "right_paper": 0.90,
-        "list_recall": 0.69,
+        "list_recall": 0.72,
         "list_precision": 0.70,
     },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
-FALSE_ABSTENTION = {"dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.05}
+FALSE_ABSTENTION = {"dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04}
 """Upper bounds on declining a question that has an answer (dev2's four are paraphrases whose paper retrieval ranks
 second or lower: declined rather than answered from the wrong paper)."""
 

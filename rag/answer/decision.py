@@ -149,6 +149,10 @@ def decide(
     every = range(len(sources)) if asked.many else [at]
     signals = signals_of(asked, wanted, sources, found, idf, every)
     confidence = answer.probability(signals[at])
+    if confidence < 0.5 and asked.many:  # a list is answered when any of its papers answers it
+        best = max(every, key=lambda i: answer.probability(signals[i]))
+        if answer.probability(signals[best]) >= 0.5:
+            at, subject, confidence = best, sources[best], answer.probability(signals[best])
     if confidence < 0.5:
         return Decision(_weak(asked, signals[at]), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
