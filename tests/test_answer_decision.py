@@ -81,6 +81,12 @@ def test_a_list_question_is_answered_when_a_paper_below_the_first_answers_it(see
     }
 
 
+def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Settings) -> None:
+    answer = rag.ask("How does the Liger linearization differ from LoLCATs?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert {"Liger", "LoLCATs"} <= {c.title.partition(":")[0] for c in answer.citations}
+
+
 def test_a_date_filter_that_leaves_out_the_answering_paper_says_so(seeded: rag.Settings) -> None:
     question = "Which regularization technique was effective against multi-epoch degradation?"
     assert "dropout" in rag.ask(question, settings=seeded).text

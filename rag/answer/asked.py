@@ -98,7 +98,7 @@ _MANY_EXIST = re.compile(
 to..."): a list, whatever names they use ("...in an LLM's pretraining data")."""
 _COMPARE = re.compile(
     r"\bcompar(?:e|es|ing|ison)\b|\bcontrast\b|\bhow do .{1,80} and .{1,80} differ\b|"
-    r"\bdiffer(?:ence|ences)? between\b|\bvs\.?\s|\bversus\b",
+    r"\bdiffer(?:ence|ences)? between\b|\bdiffers? from\b|\bvs\.?\s|\bversus\b",
     re.I,
 )
 _CALENDAR = {
