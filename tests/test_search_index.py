@@ -184,7 +184,8 @@ def test_a_garbled_catalog_is_never_quoted_and_ingest_check_rebuilds_it(seeded_h
 
 def test_bm25_returns_every_chunk_scoring_at_least_the_kth_best(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cut found from a sample of the scores first drops no chunk of the top k, nor any tied with its last; scores
-    kept from earlier questions (here every term's, dropped and kept anew as they overflow) change no result."""
+    kept from earlier questions (here every term's, dropped and kept anew as they overflow, or kept whole as one
+    score per chunk for the commonest terms) change no result."""
     import rag.bm25
     from rag.bm25 import Bm25Index, Postings, Vocabulary
     from rag.chunk import chunk_paper, embed_text
@@ -192,12 +193,14 @@ def test_bm25_returns_every_chunk_scoring_at_least_the_kth_best(monkeypatch: pyt
     texts = [embed_text(p.title, c.text, True) for p in _seed_papers() for c in chunk_paper(p, 200, True)] * 3
     postings, vocabulary = Postings.build(texts, Vocabulary([]))
     monkeypatch.setattr(rag.bm25, "KEEP_FROM", 1)
-    monkeypatch.setattr(rag.bm25, "KEEP_AT_MOST", 2_000)
-    reused = Bm25Index(vocabulary, [postings])
-    for question in QUESTIONS[:40]:
-        every, scores = Bm25Index(vocabulary, [postings]).search(question, len(texts))
-        for k in (1, 7, 50):
-            rows, found = reused.search(question, k)
-            kept = scores >= scores[min(k, len(scores)) - 1] if len(scores) else scores > 0
-            assert sorted(rows.tolist()) == sorted(every[kept].tolist()), (question, k)
-            assert found.tolist() == scores[: len(found)].tolist(), (question, k)
+    for most in (2_000, 100 * len(texts)):
+        monkeypatch.setattr(rag.bm25, "KEEP_AT_MOST", most)
+        reused = Bm25Index(vocabulary, [postings])
+        for question in QUESTIONS[:40]:
+            every, scores = Bm25Index(vocabulary, [postings]).search(question, len(texts))
+            for k in (1, 7, 50):
+                rows, found = reused.search(question, k)
+                kept = scores >= scores[min(k, len(scores)) - 1] if len(scores) else scores > 0
+                assert sorted(rows.tolist()) == sorted(every[kept].tolist()), (question, k)
+                assert found.tolist() == scores[: len(found)].tolist(), (question, k)
+    assert any(isinstance(kept[0][0], slice) for kept in reused._kept.values()), "no term was kept whole"
