@@ -12,6 +12,7 @@ built over the same chunks, however they are split into segments.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -191,6 +192,7 @@ class Bm25Index:
         self._kept: dict[int, list[tuple[np.ndarray | slice, np.ndarray]]] = {}
         self._kept_size = 0
         self._dense_size = 0
+        self._keeping = threading.Lock()
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows and scores, best first, of the chunks matching `query` that score at least the `k`-th best (so every
@@ -233,16 +235,17 @@ class Bm25Index:
             found *= weight
             computed.append((rows, found))
         held = sum(found.size for _, found in computed)
-        common = held * DENSE_SHARE >= len(self._norm) and held >= KEEP_FROM
-        if common and self._dense_size + len(self._norm) <= KEEP_AT_MOST:
-            dense = np.zeros(len(self._norm), dtype=np.float32)
-            for rows, found in computed:
-                dense[rows] = found
-            self._kept[term] = [(slice(None), dense)]
-            self._dense_size += len(self._norm)
-            return computed
         size = sum(found.size + (rows.size if rows.base is None else 0) for rows, found in computed)  # new arrays only
-        if size >= KEEP_FROM:
+        if size < KEEP_FROM:
+            return computed
+        with self._keeping:  # searches run in threads side by side: one changes the kept scores at a time
+            if held * DENSE_SHARE >= len(self._norm) and self._dense_size + len(self._norm) <= KEEP_AT_MOST:
+                dense = np.zeros(len(self._norm), dtype=np.float32)
+                for rows, found in computed:
+                    dense[rows] = found
+                self._kept[term] = [(slice(None), dense)]
+                self._dense_size += len(self._norm)
+                return computed
             if self._kept_size + size > KEEP_AT_MOST:
                 self._kept = {t: kept for t, kept in self._kept.items() if isinstance(kept[0][0], slice)}
                 self._kept_size = 0

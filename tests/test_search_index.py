@@ -204,3 +204,24 @@ def test_bm25_returns_every_chunk_scoring_at_least_the_kth_best(monkeypatch: pyt
                 assert sorted(rows.tolist()) == sorted(every[kept].tolist()), (question, k)
                 assert found.tolist() == scores[: len(found)].tolist(), (question, k)
     assert any(isinstance(kept[0][0], slice) for kept in reused._kept.values()), "no term was kept whole"
+
+
+def test_bm25_searches_side_by_side_give_the_results_of_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads searching one index at once (the web UI's and BM25's own) while it keeps, drops and keeps anew its
+    scores get what one search at a time gets, and none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rag.bm25
+    from rag.bm25 import Bm25Index, Postings, Vocabulary
+    from rag.chunk import chunk_paper, embed_text
+
+    texts = [embed_text(p.title, c.text, True) for p in _seed_papers() for c in chunk_paper(p, 200, True)] * 3
+    postings, vocabulary = Postings.build(texts, Vocabulary([]))
+    alone = [Bm25Index(vocabulary, [postings]).search(question, 20) for question in QUESTIONS[:60]]
+    monkeypatch.setattr(rag.bm25, "KEEP_FROM", 1)
+    monkeypatch.setattr(rag.bm25, "KEEP_AT_MOST", 3 * len(texts))
+    shared = Bm25Index(vocabulary, [postings])
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda question: shared.search(question, 20), QUESTIONS[:60] * 4))
+    for (rows, scores), (want_rows, want_scores) in zip(together, alone * 4):
+        assert rows.tolist() == want_rows.tolist() and scores.tolist() == want_scores.tolist()
