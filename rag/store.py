@@ -383,11 +383,15 @@ class Store:
                 rows.setdefault(meta["paper_id"], []).append(meta)
         return {paper_id: _stored(metas) for paper_id, metas in rows.items()}
 
+    def _hnsw(self) -> dict[str, Any]:
+        """The collection's HNSW configuration (read from its JSON: `configuration` warns of the missing embedding
+        function)."""
+        return (self._raw_collection.configuration_json or {}).get("hnsw") or {}
+
     def widen_search(self) -> None:
         """Give the collection the vector search breadth the settings ask for (PAPERTRAIL_SEARCH_EF), if it has
         another: Chroma keeps it with the collection, so every process that opens the store searches as widely."""
-        hnsw = (self._raw_collection.configuration_json or {}).get("hnsw") or {}  # `configuration` warns of no function
-        if hnsw.get("ef_search") != self._settings.store.search_ef:
+        if self._hnsw().get("ef_search") != self._settings.store.search_ef:
             self._collection.modify(configuration={"hnsw": {"ef_search": self._settings.store.search_ef}})
 
     def write(self, rows: Sequence[Row], vectors: np.ndarray) -> None:
@@ -481,8 +485,7 @@ class Store:
         every process that opens the store, each in its own thread order, so a chunk reachable in one process can
         be unreachable in the next. Rewriting that many chunks' metadata unchanged counts as that many records and
         makes Chroma save the index; the records after it carry no vector, so nothing is re-inserted on open."""
-        hnsw = (self._raw_collection.configuration or {}).get("hnsw") or {}
-        left = int(hnsw.get("sync_threshold") or 1000)
+        left = int(self._hnsw().get("sync_threshold") or 1000)
         offset = 0
         while left > 0:
             found = self._collection.get(include=["metadatas"], limit=min(left, READ_BATCH), offset=offset)

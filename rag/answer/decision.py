@@ -151,8 +151,8 @@ def decide(
     confidence = answer.probability(signals[at])
     if confidence < 0.5 and asked.many:  # a list is answered when any of its papers answers it
         best = max(every, key=lambda i: answer.probability(signals[i]))
-        if answer.probability(signals[best]) >= 0.5:
-            at, subject, confidence = best, sources[best], answer.probability(signals[best])
+        if (chance := answer.probability(signals[best])) >= 0.5:
+            at, subject, confidence = best, sources[best], chance
     if confidence < 0.5:
         return Decision(_weak(asked, signals[at]), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
