@@ -87,6 +87,16 @@ def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Se
     assert {"Liger", "LoLCATs"} <= {c.title.partition(":")[0] for c in answer.citations}
 
 
+def test_a_question_for_surveys_lists_the_surveys_on_the_topic_and_no_other_paper(seeded: rag.Settings) -> None:
+    answer = rag.ask("Are there surveys on continual learning for large language models?", settings=seeded)
+    cited = {c.title for c in answer.citations}
+    assert {
+        "Continual Learning of Large Language Models: A Comprehensive Survey",
+        "Towards Lifelong Learning of Large Language Models: A Survey",
+    } <= cited
+    assert all(re.search(r"\bsurvey\b", title, re.I) for title in cited), cited
+
+
 def test_a_date_filter_that_leaves_out_the_answering_paper_says_so(seeded: rag.Settings) -> None:
     question = "Which regularization technique was effective against multi-epoch degradation?"
     assert "dropout" in rag.ask(question, settings=seeded).text

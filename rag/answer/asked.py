@@ -83,7 +83,7 @@ _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
 _MANY = re.compile(
     r"^\W*(?:(?:and|so|ok|okay|then)\W+)?(?:which|what|list|name|find|show me|are there|is there|have there been|"
     r"has anyone|have (?:any|researchers|people)|does any|do any|any)\b.{0,40}?\b(?:papers|works|studies|articles|"
-    r"publications|work|research)\b|^\W*(?:list|name|find|show me)\b",
+    r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b",
     re.I,
 )
 _MANY_THINGS = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:approaches|methods|models|systems|datasets)\b", re.I)

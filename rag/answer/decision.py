@@ -138,6 +138,8 @@ def decide(
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known)
+    if asks_survey(question) and (surveys := [source for source in sources if is_survey(source)]):
+        sources = surveys  # "which surveys cover X": a survey on X answers it, a paper on X does not
     rare = rare_names(known, idf)
     together = [sum(named_in(words, name) for name in rare) for words in texts]
     if together and max(together) < len(rare) and not asked.many:
@@ -157,6 +159,27 @@ def decide(
         return Decision(_weak(asked, signals[at]), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
+
+
+_ASKS_SURVEY = re.compile(
+    r"\bsurvey(?:s|ing)?\b|\b(?:review|overview) (?:papers?|articles?)\b|\b(?:literature|systematic) reviews?\b|"
+    r"\breviews\b",
+    re.I,
+)
+_SURVEY_TITLE = re.compile(
+    r"\bsurvey\b|\b(?:an?|systematic|comprehensive|in-depth|literature)\s+(?:\w+\s+)?(?:review|overview)\b", re.I
+)
+_SURVEY_ABSTRACT = re.compile(r"\b(?:this|our|the present) (?:survey|review)\b|\bwe (?:survey|review)\b", re.I)
+
+
+def asks_survey(question: str) -> bool:
+    """The question asks for surveys or reviews of a topic ("Which surveys cover...", "Is there a review of...")."""
+    return bool(_ASKS_SURVEY.search(question))
+
+
+def is_survey(source: Source) -> bool:
+    """The paper is a survey or review: its title says so, or its abstract calls itself one."""
+    return bool(_SURVEY_TITLE.search(source.title) or _SURVEY_ABSTRACT.search(source.abstract))
 
 
 NAME_SHARE = 0.25
