@@ -135,6 +135,13 @@ def test_the_answer_leads_with_the_sentence_that_answers(seeded: rag.Settings) -
     assert answer.text.startswith(f"To Repeat or Not To Repeat [1]: {lead}")  # the paper the question did not name
 
 
+def test_the_answer_goes_on_with_the_papers_sentences_on_the_question_within_80_words(seeded: rag.Settings) -> None:
+    answer = rag.ask("Where do the documents in the MultiHop-RAG knowledge base come from?", settings=seeded)
+    assert "news article" in answer.text  # the second sentence on the knowledge base, not only the first
+    assert len(answer.text.split()) <= 80
+    assert {c.title for c in answer.citations} == {answer.sources[0].title}
+
+
 def test_front_ends_show_the_lead_sentence_first(seeded: rag.Settings) -> None:
     from ui.present import lead
     from ui.slack_blocks import answer_blocks

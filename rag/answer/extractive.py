@@ -200,7 +200,8 @@ class ExtractiveBackend:
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first (for an overview, the work's first own one), then those adding uncovered question
-        terms (best first) within `budget` words."""
+        terms (best first) within `budget` words; then, while the whole answer with its [n] markers stays within
+        `budget`, the paper's other sentences on the question's terms (best first): the words a reader allows."""
         overview = question.asked.answer_type == "overview"
         lead = own[0]
         if overview:
@@ -218,6 +219,13 @@ class ExtractiveBackend:
                 picked.append(cand)
                 words += cand.sentence.words
                 covered |= cand.sentence.terms
+        # A sentence sharing only question words seen already often holds the answer's other half ("...utilizing an
+        # English news article dataset as the underlying RAG knowledge base" after "we develop MultiHop-RAG, which
+        # consists of a knowledge base..."): fact hit +.016 to +.039 on dev-dev4, p50 words still under 80.
+        for cand in (c for c in own if c not in picked and c.features.rare_terms > 0 and not c.sentence.background):
+            if words + len(picked) + cand.sentence.words + 1 <= budget:
+                picked.append(cand)
+                words += cand.sentence.words
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
 
 
