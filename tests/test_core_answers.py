@@ -142,6 +142,20 @@ def test_the_answer_goes_on_with_the_papers_sentences_on_the_question_within_80_
     assert {c.title for c in answer.citations} == {answer.sources[0].title}
 
 
+@pytest.mark.parametrize(
+    ("question", "answer_words"),
+    [
+        ("What pretraining tasks is InterBERT trained with?", "image-text matching"),
+        ("What objectives does CodeT5+ combine during pretraining?", "span denoising"),
+    ],
+)
+def test_a_question_naming_the_paper_leads_with_its_sentence_on_what_is_asked(
+    seeded: rag.Settings, question: str, answer_words: str
+) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert answer_words in answer.citations[0].quote  # not the sentence that merely names the paper
+
+
 def test_front_ends_show_the_lead_sentence_first(seeded: rag.Settings) -> None:
     from ui.present import lead
     from ui.slack_blocks import answer_blocks

