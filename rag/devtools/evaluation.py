@@ -59,6 +59,8 @@ class Summary:
     recall_at_10_multi: float | None
     mrr_at_10: float | None
     fact_hit: float | None
+    lead_fact_hit: float | None
+    """Share of a single-paper question's facts found in the answer's lead (its first paragraph): the answer first."""
     citation_precision_single: float | None
     abstention: float | None
     """Share of abstentions on every question without an answer: unanswerable and off-topic together."""
@@ -135,6 +137,7 @@ class _Tally:
     recall10: list[float] = field(default_factory=list)
     mrr: list[float] = field(default_factory=list)
     facts: list[float] = field(default_factory=list)
+    lead_facts: list[float] = field(default_factory=list)
     precision: list[float] = field(default_factory=list)
     declined: list[float] = field(default_factory=list)
     right: list[float] = field(default_factory=list)
@@ -164,6 +167,9 @@ class _Tally:
             self.right.append(float(bool(cited) and cited[0] in gold))
         answer = result["answer"].casefold()
         self.facts.extend(float(any(s.casefold() in answer for s in spellings)) for spellings in item.must_contain)
+        if item.type != "multi":
+            lead = answer.split("\n\n")[0]
+            self.lead_facts.extend(float(any(s.casefold() in lead for s in spellings)) for spellings in item.must_contain)
 
     def family(self) -> Family:
         return Family(
@@ -192,6 +198,7 @@ def summarise(questions: list[EvalQuestion], results: list[dict]) -> Summary:
         recall_at_10_multi=_mean(whole.recall10),
         mrr_at_10=_mean(whole.mrr),
         fact_hit=_mean(whole.facts),
+        lead_fact_hit=_mean(whole.lead_facts),
         citation_precision_single=_mean(whole.precision),
         abstention=_mean(unanswerable + answerless.get("offtopic", [])),
         abstention_unanswerable=_mean(unanswerable),
