@@ -1,6 +1,6 @@
 """What a question asks for: the kind of answer, the measured thing's words, the names it mentions.
 
-Shared by the gate (is the asked thing in the abstracts at all?) and the extractive scorer (which
+Shared by the answer decision (is the asked thing in the abstracts at all?) and the extractive scorer (which
 sentence carries it?). The word lists name kinds of questions and sentences, never one question.
 """
 
@@ -10,10 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from ..types import Source
+from typing import Literal
 
 AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "overview", "lookup"]
 
@@ -228,14 +225,9 @@ def vocabulary(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def mentioned(words: frozenset[str], term: str) -> bool:
-    """Every part of `term` is a word of the text, or the start of one (plurals, suffixes)."""
-    return all(p in words or any(w.startswith(p) for w in words) for p in parts(term))
-
-
 def named_in(words: frozenset[str], name: str) -> bool:
     """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
-    "MentalBERT" (stricter than `mentioned`: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
+    "MentalBERT" (not any prefix: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
     one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by "CNN")."""
     acronym = name.isupper()
     return all(
@@ -246,11 +238,6 @@ def named_in(words: frozenset[str], name: str) -> bool:
         or (acronym and any(w.startswith(p) for w in words))
         for p in parts(name)
     )
-
-
-def naming(sources: list[Source], terms: tuple[str, ...]) -> list[Source]:
-    """The sources whose title and abstract mention every one of `terms` (all of them when there are none)."""
-    return [s for s in sources if all(mentioned(vocabulary(f"{s.title} {s.abstract}"), t) for t in terms)]
 
 
 def names(question: str) -> list[str]:

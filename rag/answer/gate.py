@@ -1,22 +1,13 @@
-"""The abstention gate, run before any backend (LLM ones included): is this a question the abstracts can answer?
+"""The request gate, run before any model: is this a question about the indexed papers at all?
 
-Two checks. `refusal_reason` reads the request alone, before a model sees it: jokes, chit-chat, coding
-tasks and instructions to set the papers aside are not questions about the indexed papers.
-`abstain_reason` weighs the retrieved evidence: a question about "GCG" cannot be answered from abstracts
-that never say "GCG"; one asking an attribute of an entity (a score on a benchmark, a size, a count)
-only from an abstract that names the entity and states a figure beside the attribute.
+`refusal_reason` reads the request alone: jokes, chit-chat, coding tasks and instructions to set the papers
+aside are not questions about the indexed papers. Whether the retrieved abstracts answer a question is the
+answer decision's (`decision.py`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-from ..text import split_sentences
-from .asked import Asked, mentioned, naming, read, states_value, vocabulary
-
-if TYPE_CHECKING:
-    from ..types import Source
 
 _LEAD_IN = r"^\W*(?:(?:ok(?:ay)?|hey|hi|so|now|please|just|and|but)\W+)*(?:(?:can|could|would|will) you\s+)?(?:please\s+)?"
 _SET_ASIDE = re.compile(
@@ -59,32 +50,8 @@ _REQUESTS = [
     (_SMALL_TALK, "it is small talk"),
     (_TASK, "it is a task to do, not a question about the papers"),
 ]
+
+
 def refusal_reason(question: str) -> str | None:
     """Why `question` is not a question about the indexed papers (None when it is): read before any model."""
     return next((reason for pattern, reason in _REQUESTS if pattern.search(question)), None)
-
-
-def abstain_reason(question: str, sources: list[Source], min_dense_score: float) -> str | None:
-    """Why the sources cannot answer `question`, or None when a backend should try."""
-    if not sources:
-        return "no indexed paper matches the question"
-    if max(source.dense_score for source in sources) < min_dense_score:
-        return "no indexed abstract is close to the question"
-    asked = read(question)
-    texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
-    missing = [name for name in asked.names if not any(mentioned(words, name) for words in texts)]
-    if missing:
-        return f"the abstracts never mention {', '.join(missing)}"
-    if asked.answer_type == "quantity":
-        return _unstated(asked, sources)
-    modifiers = [word for word in asked.focus[:-1] if not any(mentioned(words, word) for words in texts)]
-    return f"the abstracts never mention {', '.join(modifiers)}" if modifiers else None
-
-
-def _unstated(asked: Asked, sources: list[Source]) -> str | None:
-    """Why no abstract naming the question's entities states a figure beside the asked attribute (None if one does)."""
-    for source in naming(sources, asked.names):
-        if any(states_value(sentence, asked.units) for sentence in split_sentences(source.abstract)):
-            return None
-    attribute = " ".join(asked.units) or "a figure"
-    return f"no abstract naming {', '.join(asked.names) or 'the subject'} states {attribute}"
