@@ -45,6 +45,8 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
         ("Tell me about Zorvikformer.", "No indexed abstract mentions Zorvikformer."),
         ("What does Dolmo do?", "No indexed abstract mentions Dolmo. Did you mean Dolma?"),
         ("How many expert annotators labeled the T2Ranking relevance scores?", "No indexed abstract states annotators"),
+        ("What license is Dolma released under?", "No indexed abstract states a license"),
+        ("Which optimizer was OLMo trained with?", "No indexed abstract states an optimizer"),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(
@@ -55,6 +57,12 @@ def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reas
     assert answer.text == rag.ABSTAIN
     assert answer.reason.startswith(reason)
     assert answer.citations == []
+
+
+def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) -> None:
+    answer = rag.ask("What hardware was TechGPT-2.0 trained on?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "Ascend" in answer.text
 
 
 def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Settings) -> None:

@@ -148,6 +148,39 @@ _NUMBER_WORDS = frozenset(
 """Figures spelled out ("ten popular LLMs", "four music understanding tasks"); "one" is left out ("one of the")."""
 
 
+ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "license": (
+        re.compile(r"\blicen[cs](?:e|es|ed|ing)\b", re.I),
+        re.compile(r"licen[cs]|\bapache\b|creative commons|\bcc[- ]by\b|\bmit\b|\bgpl\b", re.I),
+    ),
+    "optimizer": (
+        re.compile(r"\boptimi[sz]ers?\b", re.I),
+        re.compile(r"optimi[sz]er|\badam\w*|\bsgd\b|\badafactor\b|\blion\b|\bsophia\b|\blamb\b", re.I),
+    ),
+    "hardware": (
+        re.compile(
+            r"\bhardware\b|\b(?:which|what)\s+(?:kind of\s+|type of\s+)?(?:gpus?|tpus?|npus?|accelerators?|chips?|"
+            r"cluster|servers?)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:gpus?|tpus?|npus?|cpus?|chips?|servers?|processors?)\b|\b[ahv]\d00\b|\b[ah]800\b|\bascend\b|accelerator|cluster|"
+            r"hardware|supercomputer",
+            re.I,
+        ),
+    ),
+}
+"""Details a question asks by name and an abstract states by name when it states them: how a question asks
+each one, and how an abstract says it ("released under the Apache 2.0 license", "trained with AdamW", "on 2048
+Ascend 910 processors"). Asked of a paper whose abstract says none of it, the question is declined. Not
+affiliations: abstracts name companies by name ("a joint effort between Microsoft and NVIDIA"), an open list."""
+
+
+def states_attribute(attribute: str, text: str) -> bool:
+    """`text` says something of the asked `attribute` (a key of `ATTRIBUTES`)."""
+    return bool(ATTRIBUTES[attribute][1].search(text))
+
+
 @dataclass(frozen=True)
 class Asked:
     """One question's reading: what kind of answer it wants, the measured thing's words, the names it uses."""
@@ -161,6 +194,8 @@ class Asked:
     """The asked-for thing of a what/which question, its head last: ("watermarking", "scheme")."""
     many: bool = False
     """It asks for papers ("which papers", "is there work on") or compares them: every relevant paper is named."""
+    attribute: str | None = None
+    """A detail abstracts state in so many words when they state it at all ("license", "optimizer"): `ATTRIBUTES`."""
 
 
 @lru_cache(maxsize=1024)
@@ -177,7 +212,8 @@ def read(question: str) -> Asked:
         or _MANY_EXIST.search(question)
         or (not called and _MANY_THINGS.search(question))
     )
-    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many)
+    attribute = next((name for name, (asks, _) in ATTRIBUTES.items() if asks.search(question)), None)
+    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute)
 
 
 def entities(question: str) -> list[str]:

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..text import split_sentences, terms
-from .asked import Asked, named_in, read, states_value, vocabulary
+from .asked import Asked, named_in, read, states_attribute, states_value, vocabulary
 
 if TYPE_CHECKING:
     from ..types import Source
@@ -44,7 +44,8 @@ class Signals:
     absent: float
     """Share of the question's weight on words no indexed chunk has at all ("watermarking" in a library without it)."""
     unstated: float
-    """1 when an attribute is asked ("how many GPUs") and the source states no figure of it; else 0."""
+    """1 when an attribute is asked and the source does not state it: no figure of "how many GPUs", no word of a
+    license for "under what license" (`asked.ATTRIBUTES`); else 0."""
     margin: float
     """How far the source's dense score stands above the mean of the other retrieved sources'."""
     home: float
@@ -243,7 +244,9 @@ def signals_of(
     for index in which:
         source = sources[index]
         title = held(source.title)
-        unstated = asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)
+        unstated = (asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)) or (
+            asked.attribute is not None and not states_attribute(asked.attribute, f"{source.title} {source.abstract}")
+        )
         out[index] = Signals(
             dense=dense[index],
             coverage=covered[index],
@@ -303,7 +306,10 @@ def _name_words(text: str) -> set[str]:
 
 def _weak(asked: Asked, signals: Signals) -> str:
     """The reason for a decline on weak evidence."""
-    if signals.unstated:
+    if signals.unstated and asked.answer_type == "quantity" and asked.units:
         return f"No indexed abstract states {' '.join(asked.units)} for what the question asks about."
+    if signals.unstated:
+        article = "an" if str(asked.attribute)[:1] in "aeiou" else "a"
+        return f"No indexed abstract states {article} {asked.attribute} for what the question asks about."
     return "No indexed abstract answers this question closely enough."
 
