@@ -115,7 +115,7 @@ _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
 _GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
 _HOW_MANY = re.compile(
     r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
-    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|and|has|have|had|can|could|would|will)\b|[?,])|"
+    r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|per|and|has|have|had|can|could|would|will)\b|[?,])|"
     r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){1,3}?)(?=[a-z]+ed\b)",
     re.I,
 )
