@@ -47,6 +47,9 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
         ("How many expert annotators labeled the T2Ranking relevance scores?", "No indexed abstract states annotators"),
         ("What license is Dolma released under?", "No indexed abstract states a license"),
         ("Which optimizer was OLMo trained with?", "No indexed abstract states an optimizer"),
+        ("In what year was Liger released?", "No indexed abstract states a date"),
+        ("Which GPUs was HLLM trained on?", "No indexed abstract states a GPU type"),
+        ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

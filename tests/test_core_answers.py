@@ -109,6 +109,9 @@ def test_questions_about_the_papers_are_not_refused(question: str) -> None:
         ("How many A100 GPU hours did the pre-training of Open-Qwen2VL take?", "quantity", ("hours",)),
         ("What MMLU score does Ling-Plus achieve?", "quantity", ("MMLU",)),
         ("How large is the corpus, in gigabytes and in words?", "quantity", ("gigabytes", "words")),
+        ("How many search results per question does the method retrieve?", "quantity", ("results",)),
+        ("What's the context window of GEB-1.3B?", "quantity", ("context",)),
+        ("What accuracy on GSM8K does Quokka reach?", "quantity", ("accuracy", "GSM8K")),
         ("Why does naive batch normalization perform poorly in NLP Transformers?", "cause", ()),
         ("What are the three modules of the Lumos framework?", "list", ()),
         ("How does RT-2 let a vision-language model produce robot actions?", "method", ()),
@@ -126,6 +129,9 @@ def test_a_figure_counts_only_beside_the_asked_unit() -> None:
     assert states_value("It solves 94.21% of the puzzles.", ("percentage",))
     assert not states_value("We collect 104GB of Dutch text and adapt it with low-rank adaptation (LoRA).", ("LoRA",))
     assert not states_value("GEB-1.3B achieves commendable inference times on CPUs.", ())
+    assert states_value("We evaluate ten popular LLMs on four music understanding tasks.", ("tasks",))
+    assert not states_value("This leads to three findings: Context-Independent Specialization, Early Routing Learning.",
+                            ("learning",))  # a count spelled out counts what follows it, not a rate of "learning"
 
 
 def test_the_answer_leads_with_the_sentence_that_answers(seeded: rag.Settings) -> None:

@@ -17,13 +17,13 @@ AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "
 MEASURES = (
     "score|scores|size|sizes|rate|rates|rating|ratings|accuracy|accuracies|throughput|rank|number|count|"
     "percentage|share|fraction|proportion|ratio|speed|speedup|latency|cost|budget|length|dimension|dimensions|"
-    "perplexity|amount|reduction|improvement|gain|win rate"
+    "perplexity|amount|reduction|improvement|gain|win rate|window"
 )
 """Nouns naming a measured value: "what MMLU *score*", "what *size* of backbone"."""
 _PHRASE_WORD = r"(?!(?:does|do|did|is|are|was|were|the|papers|works|studies)\b)[\w\-@]+\s+"
 """A word inside "what ... score": not a verb, not "papers" (a multi-paper question)."""
 _VALUE_VERBS = r"reach|reached|reaches|achieve|achieved|achieves|score|scored|scores|attain|attained|obtain|obtained"
-_MEASURE_OF = rf"\bwhat is the\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\s+of\b"
+_MEASURE_OF = rf"\bwhat(?:'s| is) the\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\s+of\b"
 
 _QUANTITY = re.compile(
     r"\bhow (?:many|much|large|big|long|fast|often|small)\b|\bby how\b|"
@@ -122,9 +122,13 @@ _HOW_MANY = re.compile(
 _MEASURE_PHRASE = re.compile(
     rf"\b(?:what|which)\s+((?:{_PHRASE_WORD}){{0,3}}?)({MEASURES})\b"
     r"(?:\s+of\s+(?:the\s+)?((?:[\w\-]+\s+){0,2}?[\w\-]+)(?=\s+(?:does|do|did|is|are|was|were|in|of|for|on)\b|[?,]))?"
-    rf"|\bwhat is the\s+((?:[\w\-@]+\s+){{0,2}}?)({MEASURES})\s+of\b",
+    rf"|\bwhat(?:'s| is) the\s+((?:[\w\-@]+\s+){{0,2}}?)({MEASURES})\s+of\b",
     re.I,
 )
+_MEASURE_ON = re.compile(
+    rf"\b(?:{MEASURES}|scored)\s+(?:on|in)\s+(?:the\s+)?([\w\-.]*[A-Z0-9][\w\-.]*)",
+)
+"""A measure taken on a named benchmark ("score on MMLU", "accuracy on GSM8K"): the benchmark is what is measured."""
 _IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| (?:in|to|for|on|per)\b|$)")
 _COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
 _FUNCTION_WORDS = {
@@ -156,6 +160,22 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "optimizer": (
         re.compile(r"\boptimi[sz]ers?\b", re.I),
         re.compile(r"optimi[sz]er|\badam\w*|\bsgd\b|\badafactor\b|\blion\b|\bsophia\b|\blamb\b", re.I),
+    ),
+    "GPU type": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:kinds?|types?|models?|makes?)\s+of\s+(?:gpus?|accelerators?|chips?)\b|"
+            r"\b(?:which|what)\s+gpus?\b",
+            re.I,
+        ),
+        re.compile(r"\b[ahvlt]\d{2,3}\b|\b[ah]800\b|\bascend\b|\btpu|\bmi\d{3}|\brtx\b|\bgeforce\b|\btesla\b", re.I),
+    ),
+    "date": (
+        re.compile(r"^\W*when\s+(?:was|were|did|is|will)\b|\b(?:what|which)\s+(?:year|date|month)\b", re.I),
+        re.compile(
+            r"\b(?:19|20)\d\d\b|\b(?:january|february|march|april|june|july|august|september|october|november|"
+            r"december)\b",
+            re.I,
+        ),
     ),
     "hardware": (
         re.compile(
@@ -195,7 +215,7 @@ class Asked:
     many: bool = False
     """It asks for papers ("which papers", "is there work on") or compares them: every relevant paper is named."""
     attribute: str | None = None
-    """A detail abstracts state in so many words when they state it at all ("license", "optimizer"): `ATTRIBUTES`."""
+    """A detail abstracts state in so many words when they state it at all ("license", "date"): `ATTRIBUTES`."""
 
 
 @lru_cache(maxsize=1024)
@@ -296,6 +316,8 @@ def asked_units(question: str) -> list[str]:
         first, measure, of, second, measure_of = match.groups()
         units.extend(_content(" ".join(g for g in (first, of, second) if g)))
         units.extend(m for m in (measure, measure_of) if m and m.casefold() in UNIT_SPELLINGS)
+    for match in _MEASURE_ON.finditer(question):
+        units.extend(_content(match.group(1))[-1:])
     if _COST.search(question):
         units.append("cost")
     if units or _QUANTITY.search(question):
@@ -317,13 +339,13 @@ def spellings(unit: str) -> tuple[str, ...]:
 
 
 def value_words(sentence: str) -> list[str]:
-    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB", "ten") as "#" followed by its sign of a
-    gain ("+8.81") and its unit if joined."""
+    """The sentence's words, squashed, each figure ("1,200", "75%", "40GB") as "#" followed by its sign of a
+    gain ("+8.81") and its unit if joined, a figure spelled out ("ten") as "#w"."""
     out = []
     for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
         lowered = word.strip(".,;:\"'“”").casefold()
         figure = _FIGURE.match(lowered)
-        out.append("#" if figure or lowered in _NUMBER_WORDS else squash(lowered))
+        out.append("#" if figure else "#w" if lowered in _NUMBER_WORDS else squash(lowered))
         if figure and figure.group(1) == "+":
             out.append("+")
         if figure and figure.group(2):
@@ -331,14 +353,21 @@ def value_words(sentence: str) -> list[str]:
     return out
 
 
+_COUNTED = 3
+"""A figure spelled out counts the thing named within this many words after it ("four music understanding tasks")."""
+
+
 def states_value(sentence: str, units: tuple[str, ...], window: int = 6) -> bool:
-    """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked)."""
+    """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked); a
+    figure spelled out only just before the unit it counts ("ten popular LLMs", not "three findings: ... Learning")."""
     words = value_words(sentence)
     figures = [i for i, word in enumerate(words) if word == "#"]
-    if not units or not figures:
-        return bool(figures)
+    spelled = [i for i, word in enumerate(words) if word == "#w"]
+    if not units or not (figures or spelled):
+        return bool(figures or spelled)
     wanted = [s for unit in units for s in spellings(unit)]
     near = {j for i in figures for j in range(max(0, i - window), min(len(words), i + window + 2))}
+    near |= {j for i in spelled for j in range(i + 1, min(len(words), i + _COUNTED + 1))}
     return any(_spelled(words[j], s) for j in near for s in wanted)
 
 
