@@ -48,6 +48,7 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
         ("What license is Dolma released under?", "No indexed abstract states a license"),
         ("Which optimizer was OLMo trained with?", "No indexed abstract states an optimizer"),
         ("In what year was Liger released?", "No indexed abstract states a date"),
+        ("How does Depth Anything work?", "No indexed abstract mentions Anything."),
         ("Which GPUs was HLLM trained on?", "No indexed abstract states a GPU type"),
         ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
     ],

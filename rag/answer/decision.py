@@ -135,7 +135,7 @@ def decide(
     asked, wanted = reading(question, idf, context)
     texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
     missing = [name for name in asked.names if not any(named_in(words, name) for words in texts)]
-    if missing and _share(missing, wanted) >= NAME_SHARE:
+    if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known)
@@ -282,10 +282,12 @@ def _states(asked: Asked, abstract: str) -> bool:
     return any(states_value(sentence, asked.units) for sentence in split_sentences(abstract))
 
 
-def _share(names: list[str], wanted: dict[str, float]) -> float:
-    """The share of the question's weight on the words of `names`."""
+def _share(names: list[str], wanted: dict[str, float], idf: Callable[[str], float]) -> float:
+    """The share of the question's weight on the words of `names`; a name's word weighs its rarity even when it is
+    a frame word elsewhere ("Anything" in "Explain the Segment Anything Model")."""
     words = set().union(*(terms(name.replace("-", " ")) for name in names))
-    return sum(w for t, w in wanted.items() if t in words) / (sum(wanted.values()) or 1.0)
+    weights = {**wanted, **{word: idf(word) for word in words if word not in wanted}}
+    return sum(w for t, w in weights.items() if t in words) / (sum(weights.values()) or 1.0)
 
 
 def _unknown(missing: list[str], sources: list[Source]) -> str:
