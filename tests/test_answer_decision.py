@@ -141,10 +141,7 @@ def test_the_shipped_decision_weights_are_the_calibrations_choice(seeded: rag.Se
     agree = sum((ANSWER.logit(r.signals) > 0) == (result.answer.logit(r.signals) > 0) for r in rows) / len(rows)
     kept = [r for c in result.fit_cases for r in c.candidates]
     agree_keep = sum((KEEP.logit(r.signals) > 0) == (result.keep.logit(r.signals) > 0) for r in kept) / len(kept)
-    # The keep model was fit before the subject choice named rare names; its calls agree 0.978 with a fit on the
-    # current signals, and that fit was worse on every set it was checked on (dev list recall .825 -> .739, dev5
-    # false abstention .036 -> .054), so the shipped weights stay and the bound says how close they are.
-    assert agree >= 0.98 and agree_keep >= 0.97, (result.answer, result.keep)
+    assert agree >= 0.98 and agree_keep >= 0.99, (result.answer, result.keep)
     assert min(no for _, no in result.answer_folds) >= 0.5 and min(yes for yes, _ in result.answer_folds) >= 0.95
 
 

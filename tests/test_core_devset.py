@@ -1,9 +1,9 @@
 """The question sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
 
 eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
-eval/dev3.jsonl and eval/dev5.jsonl were each written blind by a session that never read the answerer, run once as
-written (their blind figures are in docs/evaluation.md), then read: their bounds are the early warning for questions
-nobody tuned on.
+eval/dev3.jsonl, eval/dev5.jsonl and eval/dev6.jsonl were each written blind by a session that never read the
+answerer, run once as written (their blind figures are in docs/evaluation.md), then read: their bounds are the early
+warning for questions nobody tuned on.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ AT_LEAST = {
         "lead_fact_hit": 0.77,
         "citation_precision_single": 0.90,
         "abstention_unanswerable": 0.9,
-        "list_recall": 0.78,
+        "list_recall": 0.82,
+        "list_precision": 0.74,
     },
     "dev2.jsonl": {
         "recall_at_5_single": 0.95,
@@ -39,7 +40,8 @@ AT_LEAST = {
         "abstention": 0.85,
         "abstention_unanswerable": 0.8,
         "abstention_offtopic": 0.8,
-        "list_recall": 0.75,
+        "list_recall": 0.87,
+        "list_precision": 0.82,
     },
     "dev3.jsonl": {
         "recall_at_5_single": 0.95,
@@ -50,17 +52,17 @@ AT_LEAST = {
         "abstention": 0.90,
         "right_paper": 0.95,
         "list_recall": 0.84,
-        "list_precision": 0.66,
+        "list_precision": 0.72,
     },
     "dev4.jsonl": {
         "recall_at_5_single": 0.95,
         "fact_hit": 0.82,
         "lead_fact_hit": 0.60,
-        "citation_precision_single": 0.90,
+        "citation_precision_single": 0.88,
         "abstention": 0.90,
         "right_paper": 0.90,
         "list_recall": 0.80,
-        "list_precision": 0.70,
+        "list_precision": 0.74,
     },
     "dev5.jsonl": {
         "recall_at_5_single": 0.97,
@@ -71,11 +73,24 @@ AT_LEAST = {
         "abstention": 0.92,
         "right_paper": 0.90,
         "list_recall": 0.76,
+        "list_precision": 0.77,
+    },
+    "dev6.jsonl": {
+        "recall_at_5_single": 0.97,
+        "recall_at_10_multi": 0.90,
+        "fact_hit": 0.80,
+        "lead_fact_hit": 0.63,
+        "citation_precision_single": 0.92,
+        "abstention": 0.95,
+        "right_paper": 0.97,
+        "list_recall": 0.83,
         "list_precision": 0.72,
     },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
-FALSE_ABSTENTION = {"dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04}
+FALSE_ABSTENTION = {
+    "dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02
+}
 """Upper bounds on declining a question that has an answer (dev2's four are paraphrases whose paper retrieval ranks
 second or lower: declined rather than answered from the wrong paper)."""
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ..text import split_sentences, terms
+from ..text import split_sentences, stems, terms
 from .asked import Asked, named_in, read, states_attribute, states_value, vocabulary
 
 if TYPE_CHECKING:
@@ -58,6 +58,11 @@ class Signals:
     """The source's coverage as a share of the best-covered retrieved source's."""
     rank: float
     """1 for the best-ranked source, falling with the source's rank among those retrieved."""
+    phrase: float
+    """Share of the question's weight on word pairs ("text embedding", "financial data") that the source's title and
+    abstract hold side by side: the topic itself, not its words scattered."""
+    fused: float
+    """The source's fused retrieval score as a share of the best retrieved source's."""
 
 
 @dataclass(frozen=True)
@@ -79,18 +84,19 @@ ANSWER = Model(
     bias=-1.36,
     weights=Signals(
         dense=1.41, coverage=2.15, absent=-1.1, unstated=-5.75, margin=2.51, home=1.63, sentence=0.0, behind=0.0,
-        share=0.0, rank=0.0,
+        share=0.0, rank=0.0, phrase=0.0, fused=0.0,
     ),
 )
 """Answer or decline: fit by `python -m rag.devtools.calibrate` (cross-validated; README, Evaluation)."""
 KEEP = Model(
-    bias=-4.83,
+    bias=-6.26,
     weights=Signals(
-        dense=2.38, coverage=0.03, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=0.9, behind=-2.53,
-        share=4.12, rank=3.83,
+        dense=1.96, coverage=-0.78, absent=0.0, unstated=0.0, margin=0.0, home=0.0, sentence=-0.29, behind=-0.61,
+        share=3.82, rank=2.15, phrase=2.72, fused=4.09,
     ),
 )
-"""Keep a further paper in a list answer: fit the same way on the generated list questions."""
+"""Keep a further paper in a list answer: fit the same way on the list questions, generated and hand-written, its
+bias moved for the best F2 of the hand-written ones (`calibrate.list_threshold`)."""
 FORM_WORDS = frozenset(
     terms(
         "tell describe explain summarize summarise summary overview idea main problem solve solves propose proposed "
@@ -150,7 +156,7 @@ def decide(
     subject = sources[at]
     found = [held(f"{source.title} {source.abstract}") for source in sources]
     every = range(len(sources)) if asked.many else [at]
-    signals = signals_of(asked, wanted, sources, found, idf, every)
+    signals = signals_of(asked, wanted, sources, found, idf, every, pairs_of(question, idf))
     confidence = answer.probability(signals[at])
     if confidence < 0.5 and asked.many:  # a list is answered when any of its papers answers it
         best = max(every, key=lambda i: answer.probability(signals[i]))
@@ -233,9 +239,13 @@ def signals_of(
     found: list[frozenset[str]],
     idf: Callable[[str], float],
     which: Iterable[int],
+    pairs: dict[tuple[str, str], float],
 ) -> dict[int, Signals]:
-    """The signals of the sources at the positions `which` for the question (`found`: the terms each source holds)."""
+    """The signals of the sources at the positions `which` for the question (`found`: the terms each source holds;
+    `pairs`: the question's word pairs, `pairs_of`)."""
     total = sum(wanted.values()) or 1.0
+    pair_total = sum(pairs.values()) or 1.0
+    best = max((s.score for s in sources), default=0.0) or 1.0
     dense = _dense_scores(sources)
     covered = [sum(w for t, w in wanted.items() if t in words) / total for words in found]
     absent = sum(w for w in wanted.values() if w >= (idf("\0") or 1.0)) / total
@@ -259,8 +269,22 @@ def signals_of(
             behind=max(dense) - dense[index],
             share=covered[index] / (max(covered) or 1.0),
             rank=1.0 / (1 + index),
+            phrase=sum(w for pair, w in pairs.items() if pair in _pairs(f"{source.title}. {source.abstract}")) / pair_total,
+            fused=max(0.0, source.score) / best,
         )
     return out
+
+
+def pairs_of(question: str, idf: Callable[[str], float]) -> dict[tuple[str, str], float]:
+    """The question's adjacent content-word pairs (its frame's words aside), each weighing its two words' rarity."""
+    return {pair: idf(pair[0]) + idf(pair[1]) for pair in _pairs(_CONTRACTION.sub("", question))}
+
+
+@lru_cache(maxsize=8192)
+def _pairs(text: str) -> frozenset[tuple[str, str]]:
+    """The stemmed content words of `text` that stand side by side (a stop word between them parts them)."""
+    words = [w if w not in FORM_WORDS else "" for w in stems(text.replace("-", " "))]
+    return frozenset((a, b) for a, b in zip(words, words[1:]) if a and b)
 
 
 @lru_cache(maxsize=8192)
