@@ -93,6 +93,15 @@ def test_a_list_question_is_answered_when_a_paper_below_the_first_answers_it(see
     }
 
 
+def test_what_a_question_sets_aside_does_not_count_against_its_papers(seeded: rag.Settings) -> None:
+    from rag.answer.asked import kept
+
+    assert kept("Which papers evaluate on GLUE (not SuperGLUE)?").split() == "Which papers evaluate on GLUE ?".split()
+    answer = rag.ask("Which papers evaluate on the GLUE benchmark (excluding SuperGLUE)?", settings=seeded)
+    assert not answer.abstained, answer.reason  # was declined: no paper named SuperGLUE
+    assert all("GLUE" in c.quote for c in answer.citations)
+
+
 def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Settings) -> None:
     answer = rag.ask("How does the Liger linearization differ from LoLCATs?", settings=seeded)
     assert not answer.abstained, answer.reason

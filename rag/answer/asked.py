@@ -220,7 +220,9 @@ class Asked:
 
 @lru_cache(maxsize=1024)
 def read(question: str) -> Asked:
-    """What `question` asks for (cached: the pipeline, the decision and the answerer each read it)."""
+    """What `question` asks for (cached: the pipeline, the decision and the answerer each read it); what it
+    excludes ("(not SuperGLUE)") is no part of it."""
+    question = kept(question)
     kind = next((kind for kind, pattern in _TYPE_TESTS if pattern.search(question)), "lookup")
     asked_for = tuple(focus(question))
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
@@ -234,6 +236,18 @@ def read(question: str) -> Asked:
     )
     attribute = next((name for name, (asks, _) in ATTRIBUTES.items() if asks.search(question)), None)
     return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute)
+
+
+_EXCLUDED = re.compile(
+    r"\(\s*(?:not|excluding|except|other than)\b[^)]*\)|,?\s*\b(?:excluding|except for|other than)\s+[^,;?()]+",
+    re.I,
+)
+"""What a question sets aside: "(not SuperGLUE)", "(excluding surveys)", ", other than BERT"."""
+
+
+def kept(question: str) -> str:
+    """The question without what it sets aside: those words say what the answer is not about."""
+    return _EXCLUDED.sub(" ", question)
 
 
 def entities(question: str) -> list[str]:

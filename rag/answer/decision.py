@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..text import split_sentences, stems, terms
-from .asked import Asked, named_in, read, states_attribute, states_value, vocabulary
+from .asked import Asked, kept, named_in, read, states_attribute, states_value, vocabulary
 
 if TYPE_CHECKING:
     from ..types import Source
@@ -222,7 +222,7 @@ def reading(question: str, idf: Callable[[str], float], context: str = "") -> tu
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
     """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
     them) with their rarity."""
-    plain = _CONTRACTION.sub("", question).replace("-", " ")
+    plain = _CONTRACTION.sub("", kept(question)).replace("-", " ")
     return {term: idf(term) for term in sorted(terms(plain) - FORM_WORDS)}
 
 
@@ -277,7 +277,7 @@ def signals_of(
 
 def pairs_of(question: str, idf: Callable[[str], float]) -> dict[tuple[str, str], float]:
     """The question's adjacent content-word pairs (its frame's words aside), each weighing its two words' rarity."""
-    return {pair: idf(pair[0]) + idf(pair[1]) for pair in _pairs(_CONTRACTION.sub("", question))}
+    return {pair: idf(pair[0]) + idf(pair[1]) for pair in _pairs(_CONTRACTION.sub("", kept(question)))}
 
 
 @lru_cache(maxsize=8192)

@@ -21,7 +21,7 @@ from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, weights_of
-from .asked import Asked, named_in, names, read, squash, states_value, vocabulary
+from .asked import Asked, kept, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
@@ -232,7 +232,7 @@ class ExtractiveBackend:
 
 def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Question:
     """The question's reading and its terms weighted by rarity (IDF); earlier questions' terms weigh less."""
-    wanted = {t: idf(t) for t in terms(question) - FORM_WORDS}
+    wanted = {t: idf(t) for t in terms(kept(question)) - FORM_WORDS}
     wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) - FORM_WORDS if t not in wanted})
     asked = read(question)
     head = frozenset(terms(" ".join(asked.focus[-1:])))
