@@ -63,6 +63,22 @@ def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reas
     assert answer.citations == []
 
 
+@pytest.mark.parametrize(
+    ("question", "attribute"),
+    [
+        ("Under what license is ChineseWebText 2.0 released?", "license"),
+        ("When did Llama 2 come out?", "date"),
+        ("When did multi-epoch training start to degrade?", None),
+        ("What type of GPUs was ByteScale evaluated on?", "GPU type"),
+        ("What hardware was it trained on?", "hardware"),
+    ],
+)
+def test_a_detail_is_read_as_asked_only_when_the_question_names_it(question: str, attribute: str | None) -> None:
+    from rag.answer.asked import read
+
+    assert read(question).attribute == attribute
+
+
 def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) -> None:
     answer = rag.ask("What hardware was TechGPT-2.0 trained on?", settings=seeded)
     assert not answer.abstained, answer.reason

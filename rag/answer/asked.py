@@ -170,7 +170,12 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"\b[ahvlt]\d{2,3}\b|\b[ah]800\b|\bascend\b|\btpu|\bmi\d{3}|\brtx\b|\bgeforce\b|\btesla\b", re.I),
     ),
     "date": (
-        re.compile(r"^\W*when\s+(?:was|were|did|is|will)\b|\b(?:what|which)\s+(?:year|date|month)\b", re.I),
+        re.compile(
+            r"^\W*when\s+(?:was|were|did|is|will)\b.{0,80}\b(?:release|released|publish|published|introduce|"
+            r"introduced|launch|launched|announce|announced|come out|came out|appear|appeared)\b|"
+            r"\b(?:what|which)\s+(?:year|date|month)\b",
+            re.I,
+        ),
         re.compile(
             r"\b(?:19|20)\d\d\b|\b(?:january|february|march|april|june|july|august|september|october|november|"
             r"december)\b",
