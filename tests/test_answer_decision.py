@@ -134,6 +134,23 @@ def test_a_question_for_surveys_lists_the_surveys_on_the_topic_and_no_other_pape
     assert all(re.search(r"\bsurvey\b", title, re.I) for title in cited), cited
 
 
+def test_a_question_for_surveys_is_answered_from_the_survey_that_names_its_subject() -> None:
+    from rag.answer.decision import decide
+
+    def paper(n: int, title: str, abstract: str) -> rag.Source:
+        return rag.Source(paper_id=f"p{n}", title=title, abstract=abstract, n=n, score=1.0 / n, dense_score=0.6)
+
+    sources = [
+        paper(1, "Zorblax: fast attention", "We propose Zorblax, an attention method for language models."),
+        paper(2, "A Survey of Attention", "This survey reviews attention methods for language models."),
+        paper(3, "Efficient Transformers: A Survey", "This survey covers efficient attention, Zorblax among them."),
+    ]
+    rare = {"zorblax": 9.0}
+    decision = decide("Is there a survey that covers Zorblax?", sources, lambda term: rare.get(term, 1.0))
+    assert decision.reason is None and decision.subject is not None
+    assert decision.subject.title == "Efficient Transformers: A Survey"
+
+
 def test_a_date_filter_that_leaves_out_the_answering_paper_says_so(seeded: rag.Settings) -> None:
     question = "Which regularization technique was effective against multi-epoch degradation?"
     assert "dropout" in rag.ask(question, settings=seeded).text

@@ -146,7 +146,8 @@ def decide(
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known)
     if asks_survey(question) and (surveys := [source for source in sources if is_survey(source)]):
-        sources = surveys  # "which surveys cover X": a survey on X answers it, a paper on X does not
+        # "Which surveys cover X": a survey on X answers it, a paper on X does not.
+        sources, texts = surveys, [texts[sources.index(source)] for source in surveys]
     rare = rare_names(known, idf)
     together = [sum(named_in(words, name) for name in rare) for words in texts]
     if together and max(together) < len(rare) and not asked.many:
