@@ -189,8 +189,8 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             re.I,
         ),
         re.compile(
-            r"\b(?:gpus?|tpus?|npus?|cpus?|chips?|servers?|processors?)\b|\b[ahv]\d00\b|\b[ah]800\b|\bascend\b|accelerator|cluster|"
-            r"hardware|supercomputer",
+            r"\b(?:gpus?|tpus?|npus?|cpus?|chips?|servers?|processors?)\b|\b[ahv]\d00\b|\b[ah]800\b|\bascend\b|"
+            r"accelerator|cluster|hardware|supercomputer",
             re.I,
         ),
     ),

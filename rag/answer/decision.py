@@ -270,7 +270,8 @@ def signals_of(
             behind=max(dense) - dense[index],
             share=covered[index] / (max(covered) or 1.0),
             rank=1.0 / (1 + index),
-            phrase=sum(w for pair, w in pairs.items() if pair in _pairs(f"{source.title}. {source.abstract}")) / pair_total,
+            phrase=sum(w for pair, w in pairs.items() if pair in _pairs(f"{source.title}. {source.abstract}"))
+            / pair_total,
             fused=max(0.0, source.score) / best,
         )
     return out
