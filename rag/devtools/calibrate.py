@@ -201,13 +201,14 @@ def list_threshold(keep: Model, cases: list[Case]) -> Model:
     mean F-score (β = RECALL_WEIGHT) of cited papers: the fit weighs keeping and leaving a paper alike, where a
     reader does not (ties keep the smaller move)."""
 
+    beta2 = RECALL_WEIGHT**2
+
     def score(model: Model) -> float:
         scores = []
         for case in cases:
             if case.item.type == "multi" and case.item.gold_titles and case.subject is not None:
                 cited = [case.right_subject, *(r.label for r in case.candidates if model.logit(r.signals) > 0)]
                 recall, precision = sum(cited) / len(case.item.gold_titles), sum(cited) / len(cited)
-                beta2 = RECALL_WEIGHT**2
                 scores.append((1 + beta2) * precision * recall / (beta2 * precision + recall) if sum(cited) else 0.0)
         return statistics.fmean(scores) if scores else 0.0
 
