@@ -79,6 +79,13 @@ def test_a_detail_is_read_as_asked_only_when_the_question_names_it(question: str
     assert read(question).attribute == attribute
 
 
+def test_a_year_states_a_date_and_a_count_of_processors_does_not() -> None:
+    from rag.answer.asked import states_attribute
+
+    assert states_attribute("date", "The model was released in 2023.")
+    assert not states_attribute("date", "It was trained on 2048 Ascend processors.")
+
+
 def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) -> None:
     answer = rag.ask("What hardware was TechGPT-2.0 trained on?", settings=seeded)
     assert not answer.abstained, answer.reason
@@ -113,6 +120,8 @@ def test_what_a_question_sets_aside_does_not_count_against_its_papers(seeded: ra
     from rag.answer.asked import kept
 
     assert kept("Which papers evaluate on GLUE (not SuperGLUE)?").split() == "Which papers evaluate on GLUE ?".split()
+    assert kept("Which models cut memory, other than LoRA?").split() == "Which models cut memory ?".split()
+    assert kept("Which methods other than LoRA reduce memory?") == "Which methods other than LoRA reduce memory?"
     answer = rag.ask("Which papers evaluate on the GLUE benchmark (excluding SuperGLUE)?", settings=seeded)
     assert not answer.abstained, answer.reason  # was declined: no paper named SuperGLUE
     assert all("GLUE" in c.quote for c in answer.citations)

@@ -177,8 +177,8 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             re.I,
         ),
         re.compile(
-            r"\b(?:19|20)\d\d\b|\b(?:january|february|march|april|june|july|august|september|october|november|"
-            r"december)\b",
+            r"\b(?:19[5-9]\d|20[0-3]\d)\b|\b(?:january|february|march|april|june|july|august|september|october|"
+            r"november|december)\b",
             re.I,
         ),
     ),
@@ -244,10 +244,11 @@ def read(question: str) -> Asked:
 
 
 _EXCLUDED = re.compile(
-    r"\(\s*(?:not|excluding|except|other than)\b[^)]*\)|,?\s*\b(?:excluding|except for|other than)\s+[^,;?()]+",
+    r"\(\s*(?:not|excluding|except|other than)\b[^)]*\)|,\s*(?:excluding|except for|other than)\s+[^,;?()]+",
     re.I,
 )
-"""What a question sets aside: "(not SuperGLUE)", "(excluding surveys)", ", other than BERT"."""
+"""What a question sets aside: "(not SuperGLUE)", "(excluding surveys)", ", other than BERT" (after a comma only:
+"Which methods other than LoRA reduce memory?" asks about methods that reduce memory)."""
 
 
 def kept(question: str) -> str:
