@@ -145,9 +145,9 @@ def decide(
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known)
-    if asks_survey(question) and (surveys := [source for source in sources if is_survey(source)]):
+    if asks_survey(question) and (surveys := [i for i, source in enumerate(sources) if is_survey(source)]):
         # "Which surveys cover X": a survey on X answers it, a paper on X does not.
-        sources, texts = surveys, [texts[sources.index(source)] for source in surveys]
+        sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
     rare = rare_names(known, idf)
     together = [sum(named_in(words, name) for name in rare) for words in texts]
     if together and max(together) < len(rare) and not asked.many:
@@ -201,7 +201,12 @@ RARE_NAME = 0.6
 def rare_names(names: tuple[str, ...], idf: Callable[[str], float]) -> list[str]:
     """The names rare enough to find their paper by themselves ("Dolma", not "LLMs" or "Chinese")."""
     ceiling = idf("\0") or 1.0
-    return [n for n in names if (found := terms(n.replace("-", " "))) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+    return [n for n in names if (found := name_terms([n])) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+
+
+def name_terms(names: Iterable[str]) -> set[str]:
+    """The terms of `names`, their hyphenated parts split as the BM25 index splits them ("GLM-130B": glm, 130b)."""
+    return set().union(*(terms(name.replace("-", " ")) for name in names))
 
 
 CONTEXT_WEIGHT = 0.3
@@ -223,8 +228,12 @@ def reading(question: str, idf: Callable[[str], float], context: str = "") -> tu
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
     """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
     them) with their rarity."""
-    plain = _CONTRACTION.sub("", kept(question)).replace("-", " ")
-    return {term: idf(term) for term in sorted(terms(plain) - FORM_WORDS)}
+    return {term: idf(term) for term in sorted(terms(_plain(question).replace("-", " ")) - FORM_WORDS)}
+
+
+def _plain(question: str) -> str:
+    """The question without what it sets aside and without contractions' endings ("LLaMA's" → "LLaMA")."""
+    return _CONTRACTION.sub("", kept(question))
 
 
 @lru_cache(maxsize=8192)
@@ -279,7 +288,7 @@ def signals_of(
 
 def pairs_of(question: str, idf: Callable[[str], float]) -> dict[tuple[str, str], float]:
     """The question's adjacent content-word pairs (its frame's words aside), each weighing its two words' rarity."""
-    return {pair: idf(pair[0]) + idf(pair[1]) for pair in _pairs(_CONTRACTION.sub("", kept(question)))}
+    return {pair: idf(pair[0]) + idf(pair[1]) for pair in _pairs(_plain(question))}
 
 
 @lru_cache(maxsize=8192)
@@ -311,7 +320,7 @@ def _states(asked: Asked, abstract: str) -> bool:
 def _share(names: list[str], wanted: dict[str, float], idf: Callable[[str], float]) -> float:
     """The share of the question's weight on the words of `names`; a name's word weighs its rarity even when it is
     a frame word elsewhere ("Anything" in "Explain the Segment Anything Model")."""
-    words = set().union(*(terms(name.replace("-", " ")) for name in names))
+    words = name_terms(names)
     weights = {**wanted, **{word: idf(word) for word in words if word not in wanted}}
     return sum(w for t, w in weights.items() if t in words) / (sum(weights.values()) or 1.0)
 

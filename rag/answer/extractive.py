@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
-from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, weights_of
+from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, name_terms, weights_of
 from .asked import Asked, kept, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
@@ -246,7 +246,7 @@ def within(question: Question, source: Source) -> Question:
     if question.asked.answer_type == "overview":
         return question
     title = vocabulary(source.title)
-    own = set().union(*(terms(n.replace("-", " ")) for n in question.asked.names if named_in(title, n)))
+    own = name_terms(n for n in question.asked.names if named_in(title, n))
     rest = {term: weight for term, weight in question.wanted.items() if term not in own}
     return replace(question, wanted=rest) if own and rest else question
 

@@ -129,6 +129,11 @@ def _percentile(values: list[float], share: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1) if ordered else 0.0
 
 
+def _found(facts: list[list[str]], text: str) -> list[float]:
+    """1.0 for each fact one of whose spellings `text` (case-folded) holds, else 0.0."""
+    return [float(any(spelling.casefold() in text for spelling in spellings)) for spellings in facts]
+
+
 @dataclass
 class _Tally:
     """The per-question values one group of questions collects."""
@@ -166,10 +171,9 @@ class _Tally:
             self.precision.extend(float(t in gold) for t in cited)
             self.right.append(float(bool(cited) and cited[0] in gold))
         answer = result["answer"].casefold()
-        self.facts.extend(float(any(s.casefold() in answer for s in spellings)) for spellings in item.must_contain)
+        self.facts.extend(_found(item.must_contain, answer))
         if item.type != "multi":
-            lead = answer.split("\n\n")[0]
-            self.lead_facts.extend(float(any(s.casefold() in lead for s in spellings)) for spellings in item.must_contain)
+            self.lead_facts.extend(_found(item.must_contain, answer.split("\n\n")[0]))
 
     def family(self) -> Family:
         return Family(
