@@ -117,6 +117,10 @@ def test_questions_about_the_papers_are_not_refused(question: str) -> None:
         ("How does RT-2 let a vision-language model produce robot actions?", "method", ()),
         ("Which regularization technique was effective against multi-epoch degradation?", "lookup", ()),
         ("Is there work on trimming the vocabulary of multilingual models?", "work", ()),
+        ("whats LongPO", "overview", ()),  # a name alone asks what it is
+        ("HLLM?", "overview", ()),
+        ("info on Dolma please", "overview", ()),
+        ("LongPO training data", "lookup", ()),
     ],
 )
 def test_the_asked_kind_of_answer(question: str, answer_type: str, units: tuple[str, ...]) -> None:
@@ -146,6 +150,13 @@ def test_the_answer_goes_on_with_the_papers_sentences_on_the_question_within_80_
     assert "news article" in answer.text  # the second sentence on the knowledge base, not only the first
     assert len(answer.text.split()) <= 80
     assert {c.title for c in answer.citations} == {answer.sources[0].title}
+
+
+def test_a_name_alone_is_answered_with_what_the_paper_does(seeded: rag.Settings) -> None:
+    answer = rag.ask("whats Liger", settings=seeded)
+    assert answer.text.startswith("Liger: Linearizing Large Language Models")  # the title says what it is
+    assert "without adding extra parameters" in answer.text  # and the sentences after it what it does
+    assert len(answer.text.split()) <= 80
 
 
 @pytest.mark.parametrize(

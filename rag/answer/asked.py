@@ -233,6 +233,8 @@ def read(question: str) -> Asked:
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
         kind = "lookup"
     called = entities(question)
+    if kind == "lookup" and called and name_only(question, called):  # "whats LongPO", "HLLM?": tell about it
+        kind = "overview"
     many = bool(
         _MANY.search(question)
         or _COMPARE.search(question)
@@ -241,6 +243,20 @@ def read(question: str) -> Asked:
     )
     attribute = next((name for name, (asks, _) in ATTRIBUTES.items() if asks.search(question)), None)
     return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute)
+
+
+_FILLER = frozenset(
+    "what whats what's wats wat is the a an on about info information details please deal with paper model method "
+    "any more so ok okay and hi hey".split()
+)
+"""Words that ask nothing of a name by themselves: "whats the deal with LongPO", "info on HLLM please"."""
+
+
+def name_only(question: str, called: list[str]) -> bool:
+    """The question is a name and filler words only ("whats LongPO", "HLLM?"): it asks what the named thing is."""
+    named = {squash(part) for name in called for part in [name, *parts(name)]}
+    rest = [w for w in (squash(t) for t in _TOKEN.findall(question)) if w and w not in named]
+    return all(w in _FILLER or w.isdigit() for w in rest)
 
 
 _EXCLUDED = re.compile(
