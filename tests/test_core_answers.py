@@ -159,6 +159,12 @@ def test_a_name_alone_is_answered_with_what_the_paper_does(seeded: rag.Settings)
     assert len(answer.text.split()) <= 80
 
 
+def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> None:
+    answer = rag.ask("Tell me about HLLM", settings=seeded)
+    assert "we propose a novel Hierarchical Large Language Model" in answer.citations[0].quote
+    assert "Item LLM extracts rich content features" in answer.citations[1].quote  # the sentence after, not a result
+
+
 @pytest.mark.parametrize(
     ("question", "answer_words"),
     [
