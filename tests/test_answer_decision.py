@@ -37,6 +37,12 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
     assert re.search(r"\b(?:we|our|this (?:paper|work))\b", answer.citations[0].quote, re.I), "it leads with what the work does"
 
 
+def test_a_name_only_the_abstract_introduces_is_answered_from_that_paper(seeded: rag.Settings) -> None:
+    answer = rag.ask("tell me about 2DMSE", settings=seeded)  # "(2DMSE)" in its abstract, not in its title
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title == "2D Matryoshka Sentence Embeddings"
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [

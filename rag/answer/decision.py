@@ -49,7 +49,8 @@ class Signals:
     margin: float
     """How far the source's dense score stands above the mean of the other retrieved sources'."""
     home: float
-    """1 when the question names something and the source's title names it too: the paper is about it."""
+    """1 when the question names something and the source's title names it too, or its abstract introduces it
+    ("... (2DMSE)"): the paper is about it."""
     sentence: float
     """Share of the question's weight that one sentence of the abstract (with the title) holds: the terms together."""
     behind: float
@@ -273,7 +274,7 @@ def signals_of(
             absent=absent,
             unstated=float(unstated),
             margin=dense[index] - statistics.fmean([d for i, d in enumerate(dense) if i != index] or [0.0]),
-            home=float(bool(rare) and all(named_in(vocabulary(source.title), name) for name in rare)),
+            home=float(bool(rare) and all(_home_of(source, name) for name in rare)),
             sentence=max((sum(w for t, w in wanted.items() if t in terms_ | title) / total
                           for terms_ in _sentence_terms(source.abstract)), default=0.0),
             behind=max(dense) - dense[index],
@@ -284,6 +285,14 @@ def signals_of(
             fused=max(0.0, source.score) / best,
         )
     return out
+
+
+def _home_of(source: Source, name: str) -> bool:
+    """The paper is about `name`: its title names it, or its abstract introduces it ("... (2DMSE)", "called LongPO")."""
+    if named_in(vocabulary(source.title), name):
+        return True
+    said = re.escape(name)
+    return bool(re.search(rf"\(\s*{said}\s*[),;]|\b(?:called|dubbed|named|termed|coined)\s+{said}\b", source.abstract))
 
 
 def pairs_of(question: str, idf: Callable[[str], float]) -> dict[tuple[str, str], float]:
