@@ -43,6 +43,13 @@ def test_a_name_only_the_abstract_introduces_is_answered_from_that_paper(seeded:
     assert answer.citations[0].title == "2D Matryoshka Sentence Embeddings"
 
 
+def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:
+    answer = rag.ask("how many languges does CulturaX cover", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "167 languages" in answer.text
+    assert rag.ask("How many zorbles does Dolma have?", settings=seeded).abstained  # no word near it: not stated
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
