@@ -64,6 +64,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("How does Depth Anything work?", "No indexed abstract mentions Anything."),
         ("Which GPUs was HLLM trained on?", "No indexed abstract states a GPU type"),
         ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
+        ("What is HLLM's MMLU score?", "No indexed abstract states MMLU"),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

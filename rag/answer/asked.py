@@ -24,11 +24,13 @@ _PHRASE_WORD = r"(?!(?:does|do|did|is|are|was|were|the|papers|works|studies)\b)[
 """A word inside "what ... score": not a verb, not "papers" (a multi-paper question)."""
 _VALUE_VERBS = r"reach|reached|reaches|achieve|achieved|achieves|score|scored|scores|attain|attained|obtain|obtained"
 _MEASURE_OF = rf"\bwhat(?:'s| is) the\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\s+of\b"
+_MEASURE_OWNED = rf"\bwhat(?:'s| is| was| are| were)\s+(?:the\s+)?[\w\-.]+['’]s?\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\b"
+"""A measure owned by what is named: "What is HLLM's MMLU score?" measures MMLU."""
 
 _QUANTITY = re.compile(
     r"\bhow (?:many|much|large|big|long|fast|often|small)\b|\bby how\b|"
     rf"\b(?:what|which)\s+(?:{_PHRASE_WORD}){{0,3}}?(?:{MEASURES})\b|"
-    rf"\bwhat\b.{{0,60}}\b(?:does|do|did)\b.{{0,60}}\b(?:{_VALUE_VERBS})\b|{_MEASURE_OF}",
+    rf"\bwhat\b.{{0,60}}\b(?:does|do|did)\b.{{0,60}}\b(?:{_VALUE_VERBS})\b|{_MEASURE_OF}|{_MEASURE_OWNED}",
     re.I,
 )
 _COUNTED_LIST = re.compile(
@@ -352,6 +354,8 @@ def asked_units(question: str) -> list[str]:
         first, measure, of, second, measure_of = match.groups()
         units.extend(_content(" ".join(g for g in (first, of, second) if g)))
         units.extend(m for m in (measure, measure_of) if m and m.casefold() in UNIT_SPELLINGS)
+    for match in re.finditer(_MEASURE_OWNED, question, re.I):
+        units.extend(_content(match.group(1)))
     for match in _MEASURE_ON.finditer(question):
         units.extend(_content(match.group(1))[-1:])
     if _COST.search(question):
