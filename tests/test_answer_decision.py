@@ -147,6 +147,16 @@ def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Se
     assert {"Liger", "LoLCATs"} <= {c.title.partition(":")[0] for c in answer.citations}
 
 
+def test_a_question_about_a_study_that_compares_is_answered_from_that_study(seeded: rag.Settings) -> None:
+    from rag.answer.asked import read
+
+    assert read("Compare Liger and LoLCATs").many and read("How does Min-K% Prob compare to DC-PDD?").many
+    question = "What did the spectral analysis comparing low-rank adaptation against full fine-tuning find?"
+    assert not read(question).many
+    answer = rag.ask(question, settings=seeded)
+    assert {c.title for c in answer.citations} == {answer.sources[0].title}  # one study, not a list of LoRA papers
+
+
 def test_a_question_for_surveys_lists_the_surveys_on_the_topic_and_no_other_paper(seeded: rag.Settings) -> None:
     answer = rag.ask("Are there surveys on continual learning for large language models?", settings=seeded)
     cited = {c.title for c in answer.citations}

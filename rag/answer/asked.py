@@ -96,10 +96,13 @@ _MANY_EXIST = re.compile(
 """Questions after things that exist in the plural ("Are there comparisons of...", "What methods have been proposed
 to..."): a list, whatever names they use ("...in an LLM's pretraining data")."""
 _COMPARE = re.compile(
-    r"\bcompar(?:e|es|ing|ison)\b|\bcontrast\b|\bhow do .{1,80} and .{1,80} differ\b|"
+    r"^\W*comparing\b|\bcompare\b|\bcontrast\b|"
+    r"\bhow do .{1,80} and .{1,80} differ\b|"
     r"\bdiffer(?:ence|ences)? between\b|\bdiffers? from\b|\bvs\.?\s|\bversus\b",
     re.I,
 )
+"""A request to compare ("Compare X and Y", "How does X compare to Y", "X vs Y"); not a study that compares ("the
+analysis comparing LoRA against full fine-tuning", "a comparison of architectures"): that is one paper."""
 _CALENDAR = {
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
