@@ -134,6 +134,7 @@ def test_a_figure_counts_only_beside_the_asked_unit() -> None:
     assert not states_value("We collect 104GB of Dutch text and adapt it with low-rank adaptation (LoRA).", ("LoRA",))
     assert not states_value("GEB-1.3B achieves commendable inference times on CPUs.", ())
     assert states_value("We evaluate ten popular LLMs on four music understanding tasks.", ("tasks",))
+    assert states_value("We train 3,700 LLMs of varying sizes from scratch.", ("models",))  # LLMs are models
     assert not states_value("This leads to three findings: Context-Independent Specialization, Early Routing Learning.",
                             ("learning",))  # a count spelled out counts what follows it, not a rate of "learning"
 

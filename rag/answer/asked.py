@@ -145,7 +145,7 @@ UNIT_SPELLINGS = {
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost"),
-    "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
+    "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
 "+8.81", "9.3 BLEU")."""
