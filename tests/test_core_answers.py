@@ -171,6 +171,7 @@ def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> No
     [
         ("What pretraining tasks is InterBERT trained with?", "image-text matching"),
         ("What objectives does CodeT5+ combine during pretraining?", "span denoising"),
+        ("How big is ChineseWebText 2.0?", "3.8TB"),  # no other word of the question in the paper: the figure leads
     ],
 )
 def test_a_question_naming_the_paper_leads_with_its_sentence_on_what_is_asked(

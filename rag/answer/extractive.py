@@ -251,7 +251,12 @@ def within(question: Question, source: Source) -> Question:
     title = vocabulary(source.title)
     own = name_terms(n for n in question.asked.names if named_in(title, n))
     rest = {term: weight for term, weight in question.wanted.items() if term not in own}
-    return replace(question, wanted=rest) if own and rest else question
+    if not own or not rest:
+        return question
+    # Only words the paper has tell its sentences apart; with none ("How big is ChineseWebText 2.0?"), the asked
+    # kind of answer (a figure) alone chooses.
+    said = held(source.abstract)
+    return replace(question, wanted={term: weight for term, weight in rest.items() if term in said})
 
 
 def rank(question: Question, sources: list[Source], weights: Weights) -> list[Candidate]:
@@ -268,7 +273,8 @@ def features(question: Question, sentence: Sentence) -> Features:
     """The features of `sentence` for `question`."""
     return Features(
         rare_terms=_mass(question, sentence.terms) / question.total,
-        answer_type=_answer_type(question, sentence) * _mass(question, sentence.terms) / question.total,
+        answer_type=_answer_type(question, sentence) * (_mass(question, sentence.terms) / question.total
+                                                        if question.wanted else 1.0),
         background=sentence.background,
     )
 
