@@ -135,6 +135,7 @@ def test_a_figure_counts_only_beside_the_asked_unit() -> None:
     assert not states_value("GEB-1.3B achieves commendable inference times on CPUs.", ())
     assert states_value("We evaluate ten popular LLMs on four music understanding tasks.", ("tasks",))
     assert states_value("We train 3,700 LLMs of varying sizes from scratch.", ("models",))  # LLMs are models
+    assert states_value("It can be trained on a 100K budget.", ("cost",))  # a budget is what it cost
     assert not states_value("This leads to three findings: Context-Independent Specialization, Early Routing Learning.",
                             ("learning",))  # a count spelled out counts what follows it, not a rate of "learning"
 

@@ -144,7 +144,7 @@ UNIT_SPELLINGS = {
     "percentage": ("%", "percent"), "percent": ("%",), "share": ("%", "percent"), "fraction": ("%", "percent"),
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
-    "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost"),
+    "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost", "budget"),
     "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
