@@ -1,9 +1,9 @@
 """The question sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
 
 eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
-eval/dev3.jsonl, eval/dev5.jsonl and eval/dev6.jsonl were each written blind by a session that never read the
-answerer, run once as written (their blind figures are in docs/evaluation.md), then read: their bounds are the early
-warning for questions nobody tuned on.
+eval/dev3.jsonl, eval/dev5.jsonl, eval/dev6.jsonl and eval/dev7.jsonl were each written blind by a session that never
+read the answerer, run once as written (their blind figures are in docs/evaluation.md), then read: their bounds are the
+early warning for questions nobody tuned on.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ AT_LEAST = {
         "recall_at_5_single": 0.98,
         "recall_at_10_multi": 0.90,
         "mrr_at_10": 0.95,
-        "fact_hit": 0.86,
-        "lead_fact_hit": 0.77,
-        "citation_precision_single": 0.90,
+        "fact_hit": 0.87,
+        "lead_fact_hit": 0.78,
+        "citation_precision_single": 0.95,
         "abstention_unanswerable": 0.9,
         "list_recall": 0.82,
         "list_precision": 0.74,
@@ -46,9 +46,9 @@ AT_LEAST = {
     "dev3.jsonl": {
         "recall_at_5_single": 0.95,
         "recall_at_10_multi": 0.90,
-        "fact_hit": 0.86,
-        "lead_fact_hit": 0.71,
-        "citation_precision_single": 0.94,
+        "fact_hit": 0.88,
+        "lead_fact_hit": 0.75,
+        "citation_precision_single": 0.96,
         "abstention": 0.90,
         "right_paper": 0.95,
         "list_recall": 0.84,
@@ -68,7 +68,7 @@ AT_LEAST = {
         "recall_at_5_single": 0.97,
         "recall_at_10_multi": 0.90,
         "fact_hit": 0.80,
-        "lead_fact_hit": 0.72,
+        "lead_fact_hit": 0.70,
         "citation_precision_single": 0.92,
         "abstention": 0.92,
         "right_paper": 0.90,
@@ -86,10 +86,22 @@ AT_LEAST = {
         "list_recall": 0.83,
         "list_precision": 0.72,
     },
+    "dev7.jsonl": {
+        "recall_at_5_single": 0.97,
+        "recall_at_10_multi": 0.93,
+        "fact_hit": 0.88,
+        "lead_fact_hit": 0.71,
+        "citation_precision_single": 0.97,
+        "abstention": 0.93,
+        "right_paper": 0.97,
+        "list_recall": 0.85,
+        "list_precision": 0.79,
+    },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
 FALSE_ABSTENTION = {
-    "dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02
+    "dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02,
+    "dev7.jsonl": 0.02,
 }
 """Upper bounds on declining a question that has an answer (dev2's four are paraphrases whose paper retrieval ranks
 second or lower: declined rather than answered from the wrong paper)."""
