@@ -250,10 +250,12 @@ def read(question: str) -> Asked:
     return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute)
 
 
+CHAT = frozenset({"eli5", "tldr", "tl", "dr", "imo", "afaik", "fyi", "pls", "plz", "thx", "btw"})
+"""Chat shorthand a question may open with ("eli5 CorDA", "TL;DR of Dolma"): how to answer, not a name."""
 _FILLER = frozenset(
     "what whats what's wats wat is the a an on about info information details please deal with paper model method "
-    "any more so ok okay and hi hey".split()
-)
+    "any more so ok okay and hi hey of".split()
+) | CHAT
 """Words that ask nothing of a name by themselves: "whats the deal with LongPO", "info on HLLM please"."""
 
 
@@ -343,9 +345,13 @@ def names(question: str) -> list[str]:
     for token in _TOKEN.findall(question):
         token = _GENERIC_SUFFIX.sub("", token.strip(".-"))
         core = re.sub(r"\W", "", token)
+        if core.casefold() in CHAT:
+            continue
         if len(core) >= 2 and (any(c.isdigit() for c in core) or sum(c.isupper() for c in core) >= 2):
             found.append(token)
     return found
+
+
 
 
 def asked_units(question: str) -> list[str]:

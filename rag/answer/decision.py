@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..text import split_sentences, stems, terms
-from .asked import Asked, kept, named_in, read, states_attribute, states_value, vocabulary
+from .asked import CHAT, Asked, kept, named_in, read, states_attribute, states_value, vocabulary
 
 if TYPE_CHECKING:
     from ..types import Source
@@ -109,6 +109,7 @@ FORM_WORDS = frozenset(
         "something anything someone thing things kind lot lots actually basically instead versus via per "
         "able unable possible seem seems seemed turn turns turned keep keeps kept let lets end ends"
     )
+    | terms(" ".join(CHAT))
 )
 """Words of a question's frame ("Tell me about", "What problem does X solve"): they say how to answer, not about what."""
 
