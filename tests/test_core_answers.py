@@ -120,6 +120,7 @@ def test_questions_about_the_papers_are_not_refused(question: str) -> None:
         ("whats LongPO", "overview", ()),  # a name alone asks what it is
         ("HLLM?", "overview", ()),
         ("info on Dolma please", "overview", ()),
+        ("tl;dr of Dolma", "overview", ()),
         ("LongPO training data", "lookup", ()),
     ],
 )
@@ -159,6 +160,8 @@ def test_a_name_alone_is_answered_with_what_the_paper_does(seeded: rag.Settings)
     assert answer.text.startswith("Liger: Linearizing Large Language Models")  # the title says what it is
     assert "without adding extra parameters" in answer.text  # and the sentences after it what it does
     assert len(answer.text.split()) <= 80
+    shorthand = rag.ask("eli5 CorDA", settings=seeded)  # chat shorthand is no name the library must hold
+    assert not shorthand.abstained and shorthand.citations[0].title.startswith("CorDA:")
 
 
 def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> None:
