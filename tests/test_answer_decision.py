@@ -43,6 +43,18 @@ def test_a_name_only_the_abstract_introduces_is_answered_from_that_paper(seeded:
     assert answer.citations[0].title == "2D Matryoshka Sentence Embeddings"
 
 
+def test_a_detail_the_abstract_states_is_answered_and_a_synced_record_states_its_authors(seeded: rag.Settings) -> None:
+    from rag.answer.decision import decide
+    from rag.types import Source
+
+    assert not rag.ask("At which workshop did Vega-MT compete?", settings=seeded).abstained  # "WMT22 shared task"
+    paper = dict(paper_id="p", title="Kestrel: A Small Model", abstract="We present Kestrel, a small model.", n=1,
+                 score=1.0, dense_score=0.8)
+    question = "Who are the authors of Kestrel?"
+    assert decide(question, [Source(**paper)], lambda term: 5.0).reason
+    assert decide(question, [Source(**paper, authors=["A. Author", "B. Author"])], lambda term: 5.0).reason is None
+
+
 def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:
     answer = rag.ask("how many languges does CulturaX cover", settings=seeded)
     assert not answer.abstained, answer.reason
@@ -65,6 +77,11 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which GPUs was HLLM trained on?", "No indexed abstract states a GPU type"),
         ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
         ("What is HLLM's MMLU score?", "No indexed abstract states MMLU"),
+        ("Who are the authors of LongBench?", "No indexed abstract states a list of authors"),
+        ("Which university developed GeoLLM?", "No indexed abstract states an affiliated university"),
+        ("At which conference was BLADE published?", "No indexed abstract states a publication venue"),
+        ("What programming language is Fira implemented in?", "No indexed abstract states a programming language"),
+        ("How long did it take to train bert2BERT?", "No indexed abstract states duration"),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

@@ -135,6 +135,12 @@ _MEASURE_ON = re.compile(
 )
 """A measure taken on a named benchmark ("score on MMLU", "accuracy on GSM8K"): the benchmark is what is measured."""
 _IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| (?:in|to|for|on|per)\b|$)")
+_DURATION = re.compile(
+    r"\bhow long (?:did|does|do|will|would|was|were)\b.{0,60}\b(?:take|train|trained|training|pre-?train\w*|run|"
+    r"fine-?tun\w*)\b|\bhow much (?:wall[- ]?clock |training |gpu )?time\b",
+    re.I,
+)
+"""How long something took ("How long did it take to train X?"): a duration in hours, days or weeks."""
 _COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
 _FUNCTION_WORDS = {
     "the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them", "total", "overall",
@@ -144,6 +150,7 @@ UNIT_SPELLINGS = {
     "percentage": ("%", "percent"), "percent": ("%",), "share": ("%", "percent"), "fraction": ("%", "percent"),
     "proportion": ("%", "percent"), "parameters": ("b", "m", "billion", "million", "param"),
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
+    "duration": ("hours", "hour", "h", "days", "day", "weeks", "week", "minutes", "months"),
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost", "budget"),
     "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
 }
@@ -199,11 +206,48 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             re.I,
         ),
     ),
+    "list of authors": (
+        re.compile(
+            r"^\W*who\s+(?:are|were|is|was)\s+(?:the\s+)?authors?\b|^\W*who\s+(?:wrote|authored)\b|"
+            r"\b(?:name|list)\s+the\s+authors\b|\bwritten\s+by\s+whom\b",
+            re.I,
+        ),
+        re.compile(r"\bet al\b|^Authors:", re.I | re.M),
+    ),
+    "affiliated university": (
+        re.compile(r"\b(?:which|what)\s+(?:universit(?:y|ies)|institutions?|research (?:lab|group)s?)\b", re.I),
+        re.compile(r"universit|institut|college|academ(?:y|ia)|laborator|\blabs?\b", re.I),
+    ),
+    "publication venue": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:conference|venue|journal|workshop)\b|"
+            r"\b(?:published|accepted|presented|appear(?:ed)?)\s+(?:at|in)\s+(?:which|what)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:ACL|EMNLP|NAACL|EACL|COLING|NeurIPS|NIPS|ICLR|ICML|AAAI|IJCAI|CVPR|ICCV|ECCV|SIGIR|KDD|LREC|"
+            r"TACL|JMLR|WMT\d*)\b|(?i:\bconference\b|\bjournal\b|\bworkshop\b|\bproceedings\b|\bshared task\b|"
+            r"\baccepted (?:at|to|by|in)\b)"
+        ),
+    ),
+    "programming language": (
+        re.compile(
+            r"\bprogramming language\b.{0,60}\b(?:implemented|written|coded|built)\b|"
+            r"\b(?:implemented|coded|programmed)\s+in\s+(?:which|what)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\bpython\b|\bpytorch\b|\btensorflow\b|\bjax\b|c\+\+|\bjava\b|\brust\b|\bcuda\b|\btriton\b|"
+            r"\bmindspore\b|\bpaddle|\bimplemented in\b|\bwritten in\b",
+            re.I,
+        ),
+    ),
 }
 """Details a question asks by name and an abstract states by name when it states them: how a question asks
 each one, and how an abstract says it ("released under the Apache 2.0 license", "trained with AdamW", "on 2048
-Ascend 910 processors"). Asked of a paper whose abstract says none of it, the question is declined. Not
-affiliations: abstracts name companies by name ("a joint effort between Microsoft and NVIDIA"), an open list."""
+Ascend 910 processors", "accepted at ACL"). Asked of a paper whose abstract says none of it, the question is
+declined. A list of authors is stated by a synced paper's record ("Authors: ..."), never by an abstract. Not
+companies: abstracts name them by name ("a joint effort between Microsoft and NVIDIA"), an open list."""
 
 
 def states_attribute(attribute: str, text: str) -> bool:
@@ -369,6 +413,8 @@ def asked_units(question: str) -> list[str]:
         units.extend(_content(match.group(1))[-1:])
     if _COST.search(question):
         units.append("cost")
+    if _DURATION.search(question):
+        units.append("duration")
     if units or _QUANTITY.search(question):
         for match in _IN_UNITS.finditer(question):
             words = _content(match.group(1))

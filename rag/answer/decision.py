@@ -267,7 +267,7 @@ def signals_of(
         source = sources[index]
         title = held(source.title)
         unstated = (asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)) or (
-            asked.attribute is not None and not states_attribute(asked.attribute, f"{source.title} {source.abstract}")
+            asked.attribute is not None and not states_attribute(asked.attribute, _record(source))
         )
         out[index] = Signals(
             dense=dense[index],
@@ -286,6 +286,12 @@ def signals_of(
             fused=max(0.0, source.score) / best,
         )
     return out
+
+
+def _record(source: Source) -> str:
+    """What the library holds of a paper: its title, abstract and, for a synced paper, its authors."""
+    authors = f"\nAuthors: {', '.join(source.authors)}" if source.authors else ""
+    return f"{source.title} {source.abstract}{authors}"
 
 
 def _home_of(source: Source, name: str) -> bool:
