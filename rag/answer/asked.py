@@ -281,7 +281,7 @@ def read(question: str) -> Asked:
     asked_for = tuple(focus(question))
     if kind == "finding" and asked_for:  # "which technique was effective": a technique, whatever is said of it
         kind = "lookup"
-    called = entities(question)
+    called = [name for name in entities(question) if re.sub(r"\W", "", name).casefold() not in CHAT]
     if kind == "lookup" and called and name_only(question, called):  # "whats LongPO", "HLLM?": tell about it
         kind = "overview"
     many = bool(
@@ -389,8 +389,6 @@ def names(question: str) -> list[str]:
     for token in _TOKEN.findall(question):
         token = _GENERIC_SUFFIX.sub("", token.strip(".-"))
         core = re.sub(r"\W", "", token)
-        if core.casefold() in CHAT:
-            continue
         if len(core) >= 2 and (any(c.isdigit() for c in core) or sum(c.isupper() for c in core) >= 2):
             found.append(token)
     return found

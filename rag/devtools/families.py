@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from ..answer.asked import names as name_tokens
-from ..answer.asked import squash, states_value, vocabulary
+from ..answer.asked import squash, states_attribute, states_value, vocabulary
 from ..answer.decision import held
 from ..text import split_sentences, terms
 from ..types import Paper
@@ -41,6 +41,18 @@ ATTRIBUTE_FORMS = (
     "How many {unit} does {x} use?", "How many {unit} was {x} trained on?", "How many {unit} are in {x}?",
     "How many {unit} does {x} have?", "How many {unit} does the {x} paper mention?",
 )
+DETAIL_FORMS = {
+    "license": ("Under what license is {x} released?", "What license does {x} use?"),
+    "optimizer": ("Which optimizer was {x} trained with?", "What optimizer does {x} use?"),
+    "GPU type": ("Which GPUs was {x} trained on?", "What type of GPUs did {x} use?"),
+    "date": ("When was {x} released?", "What year was {x} published?"),
+    "hardware": ("What hardware was {x} trained on?",),
+    "list of authors": ("Who are the authors of {x}?", "Who wrote {x}?"),
+    "affiliated university": ("Which university developed {x}?", "What institution is behind {x}?"),
+    "publication venue": ("At which conference was {x} published?", "Which journal published {x}?"),
+    "programming language": ("What programming language is {x} implemented in?",),
+}
+"""How people ask a detail an abstract states by name (`asked.ATTRIBUTES`) of a paper they know by name."""
 SCORE_FORMS = ("What {measure} does {x} reach on {bench}?", "What is the {measure} of {x} on {bench}?")
 LIST_FORMS = (
     "Which papers study {p}?", "What work addresses {p}?", "Is there work on {p}?", "Which papers discuss {p}?",
@@ -166,7 +178,6 @@ def _topics_of(papers: list[Paper]) -> dict[str, tuple[list[Paper], list[Paper]]
 
 def generate(papers: list[Paper], seed: int = 7) -> list[Generated]:
     """Every family for `papers` (the loaded corpus), labelled and dealt into parts."""
-    rng = random.Random(seed)
     users: dict[str, int] = defaultdict(int)
     for paper in papers:
         for word in vocabulary(f"{paper.title} {paper.abstract}"):
@@ -175,10 +186,12 @@ def generate(papers: list[Paper], seed: int = 7) -> list[Generated]:
     named = {p.paper_id: n for p in papers if (n := short_name(p, users))}
     by_id = {p.paper_id: p for p in papers}
     out: list[Generated] = []
-    out += _natural(named, by_id, known, rng)
-    out += _attributes(named, by_id, rng)
-    out += _lists(_topics_of(papers), rng)
-    out += _topics(papers, rng)
+    # Each family draws from its own stream: a change to one family leaves the others' questions as they were.
+    out += _natural(named, by_id, known, random.Random(f"{seed}:natural"))
+    out += _attributes(named, by_id, random.Random(f"{seed}:attributes"))
+    out += _lists(_topics_of(papers), random.Random(f"{seed}:lists"))
+    out += _topics(papers, random.Random(f"{seed}:topics"))
+    out += _details(named, by_id, random.Random(f"{seed}:details"))
     for number, item in enumerate(out, start=1):
         item.id = f"gen-{number:04d}"
     return out
@@ -242,6 +255,21 @@ def _attributes(named: dict[str, str], by_id: dict[str, Paper], rng: random.Rand
         form = rng.choice(SCORE_FORMS)
         question = form.format(measure=rng.choice(MEASURES), x=named[paper_id], bench=bench)
         out.append(_item("unstated", form, question, [], key=paper_id))
+    return out
+
+
+def _details(named: dict[str, str], by_id: dict[str, Paper], rng: random.Random) -> list[Generated]:
+    """A detail asked by name of a named paper: answerable when its abstract states it, else unstated."""
+    out = []
+    for paper_id in sorted(named):
+        detail = rng.choice(sorted(DETAIL_FORMS))
+        form = rng.choice(DETAIL_FORMS[detail])
+        paper = by_id[paper_id]
+        question = form.format(x=named[paper_id])
+        if states_attribute(detail, f"{paper.title} {paper.abstract}"):
+            out.append(_item("attribute", form, question, [paper]))
+        else:
+            out.append(_item("unstated", form, question, [], key=paper_id))
     return out
 
 
