@@ -139,6 +139,25 @@ def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Setti
     }
 
 
+@pytest.mark.parametrize(
+    ("question", "many"),
+    [
+        ("papers on continual pretraining?", True),
+        ("Can you list papers that study continual pretraining?", True),
+        ("Who has worked on model merging?", True),
+        ("What has been done on model merging?", True),
+        ("Summarize the research on model merging", True),
+        ("How many papers does the survey review?", False),
+        ("How did the embedding paper decide which biomedical papers count as similar?", False),
+        ("Give me the gist of CapsFusion", False),
+    ],
+)
+def test_a_question_after_papers_is_a_list_in_the_forms_people_type(question: str, many: bool) -> None:
+    from rag.answer.asked import read
+
+    assert read(question).many is many
+
+
 def test_a_list_question_is_answered_when_a_paper_below_the_first_answers_it(seeded: rag.Settings) -> None:
     answer = rag.ask("What approaches exist to let a language model generate images and not just read them?", settings=seeded)
     assert not answer.abstained, answer.reason

@@ -82,9 +82,16 @@ _TYPE_TESTS: list[tuple[AnswerType, re.Pattern]] = [
 _MANY = re.compile(
     r"^\W*(?:(?:and|so|ok|okay|then)\W+)?(?:which|what|list|name|find|show me|are there|is there|have there been|"
     r"has anyone|have (?:any|researchers|people)|does any|do any|any)\b.{0,40}?\b(?:papers|works|studies|articles|"
-    r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b",
+    r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b|"
+    r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications)\s+(?:on|about|that|"
+    r"which|using|with|for|in|covering|studying|discussing|proposing|applying)\b|"
+    r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:worked|written|published|looked)\b|"
+    r"\bwhat\s+(?:has|have)\s+been\s+(?:done|published|written)\b|"
+    r"^\W*(?:anything|what(?:'s| is) out there)\s+(?:on|about)\b|"
+    r"\b(?:summari[sz]e|overview of)\s+(?:the\s+)?(?:research|literature|work)\s+(?:on|about)\b",
     re.I,
 )
+"""Questions after papers: "Which papers...", "Is there work on...", "papers on X?", "Who has worked on X?"."""
 _MANY_THINGS = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:approaches|methods|models|systems|datasets)\b", re.I)
 _KINDS = r"approaches|methods|techniques|strategies|frameworks|models|systems|datasets|benchmarks"
 _MANY_EXIST = re.compile(
