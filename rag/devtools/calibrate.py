@@ -6,8 +6,8 @@ the subject paper (answer or decline) and for every other retrieved paper of a l
 A logistic model (L2, classes weighed equally) is fit on four folds and scored on the fifth, folds dealt by
 paper; the shipped weights are the per-weight medians of the fold fits, and the list model's bias is then moved
 to where the hand-written list questions fitted on get the best F2 of cited papers (`list_threshold`). The
-held-out part of the families (other papers, and forms the fit never saw) and eval/dev2, dev3, dev5 and dev6 are
-scored last, never fitted on.
+held-out part of the families (other papers, and forms the fit never saw) and eval/dev2, dev3, dev5, dev6 and
+dev7 are scored last, never fitted on.
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def calibrate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.devtools.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, nargs="*", default=DEV_SETS, help="hand-written sets fitted on with the families")
-    checks = [Path("eval/dev2.jsonl"), Path("eval/dev3.jsonl"), Path("eval/dev5.jsonl"), Path("eval/dev6.jsonl")]
+    checks = [Path(f"eval/{name}.jsonl") for name in ("dev2", "dev3", "dev5", "dev6", "dev7")]
     parser.add_argument("--check", type=Path, nargs="*", default=checks, help="sets scored, never fitted")
     parser.add_argument("--signals", nargs="*", default=ANSWER_SIGNALS, choices=NAMES, help="signals the answer model uses")
     parser.add_argument("--keep-signals", nargs="*", default=KEEP_SIGNALS, choices=NAMES, help="signals the list model uses")

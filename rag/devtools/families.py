@@ -4,6 +4,8 @@ For every paper with a short name (the title before its colon, or an acronym its
 plain forms people type ("What does X do?", "Tell me about X"); the same forms with invented names no
 abstract contains and with near-misses one letter off a real name; attribute questions built from the
 abstracts' figures (answerable) and the same attribute asked of another paper's model (not stated: decline);
+a detail stated by name (license, authors, venue...) asked of every named paper (declined unless its abstract
+states it);
 list questions from papers sharing a rare phrase; topic questions from a phrase only one paper uses, asked
 with that paper in the library and, simulated by leaving it out of the retrieved sources, without it.
 
