@@ -24,7 +24,9 @@ _PHRASE_WORD = r"(?!(?:does|do|did|is|are|was|were|the|papers|works|studies)\b)[
 """A word inside "what ... score": not a verb, not "papers" (a multi-paper question)."""
 _VALUE_VERBS = r"reach|reached|reaches|achieve|achieved|achieves|score|scored|scores|attain|attained|obtain|obtained"
 _MEASURE_OF = rf"\bwhat(?:'s| is) the\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\s+of\b"
-_MEASURE_OWNED = rf"\bwhat(?:'s| is| was| are| were)\s+(?:the\s+)?[\w\-.]+['’]s?\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\b"
+_MEASURE_OWNED = (
+    rf"\bwhat(?:'s| is| was| are| were)\s+(?:the\s+)?[\w\-.]+['’]s?\s+((?:[\w\-@]+\s+){{0,2}}?)(?:{MEASURES})\b"
+)
 """A measure owned by what is named: "What is HLLM's MMLU score?" measures MMLU."""
 
 _QUANTITY = re.compile(
@@ -159,7 +161,8 @@ UNIT_SPELLINGS = {
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
     "duration": ("hours", "hour", "h", "days", "day", "weeks", "week", "minutes", "months"),
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost", "budget"),
-    "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"), "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
+    "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"),
+    "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
 "+8.81", "9.3 BLEU")."""
@@ -399,8 +402,6 @@ def names(question: str) -> list[str]:
         if len(core) >= 2 and (any(c.isdigit() for c in core) or sum(c.isupper() for c in core) >= 2):
             found.append(token)
     return found
-
-
 
 
 def asked_units(question: str) -> list[str]:

@@ -146,7 +146,7 @@ def decide(
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
-    asked = replace(asked, names=known, units=tuple(_spelled(unit, sources, idf) for unit in asked.units))
+    asked = replace(asked, names=known, units=tuple(_respelled(unit, sources, idf) for unit in asked.units))
     if asks_survey(question) and (surveys := [i for i, source in enumerate(sources) if is_survey(source)]):
         # "Which surveys cover X": a survey on X answers it, a paper on X does not.
         sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
@@ -341,7 +341,7 @@ def _share(names: list[str], wanted: dict[str, float], idf: Callable[[str], floa
     return sum(w for t, w in weights.items() if t in words) / (sum(weights.values()) or 1.0)
 
 
-def _spelled(unit: str, sources: list[Source], idf: Callable[[str], float]) -> str:
+def _respelled(unit: str, sources: list[Source], idf: Callable[[str], float]) -> str:
     """The measured thing as the sources spell it when the library has no word of it ("languges" → "languages"), so
     a typo does not read as a detail no abstract states."""
     found = terms(unit)
