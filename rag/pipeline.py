@@ -47,7 +47,9 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         timings["condense"] = elapsed_ms(clock)
         asked = read(question)
         depth = max(args.top_k, settings.answer.list_papers) if asked.many else args.top_k
-        retrieval = retrieve(search, query, depth, args.dates, rare_names(asked.names, search.bm25.idf))
+        # A follow-up that names nothing ("What are its main results?") searches for what the earlier questions named.
+        named = asked.names or read(query).names
+        retrieval = retrieve(search, query, depth, args.dates, rare_names(named, search.bm25.idf))
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
         context = " ".join(turn.question for turn in turns)

@@ -55,6 +55,15 @@ def test_a_detail_the_abstract_states_is_answered_and_a_synced_record_states_its
     assert decide(question, [Source(**paper, authors=["A. Author", "B. Author"])], lambda term: 5.0).reason is None
 
 
+def test_a_follow_up_is_about_the_paper_the_earlier_question_named(seeded: rag.Settings) -> None:
+    earlier = [{"question": "What is CMT?", "answer": ""}]
+    answer = rag.ask("What are its main results?", history=earlier, settings=seeded)
+    assert not answer.abstained, answer.reason  # was "No indexed abstract mentions CMT.": CMT was never searched for
+    assert answer.citations[0].title.startswith("CMT:")
+    authors = rag.ask("Who are its authors?", history=earlier, settings=seeded)
+    assert authors.abstained and "a list of authors" in (authors.reason or "")
+
+
 def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:
     answer = rag.ask("how many languges does CulturaX cover", settings=seeded)
     assert not answer.abstained, answer.reason

@@ -218,7 +218,7 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
     "list of authors": (
         re.compile(
-            r"^\W*who\s+(?:are|were|is|was)\s+(?:the\s+)?authors?\b|^\W*who\s+(?:wrote|authored)\b|"
+            r"^\W*who\s+(?:are|were|is|was)\s+(?:the\s+|its\s+|their\s+)?authors?\b|^\W*who\s+(?:wrote|authored)\b|"
             r"\b(?:name|list)\s+the\s+authors\b|\bwritten\s+by\s+whom\b",
             re.I,
         ),
