@@ -86,6 +86,8 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which GPUs was HLLM trained on?", "No indexed abstract states a GPU type"),
         ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
         ("What is HLLM's MMLU score?", "No indexed abstract states MMLU"),
+        ("what is zorbleformer", "No indexed abstract mentions zorbleformer."),  # a name typed in lower case
+        ("Which paper proposes a watermarking scheme for LLM-generated text?", "No indexed abstract mentions watermarking."),
         ("Who are the authors of LongBench?", "No indexed abstract states a list of authors"),
         ("Which university developed GeoLLM?", "No indexed abstract states an affiliated university"),
         ("At which conference was BLADE published?", "No indexed abstract states a publication venue"),

@@ -166,7 +166,7 @@ def decide(
         if (chance := answer.probability(signals[best])) >= 0.5:
             at, subject, confidence = best, sources[best], chance
     if confidence < 0.5:
-        return Decision(_weak(asked, signals[at]), confidence=confidence)
+        return Decision(_weak(asked, signals[at], _unheard(question, idf)), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
 
@@ -367,8 +367,20 @@ def _name_words(text: str) -> set[str]:
     return {w.strip(".,;:()[]\"'") for w in text.split() if w[:1].isupper() or any(c.isdigit() for c in w)}
 
 
-def _weak(asked: Asked, signals: Signals) -> str:
-    """The reason for a decline on weak evidence."""
+def _unheard(question: str, idf: Callable[[str], float]) -> list[str]:
+    """The question's words no indexed chunk has ("zorbleformer" in "what is zorbleformer"), as the question spells
+    them."""
+    ceiling = idf("\0")
+    words = [w.strip(".,;:!?()\"'") for w in _plain(question).split()]
+    return [
+        w for w in words if (found := terms(w.replace("-", " ")) - FORM_WORDS) and all(idf(t) >= ceiling for t in found)
+    ]
+
+
+def _weak(asked: Asked, signals: Signals, unheard: list[str]) -> str:
+    """The reason for a decline on weak evidence; a question mostly on words no abstract has says which."""
+    if signals.absent >= NAME_SHARE and unheard and not signals.unstated:
+        return f"No indexed abstract mentions {', '.join(unheard)}."
     if signals.unstated and asked.answer_type == "quantity" and asked.units:
         return f"No indexed abstract states {' '.join(asked.units)} for what the question asks about."
     if signals.unstated:
