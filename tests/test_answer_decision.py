@@ -87,6 +87,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
         ("What is HLLM's MMLU score?", "No indexed abstract states MMLU"),
         ("what is zorbleformer", "No indexed abstract mentions zorbleformer."),  # a name typed in lower case
+        ("What is the context length of HLLM?", "No indexed abstract states context"),  # a measure, not an overview
         ("Which paper proposes a watermarking scheme for LLM-generated text?", "No indexed abstract mentions watermarking."),
         ("Who are the authors of LongBench?", "No indexed abstract states a list of authors"),
         ("Which university developed GeoLLM?", "No indexed abstract states an affiliated university"),

@@ -121,6 +121,8 @@ def test_questions_about_the_papers_are_not_refused(question: str) -> None:
         ("HLLM?", "overview", ()),
         ("info on Dolma please", "overview", ()),
         ("tl;dr of Dolma", "overview", ()),
+        ("what is liger", "overview", ()),
+        ("What is the vocabulary size of Dolma?", "quantity", ("vocabulary",)),
         ("LongPO training data", "lookup", ()),
     ],
 )

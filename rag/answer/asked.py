@@ -71,7 +71,8 @@ _OVERVIEW = re.compile(
     r"^\W*what (?:problem|problems|issue|gap|challenge)s? (?:does|do|did) .{1,60}\b(?:solve|address|tackle)|"
     r"^\W*what(?:'s| is) (?:the )?.{1,60}? (?:paper |work |study )?about\W*$|^\W*what(?:'s| is) new in\b|"
     r"^\W*what is .{1,60}? used for\W*$|"
-    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*[A-Z][\w\-.+]*(?:\s+[a-z][\w\-]*){0,3}\W*$|"
+    r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*(?-i:[A-Z])[\w\-.+]*(?:\s+[a-z][\w\-]*){0,3}\W*$|"
+    r"^\W*what(?:'s| is| are)\s+[\w\-.+]+\W*$|"
     r"\bwhat(?:'s| is) (?:it|the point)\b|^\W*(?:how does|how do) \S+(?: \S+)? work\W*$|\bhow does (?:it|this) work\W*$",
     re.I,
 )
