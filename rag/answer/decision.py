@@ -30,7 +30,7 @@ from ..text import split_sentences, stems, terms
 from .asked import CHAT, Asked, kept, named_in, read, states_attribute, states_value, vocabulary
 
 if TYPE_CHECKING:
-    from ..types import Source
+    from ..types import Paper, Source
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def decide(
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
-    asked = replace(asked, names=known, units=tuple(_respelled(unit, sources, idf) for unit in asked.units))
+    asked = replace(asked, names=known, units=tuple(_respelled(unit, texts, idf) for unit in asked.units))
     if asks_survey(question) and (surveys := [i for i, source in enumerate(sources) if is_survey(source)]):
         # "Which surveys cover X": a survey on X answers it, a paper on X does not.
         sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
@@ -267,7 +267,7 @@ def signals_of(
         source = sources[index]
         title = held(source.title)
         unstated = (asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)) or (
-            asked.attribute is not None and not states_attribute(asked.attribute, _record(source))
+            asked.attribute is not None and not states_attribute(asked.attribute, record(source))
         )
         out[index] = Signals(
             dense=dense[index],
@@ -288,10 +288,11 @@ def signals_of(
     return out
 
 
-def _record(source: Source) -> str:
-    """What the library holds of a paper: its title, abstract and, for a synced paper, its authors."""
-    authors = f"\nAuthors: {', '.join(source.authors)}" if source.authors else ""
-    return f"{source.title} {source.abstract}{authors}"
+def record(paper: Paper) -> str:
+    """What the library holds of a paper, as a detail stated by name is looked for in it: its title, abstract and,
+    for a synced paper, its authors."""
+    authors = f"\nAuthors: {', '.join(paper.authors)}" if paper.authors else ""
+    return f"{paper.title} {paper.abstract}{authors}"
 
 
 def _home_of(source: Source, name: str) -> bool:
@@ -341,14 +342,13 @@ def _share(names: list[str], wanted: dict[str, float], idf: Callable[[str], floa
     return sum(w for t, w in weights.items() if t in words) / (sum(weights.values()) or 1.0)
 
 
-def _respelled(unit: str, sources: list[Source], idf: Callable[[str], float]) -> str:
+def _respelled(unit: str, texts: list[frozenset[str]], idf: Callable[[str], float]) -> str:
     """The measured thing as the sources spell it when the library has no word of it ("languges" → "languages"), so
-    a typo does not read as a detail no abstract states."""
+    a typo does not read as a detail no abstract states (`texts`: each source's `vocabulary`)."""
     found = terms(unit)
     if not found or any(idf(t) < idf("\0") for t in found):
         return unit
-    words = sorted({w.casefold().strip(".,;:()") for s in sources for w in s.abstract.split()})
-    return next(iter(difflib.get_close_matches(unit.casefold(), words, n=1, cutoff=0.85)), unit)
+    return next(iter(difflib.get_close_matches(unit.casefold(), sorted(set().union(*texts)), n=1, cutoff=0.85)), unit)
 
 
 def _unknown(missing: list[str], sources: list[Source]) -> str:

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from ..answer.asked import names as name_tokens
 from ..answer.asked import squash, states_attribute, states_value, vocabulary
-from ..answer.decision import held
+from ..answer.decision import held, record
 from ..text import split_sentences, terms
 from ..types import Paper
 from .evaluation import EvalQuestion
@@ -268,7 +268,7 @@ def _details(named: dict[str, str], by_id: dict[str, Paper], rng: random.Random)
         form = rng.choice(DETAIL_FORMS[detail])
         paper = by_id[paper_id]
         question = form.format(x=named[paper_id])
-        if states_attribute(detail, f"{paper.title} {paper.abstract}"):
+        if states_attribute(detail, record(paper)):  # what the decision reads: a synced record states its authors
             out.append(_item("attribute", form, question, [paper]))
         else:
             out.append(_item("unstated", form, question, [], key=paper_id))
