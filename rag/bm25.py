@@ -12,6 +12,7 @@ built over the same chunks, however they are split into segments.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ KEEP_FROM = 20_000
 KEEP_AT_MOST = 16_000_000
 """Numbers kept at most (64 MB: scores, and the rows of segments after the first); past it, all are dropped and kept
 anew. The commonest terms' one score per chunk have as much again, kept until it is full."""
+_TOKEN = re.compile(r"\w\w+")
+"""bm25s's token pattern (its default): runs of two or more word characters, so "7B" is one token and "2.0" none."""
 DENSE_SHARE = 4
 """A term held by at least a quarter of the chunks is kept as one score per chunk (see `Bm25Index._scores`)."""
 
@@ -62,6 +65,12 @@ class Vocabulary:
         """This vocabulary with those of `terms` it lacks appended (sorted, so every process numbers them alike)."""
         return self.appended(sorted({term for term in terms if term not in self.ids}))
 
+
+
+def indexable(term: str) -> bool:
+    """Whether the index could ever hold `term` (a stem): bm25s keeps runs of two or more word characters that are
+    not its English stop words, so "7", "b", "2.0" and "no" it never holds, and their rarity says nothing."""
+    return bool(_TOKEN.fullmatch(term)) and term not in bm25s.stopwords.STOPWORDS_EN
 
 @dataclass(frozen=True)
 class Postings:

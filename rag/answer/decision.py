@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..bm25 import indexable
 from ..text import split_sentences, stems, terms
 from .asked import CHAT, Asked, kept, named_in, read, states_attribute, states_value, vocabulary
 
@@ -229,8 +230,9 @@ def reading(question: str, idf: Callable[[str], float], context: str = "") -> tu
 
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
     """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
-    them) with their rarity."""
-    return {term: idf(term) for term in sorted(terms(_plain(question).replace("-", " ")) - FORM_WORDS)}
+    them) with their rarity; a term the index never holds ("7" and "b" of "7B", "no") has no rarity to weigh."""
+    found = terms(_plain(question).replace("-", " ")) - FORM_WORDS
+    return {term: idf(term) for term in sorted(found) if indexable(term)}
 
 
 def _plain(question: str) -> str:
@@ -373,7 +375,9 @@ def _unheard(question: str, idf: Callable[[str], float]) -> list[str]:
     ceiling = idf("\0")
     words = [w.strip(".,;:!?()\"'") for w in _plain(question).split()]
     return [
-        w for w in words if (found := terms(w.replace("-", " ")) - FORM_WORDS) and all(idf(t) >= ceiling for t in found)
+        w for w in words
+        if (found := {t for t in terms(w.replace("-", " ")) - FORM_WORDS if indexable(t)})
+        and all(idf(t) >= ceiling for t in found)
     ]
 
 
