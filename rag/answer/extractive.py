@@ -209,7 +209,10 @@ class ExtractiveBackend:
             # What a work is and does: its first sentence about itself ("we propose...") past the background, not
             # the best-scoring one, which is often a result naming it ("Our models, dubbed IRCoder, display gains...").
             first = [c for c in own if not c.sentence.background and _OWN_WORK.search(c.sentence.text)]
-            lead = min(first, key=lambda c: c.sentence.index, default=lead)
+            # Among them, the first to name the work as it brings it in ("we introduce Mix-LN, a novel..."), not
+            # the motivation before it ("While some view this as..., we identify it as a training shortfall").
+            naming = [c for c in first if _OVERVIEW_CUES & c.sentence.cues and _names_asked(question, c.sentence)]
+            lead = min(naming or first, key=lambda c: c.sentence.index, default=lead)
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
         # An overview's next sentence is the one after "we propose X", which says how X works; then the best-scoring
@@ -231,6 +234,12 @@ class ExtractiveBackend:
                 picked.append(cand)
                 words += cand.sentence.words
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
+
+
+def _names_asked(question: Question, sentence: Sentence) -> bool:
+    """The sentence says a name the question asks about."""
+    words = vocabulary(sentence.text)
+    return any(named_in(words, name) for name in question.asked.names)
 
 
 def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Question:
