@@ -37,6 +37,30 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
     assert re.search(r"\b(?:we|our|this (?:paper|work))\b", answer.citations[0].quote, re.I), "it leads with what the work does"
 
 
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("Can a chatbot that learns to flatter people end up learning to hack its own reward?", "Sycophancy to Subterfuge"),
+        ("Could a model trained to flatter users end up hacking its own reward signal?", "Sycophancy to Subterfuge"),
+    ],
+)
+def test_a_question_in_everyday_words_no_abstract_uses_is_answered(seeded: rag.Settings, question: str, title: str) -> None:
+    # "flatter" and "hack" are in no abstract, yet they are the question's wording, not a topic the library lacks.
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title.startswith(title)
+
+
+def test_words_the_search_index_never_holds_do_not_weigh_as_the_rarest() -> None:
+    # bm25s keeps runs of two or more letters or digits that are not stop words: "7B" is "7" and "b" here, "no" a stop
+    # word; weighed at the rarity of a word no abstract has, they read as a topic the library lacks.
+    from rag.answer.decision import weights_of
+
+    assert set(weights_of("Was Heron-7B trained with no curriculum on 2.0 versions?", lambda term: 1.0)) == {
+        "heron", "curriculum", "version", "train"
+    }
+
+
 def test_a_name_only_the_abstract_introduces_is_answered_from_that_paper(seeded: rag.Settings) -> None:
     answer = rag.ask("tell me about 2DMSE", settings=seeded)  # "(2DMSE)" in its abstract, not in its title
     assert not answer.abstained, answer.reason
@@ -94,6 +118,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("At which conference was BLADE published?", "No indexed abstract states a publication venue"),
         ("What programming language is Fira implemented in?", "No indexed abstract states a programming language"),
         ("How long did it take to train bert2BERT?", "No indexed abstract states duration"),
+        ("Which papers teach language models to play chess?", "No indexed abstract mentions chess."),  # plain English
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

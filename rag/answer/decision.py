@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from ..bm25 import indexable
 from ..text import split_sentences, stems, terms
+from .english import ordinary
 from .asked import CHAT, Asked, kept, named_in, read, states_attribute, states_value, vocabulary
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ class Signals:
     coverage: float
     """Share of the question's rarity-weighted content terms found in the source's title and abstract."""
     absent: float
-    """Share of the question's weight on words no indexed chunk has at all ("watermarking" in a library without it)."""
+    """Share of the question's weight on words no indexed chunk has at all ("watermarking" in a library without it),
+    ordinary English words aside (`english.ordinary`)."""
     unstated: float
     """1 when an attribute is asked and the source does not state it: no figure of "how many GPUs", no word of a
     license for "under what license" (`asked.ATTRIBUTES`); else 0."""
@@ -167,7 +169,8 @@ def decide(
         if (chance := answer.probability(signals[best])) >= 0.5:
             at, subject, confidence = best, sources[best], chance
     if confidence < 0.5:
-        return Decision(_weak(asked, signals[at], _unheard(question, idf)), confidence=confidence)
+        unheard = _unheard(question, idf)
+        return Decision(_weak(asked, signals[at], unheard, _share(unheard, wanted, idf)), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
 
@@ -193,6 +196,7 @@ def is_survey(source: Source) -> bool:
     return bool(_SURVEY_TITLE.search(source.title) or _SURVEY_ABSTRACT.search(source.abstract))
 
 
+ORDINARY_SHARE = 0.5
 NAME_SHARE = 0.25
 """A name no retrieved abstract mentions declines the question when it carries at least this share of the question's
 weight ("Tell me about RWKV"); a lesser one ("...snapshots in CPU RAM, protected by erasure coding") is weighed with
@@ -262,7 +266,9 @@ def signals_of(
     best = max((s.score for s in sources), default=0.0) or 1.0
     dense = _dense_scores(sources)
     covered = [sum(w for t, w in wanted.items() if t in words) / total for words in found]
-    absent = sum(w for w in wanted.values() if w >= (idf("\0") or 1.0)) / total
+    # An ordinary English word no abstract has ("whoever", "flatter") is the question's wording, not a topic the
+    # library lacks ("watermarking"): it weighs in coverage, not here.
+    absent = sum(w * (ORDINARY_SHARE if ordinary(t) else 1.0) for t, w in wanted.items() if w >= (idf("\0") or 1.0)) / total
     rare = rare_names(asked.names, idf)
     out = {}
     for index in which:
@@ -381,9 +387,10 @@ def _unheard(question: str, idf: Callable[[str], float]) -> list[str]:
     ]
 
 
-def _weak(asked: Asked, signals: Signals, unheard: list[str]) -> str:
-    """The reason for a decline on weak evidence; a question mostly on words no abstract has says which."""
-    if signals.absent >= NAME_SHARE and unheard and not signals.unstated:
+def _weak(asked: Asked, signals: Signals, unheard: list[str], share: float) -> str:
+    """The reason for a decline on weak evidence; a question a `share` of whose weight is on words no abstract has
+    (`unheard`, ordinary English ones too: "chess") says which."""
+    if share >= NAME_SHARE and unheard and not signals.unstated:
         return f"No indexed abstract mentions {', '.join(unheard)}."
     if signals.unstated and asked.answer_type == "quantity" and asked.units:
         return f"No indexed abstract states {' '.join(asked.units)} for what the question asks about."
