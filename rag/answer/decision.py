@@ -199,7 +199,7 @@ def is_survey(source: Source) -> bool:
 ORDINARY_SHARE = 0.5
 """How much an ordinary English word no abstract has counts towards `Signals.absent`: at 0, "Which papers train
 language models to play chess?" was answered; .25 and .5 decide every hand-written set alike; at .75 dev2 lost
-back three paraphrases in everyday words."""
+back two paraphrases in everyday words."""
 NAME_SHARE = 0.25
 """A name no retrieved abstract mentions declines the question when it carries at least this share of the question's
 weight ("Tell me about RWKV"); a lesser one ("...snapshots in CPU RAM, protected by erasure coding") is weighed with
