@@ -160,6 +160,12 @@ def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) 
     assert "Ascend" in answer.text
 
 
+def test_how_much_data_is_answered_by_a_count_of_tokens(seeded: rag.Settings) -> None:
+    answer = rag.ask("How much data was OpenMoE trained on?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "1T tokens" in answer.text
+
+
 def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Settings) -> None:
     answer = rag.ask("Which papers apply large language models to recommender systems?", settings=seeded)
     lines = answer.text.split("\n")

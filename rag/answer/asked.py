@@ -164,9 +164,10 @@ UNIT_SPELLINGS = {
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost", "budget"),
     "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"),
     "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
+    "data": ("tokens", "tb", "gb", "words", "documents", "samples", "examples", "pairs", "instructions", "images"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
-"+8.81", "9.3 BLEU")."""
+"+8.81", "9.3 BLEU", "how much data" → "1T tokens")."""
 _FIGURE = re.compile(r"^([~≈<>+])?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
 _NUMBER_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds "
