@@ -86,6 +86,9 @@ def test_a_follow_up_is_about_the_paper_the_earlier_question_named(seeded: rag.S
     assert answer.citations[0].title.startswith("CMT:")
     authors = rag.ask("Who are its authors?", history=earlier, settings=seeded)
     assert authors.abstained and "a list of authors" in (authors.reason or "")
+    sizes = rag.ask("what sizes does it come in?", history=[{"question": "Tell me about Tower+", "answer": ""}], settings=seeded)
+    assert not sizes.abstained, sizes.reason  # "Tower+" is a name though its "+" is not a letter
+    assert sizes.citations[0].title.startswith("Tower+:")
 
 
 def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:

@@ -337,13 +337,13 @@ def kept(question: str) -> str:
 
 def entities(question: str) -> list[str]:
     """What the question calls by name: `names` (acronyms, model names) and capitalised words inside a sentence
-    ("What does Dolma do?"), but for calendar words."""
+    ("What does Dolma do?", "Tell me about Tower+"), but for calendar words."""
     found = names(question)
     for sentence in re.split(r"(?<=[.?!:;])\s+", question.strip()):
         tokens = _TOKEN.findall(sentence)
         for token in tokens[1:]:
             word = token.strip(".-")
-            if re.fullmatch(r"[A-Z][a-z][\w\-]*", word) and word.casefold() not in _CALENDAR and word not in found:
+            if re.fullmatch(r"[A-Z][a-z][\w\-]*\+*", word) and word.casefold() not in _CALENDAR and word not in found:
                 found.append(word)
     return found
 
