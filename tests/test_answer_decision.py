@@ -157,6 +157,15 @@ def test_a_year_states_a_date_and_a_count_of_processors_does_not() -> None:
     assert not states_attribute("date", "It was trained on 2048 Ascend processors.")
 
 
+def test_a_count_of_tokens_is_not_a_count_of_parameters(seeded: rag.Settings) -> None:
+    from rag.answer.asked import states_value
+
+    assert not states_value("on 104GB of Dutch text (32B tokens)", ("parameters",))
+    assert states_value("a 7B model trained on 2T tokens", ("parameters",))
+    answer = rag.ask("How many parameters does ChocoLlama-2 have?", settings=seeded)
+    assert answer.abstained and "parameters" in (answer.reason or "")  # its abstract counts only tokens and bytes
+
+
 def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) -> None:
     answer = rag.ask("What hardware was TechGPT-2.0 trained on?", settings=seeded)
     assert not answer.abstained, answer.reason

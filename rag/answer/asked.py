@@ -456,6 +456,12 @@ def value_words(sentence: str) -> list[str]:
     return out
 
 
+_MAGNITUDES = frozenset({"k", "m", "b", "t"})
+_COUNT_NOUNS = frozenset(
+    "tokens words images samples examples pairs documents instructions queries passages sentences characters pages "
+    "videos dialogues conversations questions problems hours steps files lines".split()
+)
+"""What a figure with a magnitude's letter ("32B", "1T") may count instead of parameters."""
 _COUNTED = 3
 """A figure spelled out counts the thing named within this many words after it ("four music understanding tasks")."""
 
@@ -471,7 +477,9 @@ def states_value(sentence: str, units: tuple[str, ...], window: int = 6) -> bool
     wanted = [s for unit in units for s in spellings(unit)]
     near = {j for i in figures for j in range(max(0, i - window), min(len(words), i + window + 2))}
     near |= {j for i in spelled for j in range(i + 1, min(len(words), i + _COUNTED + 1))}
-    return any(_spelled(words[j], s) for j in near for s in wanted)
+    # "32B tokens" counts tokens, not parameters: a magnitude's letter belongs to the count noun after it.
+    counting = {j for j in range(1, len(words) - 1) if words[j] in _MAGNITUDES and words[j + 1] in _COUNT_NOUNS}
+    return any(_spelled(words[j], s) for j in near - counting for s in wanted)
 
 
 def _spelled(word: str, spelling: str) -> bool:
