@@ -39,6 +39,19 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
 
 @pytest.mark.parametrize(
     ("question", "title"),
+    [("expalin CorDA", "CorDA"), ("Hwo does LoLCATs work?", "LoLCATs"), ("Liger: what is it, in plain words?", "Liger")],
+)
+def test_a_typo_in_how_it_asks_or_a_name_opening_it_still_gets_the_overview(
+    seeded: rag.Settings, question: str, title: str
+) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title.startswith(f"{title}:")
+    assert answer.text.startswith(f"{answer.citations[0].title} [1]: ")  # the overview: the whole title, then its work
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
     [
         ("Can a chatbot that learns to flatter people end up learning to hack its own reward?", "Sycophancy to Subterfuge"),
         ("Could a model trained to flatter users end up hacking its own reward signal?", "Sycophancy to Subterfuge"),

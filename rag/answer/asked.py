@@ -6,11 +6,15 @@ sentence carries it?). The word lists name kinds of questions and sentences, nev
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
+
+from ..text import terms
+from .english import ordinary
 
 AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "overview", "lookup"]
 
@@ -331,19 +335,62 @@ _EXCLUDED = re.compile(
 
 
 def kept(question: str) -> str:
-    """The question without what it sets aside: those words say what the answer is not about."""
-    return _EXCLUDED.sub(" ", question)
+    """The question without what it sets aside (those words say what the answer is not about), its frame words'
+    typos mended ("waht does HLLM do?", "expalin PowerNorm")."""
+    return _FRAME_TYPO.sub(_mended, _EXCLUDED.sub(" ", question))
+
+
+def _english(word: str) -> bool:
+    """An English word: a stop word ("that") or one whose stem the vocabulary holds (`english.ordinary`)."""
+    found = terms(word)
+    return not found or any(ordinary(t) for t in found)
+
+
+_FRAME = (
+    "what", "how", "why", "who", "explain", "describe", "summarize", "summarise", "tell", "which", "does", "about",
+    "overview",
+)
+"""The words that say how a question asks: a typo in one must not hide its form or read as a name."""
+_FRAME_TYPO = re.compile(r"\b[A-Za-z]{3,10}\b")
+
+
+def _mended(match: re.Match[str]) -> str:
+    """A word that is no English word but one typo (a letter swapped with the next, lost, added or changed) away from
+    a frame word with its first letter, as that word."""
+    word = match.group(0)
+    lowered = word.casefold()
+    if lowered in _FRAME or _english(lowered):
+        return word
+    close = next((f for f in _FRAME if f[0] == lowered[0] and _one_typo(lowered, f)), None)
+    if close is None:
+        return word
+    return close.capitalize() if word[0].isupper() else close
+
+
+def _one_typo(word: str, meant: str) -> bool:
+    """`word` is `meant` with one letter changed, lost or added, or two neighbours swapped."""
+    if len(word) == len(meant):
+        diff = [i for i, (a, b) in enumerate(zip(word, meant)) if a != b]
+        first, last = (diff + [0, 0])[:2]
+        swapped = len(diff) == 2 and last == first + 1 and (word[first], word[last]) == (meant[last], meant[first])
+        return len(diff) == 1 or swapped
+    short, long = sorted((word, meant), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def entities(question: str) -> list[str]:
     """What the question calls by name: `names` (acronyms, model names) and capitalised words inside a sentence
-    ("What does Dolma do?", "Tell me about Tower+"), but for calendar words."""
+    ("What does Dolma do?", "Tell me about Tower+") or opening it when no English word ("Fira: what is it?"), but for
+    calendar words."""
     found = names(question)
     for sentence in re.split(r"(?<=[.?!:;])\s+", question.strip()):
         tokens = _TOKEN.findall(sentence)
-        for token in tokens[1:]:
+        for at, token in enumerate(tokens):
             word = token.strip(".-")
-            if re.fullmatch(r"[A-Z][a-z][\w\-]*\+*", word) and word.casefold() not in _CALENDAR and word not in found:
+            # A sentence's first word is a name only when it is no English word ("Fira: what is it?", not "Tell").
+            first = at == 0 and (len(word) < 4 or word.casefold() in CHAT or _english(word))
+            capital = re.fullmatch(r"[A-Z][a-z][\w\-]*\+*", word)
+            if capital and not first and word.casefold() not in _CALENDAR and word not in found:
                 found.append(word)
     return found
 
