@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ("Summarize the Bailong paper.", "Bailong"),
         ("Give me an overview of Holmes.", "Holmes"),
         ("How does LoLCATs work?", "LoLCATs"),
+        ("Why does Liger matter?", "Liger"),
+        ("What makes CorDA different?", "CorDA"),
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:

@@ -74,7 +74,11 @@ _OVERVIEW = re.compile(
     r"^\W*what(?:'s| is| are)? (?:the )?(?:main |key |core )?(?:idea|point|contribution|gist)s? (?:of|behind|in)\b|"
     r"^\W*what (?:problem|problems|issue|gap|challenge)s? (?:does|do|did) .{1,60}\b(?:solve|address|tackle)|"
     r"^\W*what(?:'s| is) (?:the )?.{1,60}? (?:paper |work |study )?about\W*$|^\W*what(?:'s| is) new in\b|"
-    r"^\W*what is .{1,60}? used for\W*$|"
+    r"^\W*what is .{1,60}? used for\W*$|^\W*what(?:'s| is) .{1,60}? good for\W*$|"
+    r"^\W*why (?:is|are|was|does|do|would|should) .{1,60}? (?:a big deal|important|significant|interesting|notable|"
+    r"novel|useful|relevant|matters?)\W*$|^\W*what(?:'s| is) (?:so )?(?:special|different|unique|novel|interesting) "
+    r"about\b|^\W*what makes .{1,60}? (?:special|different|unique|novel|interesting)\W*$|"
+    r"^\W*what(?:'s| is) (?:the )?(?:significance|importance) of\b|"
     r"^\W*what(?:'s| is| are)\s+(?:the\s+)?[\w\-.+]*(?-i:[A-Z])[\w\-.+]*(?:\s+[a-z][\w\-]*){0,3}\W*$|"
     r"^\W*what(?:'s| is| are)\s+[\w\-.+]+\W*$|"
     r"\bwhat(?:'s| is) (?:it|the point)\b|^\W*(?:how does|how do) \S+(?: \S+)? work\W*$|\bhow does (?:it|this) work\W*$",
