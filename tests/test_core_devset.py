@@ -1,9 +1,9 @@
 """The question sets through `papertrail eval`'s code path, held to the bounds a regression must not cross.
 
 eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
-eval/dev3.jsonl, eval/dev5.jsonl, eval/dev6.jsonl and eval/dev7.jsonl were each written blind by a session that never
-read the answerer, run once as written (their blind figures are in docs/evaluation.md), then read: their bounds are the
-early warning for questions nobody tuned on.
+eval/dev3.jsonl, eval/dev5.jsonl, eval/dev6.jsonl, eval/dev7.jsonl and eval/dev8.jsonl were each written blind by a
+session that never read the answerer, run once as written (their blind figures are in docs/evaluation.md), then read:
+their bounds are the early warning for questions nobody tuned on.
 """
 
 from __future__ import annotations
@@ -97,14 +97,25 @@ AT_LEAST = {
         "list_recall": 0.85,
         "list_precision": 0.79,
     },
+    "dev8.jsonl": {
+        "recall_at_5_single": 0.95,
+        "recall_at_10_multi": 0.93,
+        "fact_hit": 0.74,
+        "lead_fact_hit": 0.57,
+        "citation_precision_single": 0.95,
+        "abstention": 0.95,
+        "right_paper": 0.91,
+        "list_recall": 0.73,
+        "list_precision": 0.80,
+    },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
 FALSE_ABSTENTION = {
-    "dev.jsonl": 0.04, "dev2.jsonl": 0.08, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02,
-    "dev7.jsonl": 0.02,
+    "dev.jsonl": 0.04, "dev2.jsonl": 0.04, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02,
+    "dev7.jsonl": 0.02, "dev8.jsonl": 0.05,
 }
-"""Upper bounds on declining a question that has an answer (dev2's four are paraphrases whose paper retrieval ranks
-second or lower: declined rather than answered from the wrong paper)."""
+"""Upper bounds on declining a question that has an answer (dev8's: paraphrases in everyday words whose paper
+retrieval ranks second or lower, declined rather than answered from the wrong paper)."""
 
 
 @pytest.mark.parametrize("name", sorted(AT_LEAST))
