@@ -137,6 +137,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("What programming language is Fira implemented in?", "No indexed abstract states a programming language"),
         ("How long did it take to train bert2BERT?", "No indexed abstract states duration"),
         ("Which papers teach language models to play chess?", "No indexed abstract mentions chess."),  # plain English
+        ("How much does Liger reduce perplexity?", "No indexed abstract states perplexity"),  # a change in a measure
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(
@@ -185,6 +186,12 @@ def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) 
     answer = rag.ask("What hardware was TechGPT-2.0 trained on?", settings=seeded)
     assert not answer.abstained, answer.reason
     assert "Ascend" in answer.text
+
+
+def test_how_much_a_measure_changes_is_answered_by_a_figure_of_that_measure(seeded: rag.Settings) -> None:
+    answer = rag.ask("How much can SLTrain cut memory?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "reduce memory requirements by up to 73%" in answer.text
 
 
 def test_how_much_data_is_answered_by_a_count_of_tokens(seeded: rag.Settings) -> None:

@@ -152,6 +152,14 @@ _MEASURE_ON = re.compile(
     rf"\b(?:{MEASURES}|scored)\s+(?:on|in)\s+(?:the\s+)?([\w\-.]*[A-Z0-9][\w\-.]*)",
 )
 """A measure taken on a named benchmark ("score on MMLU", "accuracy on GSM8K"): the benchmark is what is measured."""
+_MEASURE_CHANGE = re.compile(
+    r"\bhow much (?:does|do|did|can|could|would|will)\b.{1,60}?\b(?:lower|reduce|cut|improve|increase|raise|boost|"
+    r"decrease|save|shrink|drop)s?\s+(?:[\w\-]+\s+){0,2}?(perplexity|accuracy|latency|memory|loss|flops|cost|time|"
+    r"throughput|speed|size|length)\b",
+    re.I,
+)
+"""A change in a measure ("How much does Mix-LN lower perplexity?", "how much can SLTrain cut memory"): the measure
+is what must be stated with a figure."""
 _IN_UNITS = re.compile(r"\bin ((?:[a-z\-]+\s+){0,2}?[a-z\-]+)(?= and\b|[,?]| (?:in|to|for|on|per)\b|$)")
 _DURATION = re.compile(
     r"\bhow long (?:did|does|do|will|would|was|were)\b.{0,60}\b(?:take|train|trained|training|pre-?train\w*|run|"
@@ -470,6 +478,7 @@ def asked_units(question: str) -> list[str]:
         units.extend(_content(match.group(1)))
     for match in _MEASURE_ON.finditer(question):
         units.extend(_content(match.group(1))[-1:])
+    units.extend(match.group(1).casefold() for match in _MEASURE_CHANGE.finditer(question))
     if _COST.search(question):
         units.append("cost")
     if _DURATION.search(question):
