@@ -53,6 +53,21 @@ def test_a_typo_in_how_it_asks_or_a_name_opening_it_still_gets_the_overview(
 
 
 @pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Fira, what is it?", ("Fira",)),
+        ("Bailong?", ("Bailong",)),
+        ("Quantization methods for LLMs?", ("LLMs",)),  # a topic opening a question is no name
+        ("Benchmarks for code generation?", ()),
+    ],
+)
+def test_a_first_word_is_a_name_only_when_it_stands_alone_and_is_no_english_word(question: str, names: tuple) -> None:
+    from rag.answer.asked import read
+
+    assert read(question).names == names
+
+
+@pytest.mark.parametrize(
     ("question", "title"),
     [
         ("Can a chatbot that learns to flatter people end up learning to hack its own reward?", "Sycophancy to Subterfuge"),

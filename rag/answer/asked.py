@@ -399,8 +399,10 @@ def entities(question: str) -> list[str]:
         tokens = _TOKEN.findall(sentence)
         for at, token in enumerate(tokens):
             word = token.strip(".-")
-            # A sentence's first word is a name only when it is no English word ("Fira: what is it?", not "Tell").
-            first = at == 0 and (len(word) < 4 or word.casefold() in CHAT or _english(word))
+            # A sentence's first word is a name only when it is no English word and stands alone ("Fira: what is
+            # it?", "Bailong?"), not "Tell" nor "Quantization methods for LLMs?".
+            alone = re.match(rf"\W*{re.escape(token)}\s*(?:[,:?!]|\s[-–—]\s|$)", sentence)
+            first = at == 0 and (len(word) < 4 or word.casefold() in CHAT or _english(word) or not alone)
             capital = re.fullmatch(r"[A-Z][a-z][\w\-]*\+*", word)
             if capital and not first and word.casefold() not in _CALENDAR and word not in found:
                 found.append(word)
