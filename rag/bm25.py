@@ -66,11 +66,11 @@ class Vocabulary:
         return self.appended(sorted({term for term in terms if term not in self.ids}))
 
 
-
 def indexable(term: str) -> bool:
     """Whether the index could ever hold `term` (a stem): bm25s keeps runs of two or more word characters that are
     not its English stop words, so "7", "b", "2.0" and "no" it never holds, and their rarity says nothing."""
     return bool(_TOKEN.fullmatch(term)) and term not in bm25s.stopwords.STOPWORDS_EN
+
 
 @dataclass(frozen=True)
 class Postings:

@@ -6,7 +6,6 @@ sentence carries it?). The word lists name kinds of questions and sentences, nev
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 
 from ..bm25 import indexable
 from ..text import split_sentences, stems, terms
-from .english import ordinary
 from .asked import CHAT, Asked, kept, named_in, read, states_attribute, states_value, vocabulary
+from .english import ordinary
 
 if TYPE_CHECKING:
     from ..types import Paper, Source
@@ -45,7 +45,7 @@ class Signals:
     """Share of the question's rarity-weighted content terms found in the source's title and abstract."""
     absent: float
     """Share of the question's weight on words no indexed chunk has at all ("watermarking" in a library without it),
-    ordinary English words aside (`english.ordinary`)."""
+    an ordinary English word counting at ORDINARY_SHARE (`english.ordinary`)."""
     unstated: float
     """1 when an attribute is asked and the source does not state it: no figure of "how many GPUs", no word of a
     license for "under what license" (`asked.ATTRIBUTES`); else 0."""
@@ -269,9 +269,10 @@ def signals_of(
     best = max((s.score for s in sources), default=0.0) or 1.0
     dense = _dense_scores(sources)
     covered = [sum(w for t, w in wanted.items() if t in words) / total for words in found]
-    # An ordinary English word no abstract has ("whoever", "flatter") is the question's wording, not a topic the
-    # library lacks ("watermarking"): it weighs in coverage, not here.
-    absent = sum(w * (ORDINARY_SHARE if ordinary(t) else 1.0) for t, w in wanted.items() if w >= (idf("\0") or 1.0)) / total
+    # An ordinary English word no abstract has ("whoever", "flatter") is more often the question's wording than a
+    # topic the library lacks ("watermarking"): it counts at ORDINARY_SHARE.
+    ceiling = idf("\0") or 1.0
+    absent = sum(w * (ORDINARY_SHARE if ordinary(t) else 1.0) for t, w in wanted.items() if w >= ceiling) / total
     rare = rare_names(asked.names, idf)
     out = {}
     for index in which:
