@@ -42,6 +42,13 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
     assert re.search(r"\b(?:we|our|this (?:paper|work))\b", answer.citations[0].quote, re.I), "it leads with what the work does"
 
 
+@pytest.mark.parametrize(("question", "name"), [("What's Mix-LN?", "Mix-LN"), ("What does DataMan do?", "DataMan")])
+def test_an_overview_leads_with_the_sentence_that_brings_the_work_in(seeded: rag.Settings, question: str, name: str) -> None:
+    # Not the motivation before it ("While some view this as ..., we identify it as a training shortfall").
+    answer = rag.ask(question, settings=seeded)
+    assert name in answer.citations[0].quote
+
+
 @pytest.mark.parametrize(
     ("question", "names"),
     [
