@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from ..text import terms
-from .english import ordinary
+from .english import english
 
 AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "overview", "lookup"]
 
@@ -351,12 +350,6 @@ def kept(question: str) -> str:
     return _FRAME_TYPO.sub(_mended, _EXCLUDED.sub(" ", question))
 
 
-def _english(word: str) -> bool:
-    """An English word: a stop word ("that") or one whose stem the vocabulary holds (`english.ordinary`)."""
-    found = terms(word)
-    return not found or any(ordinary(t) for t in found)
-
-
 _FRAME = (
     "what", "how", "why", "who", "explain", "describe", "summarize", "summarise", "tell", "which", "does", "about",
     "overview",
@@ -370,7 +363,7 @@ def _mended(match: re.Match[str]) -> str:
     a frame word with its first letter, as that word."""
     word = match.group(0)
     lowered = word.casefold()
-    if lowered in _FRAME or _english(lowered):
+    if lowered in _FRAME or english(lowered):
         return word
     close = next((f for f in _FRAME if f[0] == lowered[0] and _one_typo(lowered, f)), None)
     if close is None:
@@ -400,8 +393,10 @@ def entities(question: str) -> list[str]:
             word = token.strip(".-")
             # A sentence's first word is a name only when it is no English word and stands alone ("Fira: what is
             # it?", "Bailong?"), not "Tell" nor "Quantization methods for LLMs?".
-            alone = re.match(rf"\W*{re.escape(token)}\s*(?:[,:?!]|\s[-–—]\s|$)", sentence)
-            first = at == 0 and (len(word) < 4 or word.casefold() in CHAT or _english(word) or not alone)
+            first = at == 0 and (
+                len(word) < 4 or word.casefold() in CHAT or english(word)
+                or not re.match(rf"\W*{re.escape(token)}\s*(?:[,:?!]|\s[-–—]\s|$)", sentence)
+            )
             capital = re.fullmatch(r"[A-Z][a-z][\w\-]*\+*", word)
             if capital and not first and word.casefold() not in _CALENDAR and word not in found:
                 found.append(word)

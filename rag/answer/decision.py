@@ -236,10 +236,14 @@ def reading(question: str, idf: Callable[[str], float], context: str = "") -> tu
 
 
 def weights_of(question: str, idf: Callable[[str], float]) -> dict[str, float]:
-    """The question's content terms (its frame's words aside, hyphenated words split as the BM25 index splits
-    them) with their rarity; a term the index never holds ("7" and "b" of "7B", "no") has no rarity to weigh."""
-    found = terms(_plain(question).replace("-", " ")) - FORM_WORDS
-    return {term: idf(term) for term in sorted(found) if indexable(term)}
+    """The question's terms that weigh (`_weighed`) with their rarity."""
+    return {term: idf(term) for term in sorted(_weighed(_plain(question)))}
+
+
+def _weighed(text: str) -> set[str]:
+    """The terms of `text` that weigh: hyphenated words split as the BM25 index splits them, the frame's words aside,
+    and a term the index never holds ("7" and "b" of "7B", "no"), whose rarity says nothing."""
+    return {term for term in terms(text.replace("-", " ")) - FORM_WORDS if indexable(term)}
 
 
 def _plain(question: str) -> str:
@@ -384,11 +388,7 @@ def _unheard(question: str, idf: Callable[[str], float]) -> list[str]:
     them."""
     ceiling = idf("\0")
     words = [w.strip(".,;:!?()\"'") for w in _plain(question).split()]
-    return [
-        w for w in words
-        if (found := {t for t in terms(w.replace("-", " ")) - FORM_WORDS if indexable(t)})
-        and all(idf(t) >= ceiling for t in found)
-    ]
+    return [w for w in words if (found := _weighed(w)) and all(idf(t) >= ceiling for t in found)]
 
 
 def _weak(asked: Asked, signals: Signals, unheard: list[str], share: float) -> str:

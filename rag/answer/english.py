@@ -24,9 +24,15 @@ def ordinary_terms() -> frozenset[str]:
         lines = (local_model_dir() / "vocab.txt").read_text(encoding="utf-8").splitlines()
     except (ModelError, OSError):
         return frozenset()
-    return frozenset().union(*(terms(word) for word in lines if _WHOLE_WORD.fullmatch(word)))
+    return frozenset(terms(" ".join(word for word in lines if _WHOLE_WORD.fullmatch(word))))
 
 
 def ordinary(term: str) -> bool:
     """Whether a stemmed term is an ordinary English word."""
     return term in ordinary_terms()
+
+
+def english(word: str) -> bool:
+    """Whether a word as typed is English: a stop word ("that") or one whose stem is ordinary."""
+    found = terms(word)
+    return not found or any(ordinary(t) for t in found)
