@@ -94,9 +94,9 @@ class Generated(EvalQuestion):
     form_seen: bool = True
     """False for the forms kept out of the fit, so the held-out part also measures forms never fitted on."""
     leave_out: list[str] = Field(default_factory=list)
+    """Paper ids to drop from the retrieved sources: the library is simulated without them."""
     unsure: list[str] = Field(default_factory=list)
     """Paper ids that neither count for nor against a list answer (they use the phrase, their title does not)."""
-    """Paper ids to drop from the retrieved sources: the library is simulated without them."""
 
 
 def part_of(key: str) -> str:
