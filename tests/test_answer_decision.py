@@ -236,6 +236,9 @@ def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Setti
         ("Who has worked on model merging?", True),
         ("What has been done on model merging?", True),
         ("Summarize the research on model merging", True),
+        ("Who has studied scaling laws for machine translation?", True),
+        ("surveys on multilingual LLMs?", True),
+        ("Has anyone captioned satellite imagery with an open-source model?", False),
         ("How many papers does the survey review?", False),
         ("How did the embedding paper decide which biomedical papers count as similar?", False),
         ("Give me the gist of CapsFusion", False),
@@ -270,6 +273,15 @@ def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Se
     answer = rag.ask("How does the Liger linearization differ from LoLCATs?", settings=seeded)
     assert not answer.abstained, answer.reason
     assert {"Liger", "LoLCATs"} <= {c.title.partition(":")[0] for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [("LoLCATs vs Liger: how do they differ?", {"LoLCATs", "Liger"}), ("GLM-130B vs PanGu-α", {"GLM-130B", "PanGu-α"})],
+)
+def test_a_comparison_of_named_works_cites_their_papers_and_no_other(seeded: rag.Settings, question: str, names: set) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert {c.title.partition(":")[0] for c in answer.citations} == names
 
 
 def test_a_question_about_a_study_that_compares_is_answered_from_that_study(seeded: rag.Settings) -> None:

@@ -92,9 +92,10 @@ _MANY = re.compile(
     r"^\W*(?:(?:and|so|ok|okay|then)\W+)?(?:which|what|list|name|find|show me|are there|is there|have there been|"
     r"has anyone|have (?:any|researchers|people)|does any|do any|any)\b.{0,40}?\b(?:papers|works|studies|articles|"
     r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b|"
-    r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications)\s+(?:on|about|that|"
+    r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications|surveys|reviews)\s+(?:on|about|that|"
     r"which|using|with|for|in|covering|studying|discussing|proposing|applying)\b|"
-    r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:worked|written|published|looked)\b|"
+    r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:\w+ly\s+)?(?:worked|written|published|looked|studied|explored|"
+    r"investigated|examined|tried|proposed|done|tackled|addressed|built|evaluated|measured|analy[sz]ed)\b|"
     r"\bwhat\s+(?:has|have)\s+been\s+(?:done|published|written)\b|"
     r"^\W*(?:anything|what(?:'s| is) out there)\s+(?:on|about)\b|"
     r"\b(?:summari[sz]e|overview of)\s+(?:the\s+)?(?:research|literature|work)\s+(?:on|about)\b",
@@ -113,7 +114,7 @@ _MANY_EXIST = re.compile(
 to..."): a list, whatever names they use ("...in an LLM's pretraining data")."""
 _COMPARE = re.compile(
     r"^\W*comparing\b|\bcompare\b|\bcontrast\b|"
-    r"\bhow do .{1,80} and .{1,80} differ\b|"
+    r"\bhow (?:do|did) .{1,80} and .{1,80} (?:differ|each|both)\b|"
     r"\bdiffer(?:ence|ences)? between\b|\bdiffers? from\b|\bvs\.?\s|\bversus\b",
     re.I,
 )
@@ -296,6 +297,8 @@ class Asked:
     """It asks for papers ("which papers", "is there work on") or compares them: every relevant paper is named."""
     attribute: str | None = None
     """A detail abstracts state in so many words when they state it at all ("license", "date"): `ATTRIBUTES`."""
+    compares: bool = False
+    """It asks to compare ("X vs Y", "How do X and Y each..."): the works it names are the papers to list."""
 
 
 @lru_cache(maxsize=1024)
@@ -310,14 +313,15 @@ def read(question: str) -> Asked:
     called = [name for name in entities(question) if re.sub(r"\W", "", name).casefold() not in CHAT]
     if kind == "lookup" and called and name_only(question, called):  # "whats LongPO", "HLLM?": tell about it
         kind = "overview"
+    compares = bool(_COMPARE.search(question))
     many = bool(
         _MANY.search(question)
-        or _COMPARE.search(question)
+        or compares
         or _MANY_EXIST.search(question)
         or (not called and _MANY_THINGS.search(question))
     )
     attribute = next((name for name, (asks, _) in ATTRIBUTES.items() if asks.search(question)), None)
-    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute)
+    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute, compares)
 
 
 CHAT = frozenset({"eli5", "tldr", "tl", "dr", "imo", "afaik", "fyi", "pls", "plz", "thx", "btw"})

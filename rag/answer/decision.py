@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from ..bm25 import indexable
 from ..text import split_sentences, stems, terms
-from .asked import CHAT, Asked, kept, named_in, read, states_attribute, states_value, vocabulary
+from .asked import CHAT, Asked, kept, named_in, read, squash, states_attribute, states_value, vocabulary
 from .english import ordinary
 
 if TYPE_CHECKING:
@@ -171,8 +171,23 @@ def decide(
     if confidence < 0.5:
         unheard = _unheard(question, idf)
         return Decision(_weak(asked, signals[at], unheard, _share(unheard, wanted, idf)), confidence=confidence)
+    if asked.compares and len(homes := _homes(sources, known)) >= 2:
+        # "X vs Y", "How do X and Y each...": the papers the compared works come from, and no others.
+        return Decision(None, sources[homes[0]], tuple(sources[i] for i in homes), confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
+
+
+def _homes(sources: list[Source], names: Iterable[str]) -> list[int]:
+    """The best-ranked source whose title's short name (before its colon) is one of `names` ("Mix-LN: Unleashing
+    ..."), for each name, each source once, in rank order; not one that only says it ("Vega-MT" for "Vega")."""
+    wanted = {squash(name) for name in names}
+    found: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        head, colon, _ = source.title.partition(":")
+        if colon and (short := squash(head)) in wanted:
+            found.setdefault(short, i)
+    return sorted(found.values())
 
 
 _ASKS_SURVEY = re.compile(
