@@ -212,6 +212,24 @@ def test_how_much_data_is_answered_by_a_count_of_tokens(seeded: rag.Settings) ->
     assert "1T tokens" in answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("How much money did it take to train FLM-101B?", "100K budget"),
+        ("How much faster does G_stack reach the loss of a conventionally trained 7B model?", "speedup"),
+    ],
+)
+def test_money_and_speed_are_answered_by_a_budget_and_a_speedup(seeded: rag.Settings, question: str, figure: str) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert figure in answer.text
+
+
+def test_a_cost_the_abstract_does_not_state_is_declined(seeded: rag.Settings) -> None:
+    answer = rag.ask("What was the training cost in dollars for the Yi-34B model?", settings=seeded)
+    assert answer.abstained and "dollars" in answer.reason
+
+
 def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Settings) -> None:
     answer = rag.ask("Which papers apply large language models to recommender systems?", settings=seeded)
     lines = answer.text.split("\n")

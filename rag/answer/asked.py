@@ -34,6 +34,7 @@ _MEASURE_OWNED = (
 _QUANTITY = re.compile(
     r"\bhow (?:many|much|large|big|long|fast|often|small)\b|\bby how\b|"
     rf"\b(?:what|which)\s+(?:{_PHRASE_WORD}){{0,3}}?(?:{MEASURES})\b|"
+    rf"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:{_PHRASE_WORD}){{0,2}}?(?:{MEASURES})\b|"
     rf"\bwhat\b.{{0,60}}\b(?:does|do|did)\b.{{0,60}}\b(?:{_VALUE_VERBS})\b|{_MEASURE_OF}|{_MEASURE_OWNED}",
     re.I,
 )
@@ -177,6 +178,8 @@ UNIT_SPELLINGS = {
     "times": ("x", "×", "fold"), "seconds": ("s", "second"), "hours": ("h", "hour"), "days": ("day",),
     "duration": ("hours", "hour", "h", "days", "day", "weeks", "week", "minutes", "months"),
     "dollars": ("$", "usd", "dollar"), "cost": ("$", "usd", "dollar", "cost", "budget"),
+    "money": ("$", "usd", "dollar", "cost", "budget"), "budget": ("$", "usd", "dollar", "budget"),
+    "faster": ("x", "×", "fold", "times", "%", "speedup", "speed-up"), "speedup": ("x", "×", "fold", "times", "%"),
     "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"),
     "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
     "data": ("tokens", "tb", "gb", "words", "documents", "samples", "examples", "pairs", "instructions", "images"),
