@@ -246,6 +246,13 @@ def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Setti
     }
 
 
+def test_a_list_line_quotes_the_sentence_that_brings_the_paper_in_by_name(seeded: rag.Settings) -> None:
+    answer = rag.ask("Which papers revisit layer normalization in language models?", settings=seeded)
+    quotes = {c.title.partition(":")[0]: c.quote for c in answer.citations}
+    assert "we propose Power Normalization" in quotes.get("PowerNorm", ""), quotes
+    assert "we propose LayerNorm Scaling" in quotes.get("The Curse of Depth in Large Language Models", ""), quotes
+
+
 @pytest.mark.parametrize(
     ("question", "many"),
     [
