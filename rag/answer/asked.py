@@ -93,6 +93,7 @@ _MANY = re.compile(
     r"^\W*(?:(?:and|so|ok|okay|then)\W+)?(?:which|what|list|name|find|show me|are there|is there|have there been|"
     r"has anyone|have (?:any|researchers|people)|does any|do any|any)\b.{0,40}?\b(?:papers|works|studies|articles|"
     r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b|"
+    r"\b(?:which|what)\s+(?:papers|studies|articles|publications)\W*$|"
     r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications|surveys|reviews)\s+(?:on|about|that|"
     r"which|using|with|for|in|covering|studying|discussing|proposing|applying)\b|"
     r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:\w+ly\s+)?(?:worked|written|published|looked|studied|explored|"
@@ -103,11 +104,15 @@ _MANY = re.compile(
     re.I,
 )
 """Questions after papers: "Which papers...", "Is there work on...", "papers on X?", "Who has worked on X?"."""
-_MANY_THINGS = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:approaches|methods|models|systems|datasets)\b", re.I)
-_KINDS = r"approaches|methods|techniques|strategies|frameworks|models|systems|datasets|benchmarks"
+_MANY_THINGS = re.compile(
+    r"^\W*(?:which|what)\s+(?:[\w\-]+\s+){0,2}?(?:approaches|methods|models|systems|datasets|corpora)\b", re.I
+)
+_REFERS = re.compile(r"\b(?:it|its|they|their|them|this paper|the paper)\b", re.I)
+"""Words pointing at one paper already in view ("Which models did they train?"): a follow-up, not a list."""
+_KINDS = r"approaches|methods|techniques|strategies|frameworks|models|systems|datasets|corpora|benchmarks"
 _MANY_EXIST = re.compile(
     rf"^\W*(?:are there|have there been)\b.{{0,40}}?\b(?:{_KINDS}|comparisons|evaluations|analyses|surveys|efforts|"
-    rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+(?:proposed|developed|introduced|suggested)\b|"
+    rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+(?:proposed|developed|introduced|suggested|released|published|built)\b|"
     rf"\b(?:{_KINDS})\s+exist\b",
     re.I,
 )
@@ -321,7 +326,7 @@ def read(question: str) -> Asked:
         _MANY.search(question)
         or compares
         or _MANY_EXIST.search(question)
-        or (not called and _MANY_THINGS.search(question))
+        or (not called and _MANY_THINGS.search(question) and not _REFERS.search(question))
     )
     attribute = next((name for name, (asks, _) in ATTRIBUTES.items() if asks.search(question)), None)
     return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute, compares)
