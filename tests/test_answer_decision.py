@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("expalin CorDA", "CorDA"),  # a typo in how it asks
         ("Hwo does LoLCATs work?", "LoLCATs"),
         ("Liger: what is it, in plain words?", "Liger"),  # a name opening the question
+        ("Tell me about SeaLLMs 3", "SeaLLMs 3"),  # a name with its version
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:
@@ -150,6 +151,9 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("How long did it take to train bert2BERT?", "No indexed abstract states duration"),
         ("Which papers teach language models to play chess?", "No indexed abstract mentions chess."),  # plain English
         ("How much does Liger reduce perplexity?", "No indexed abstract states perplexity"),  # a change in a measure
+        ("Tell me about SeaLLMs 4", "No indexed abstract mentions SeaLLMs 4. Did you mean SeaLLMs 3?"),  # one digit off
+        ("What is GLM-260B?", "No indexed abstract mentions GLM-260B."),  # "GLM-130B" and "ERNIE 3.0 260B" are not it
+        ("How much money did it take to train Llama 4?", "No indexed abstract mentions Llama 4."),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

@@ -412,7 +412,19 @@ def entities(question: str) -> list[str]:
             capital = re.fullmatch(r"[A-Z][a-z][\w\-]*\+*", word)
             if capital and not first and word.casefold() not in _CALENDAR and word not in found:
                 found.append(word)
-    return found
+    versioned = [_versioned(name, question) for name in found]
+    numbers = {name.split()[-1] for name in versioned if " " in name}
+    return [name for name in versioned if name not in numbers]
+
+
+_VERSION = r"\s+(\d{1,2}(?:\.\d{1,2})?)(?![\w.%×-]*\w)"
+"""A bare version number after a name ("SeaLLMs 3", "Qwen 2.5"), not a size or count ("7B", "3 tasks")."""
+
+
+def _versioned(name: str, question: str) -> str:
+    """The name with the version number written after it ("SeaLLMs 4"): a near-miss of "SeaLLMs 3" by one digit."""
+    match = re.search(rf"(?<![\w-]){re.escape(name)}{_VERSION}", question)
+    return f"{name} {match.group(1)}" if match else name
 
 
 def focus(question: str) -> list[str]:
@@ -432,8 +444,27 @@ def squash(text: str) -> str:
 
 
 def parts(word: str) -> list[str]:
-    """A hyphenated or slashed word's parts, squashed: "GPT-3" → ["gpt", "3"]."""
-    return [p for p in (squash(x) for x in re.split(r"[-/]", word)) if p]
+    """A hyphenated, slashed or versioned name's parts, squashed: "GPT-3" → ["gpt", "3"], "SeaLLMs 3" → ["seallms", "3"]."""
+    return [p for p in (squash(x) for x in re.split(r"[-/\s]", word)) if p]
+
+
+def said_together(text: str, name: str) -> bool:
+    """A name ending in a version or size ("GLM-260B", "SeaLLMs 4", "PanGu-π-7B") is said as one: its parts side by
+    side in `text` ("GLM-130B" and "ERNIE 3.0 260B" do not say "GLM-260B"); other names ("4-bit") need not be."""
+    split = parts(name)
+    if len(split) < 2 or not split[0].isalpha() or not any(c.isdigit() for c in split[-1]):
+        return True
+    return _latin(squash(name)) in _squashed(text)
+
+
+@lru_cache(maxsize=8192)
+def _squashed(text: str) -> str:
+    return _latin(squash(text))
+
+
+def _latin(text: str) -> str:
+    """Greek letters spelled out, as abstracts often write them ("PanGu-π" as "PanGu-pi")."""
+    return "".join(unicodedata.name(c).split()[-1].lower() if "GREEK" in unicodedata.name(c, "") else c for c in text)
 
 
 @lru_cache(maxsize=8192)
@@ -452,6 +483,9 @@ def named_in(words: frozenset[str], name: str) -> bool:
     "MentalBERT" (not any prefix: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
     one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by "CNN")."""
     acronym = name.isupper()
+    whole = squash(name)
+    if " " in name and len(whole) >= 4 and any(whole in w for w in words):  # "ChineseWebText2.0" says "ChineseWebText 2.0"
+        return True
     return all(
         p in words
         or f"{p}s" in words

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING
 
 from ..bm25 import indexable
 from ..text import split_sentences, stems, terms
-from .asked import CHAT, Asked, kept, named_in, read, squash, states_attribute, states_value, vocabulary
+from .asked import (
+    CHAT, Asked, kept, named_in, read, said_together, squash, states_attribute, states_value, vocabulary,
+)
 from .english import ordinary
 
 if TYPE_CHECKING:
@@ -144,8 +146,12 @@ def decide(
     if not sources:
         return Decision("No indexed paper matches the question.")
     asked, wanted = reading(question, idf, context)
-    texts = [vocabulary(f"{source.title} {source.abstract}") for source in sources]
-    missing = [name for name in asked.names if not any(named_in(words, name) for words in texts)]
+    records = [f"{source.title} {source.abstract}" for source in sources]
+    texts = [vocabulary(record) for record in records]
+    missing = [
+        name for name in asked.names
+        if not any(named_in(words, name) and said_together(record, name) for words, record in zip(texts, records))
+    ]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
@@ -226,7 +232,11 @@ RARE_NAME = 0.6
 def rare_names(names: tuple[str, ...], idf: Callable[[str], float]) -> list[str]:
     """The names rare enough to find their paper by themselves ("Dolma", not "LLMs" or "Chinese")."""
     ceiling = idf("\0") or 1.0
-    return [n for n in names if (found := name_terms([n])) and max(idf(t) for t in found) >= RARE_NAME * ceiling]
+    # A version written apart ("Llama 2") is left out: the index never holds it, and its rarity says nothing.
+    return [
+        n for n in names
+        if (found := name_terms([n.rsplit(" ", 1)[0]])) and max(idf(t) for t in found) >= RARE_NAME * ceiling
+    ]
 
 
 def name_terms(names: Iterable[str]) -> set[str]:
@@ -386,6 +396,8 @@ def _unknown(missing: list[str], sources: list[Source]) -> str:
     """The reason for names no retrieved abstract mentions, with the closest name they do use."""
     named = ", ".join(missing)
     words = {w for s in sources for w in _name_words(f"{s.title} {s.abstract}")}
+    # A title's short name as a whole ("SeaLLMs 3" for "SeaLLMs 4"), beside its single words.
+    words |= {head.strip() for s in sources if (head := s.title.partition(":")[0]) != s.title and len(head.split()) <= 3}
     guesses = [
         match[0] for name in missing if (match := difflib.get_close_matches(name, sorted(words), n=1, cutoff=0.8))
     ]
