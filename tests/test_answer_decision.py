@@ -221,9 +221,10 @@ def test_how_much_data_is_answered_by_a_count_of_tokens(seeded: rag.Settings) ->
     [
         ("How much money did it take to train FLM-101B?", "100K budget"),
         ("How much faster does G_stack reach the loss of a conventionally trained 7B model?", "speedup"),
+        ("How accurate is the Clustering-On-Difficulty prediction for the 70B LLM?", "1.36%"),
     ],
 )
-def test_money_and_speed_are_answered_by_a_budget_and_a_speedup(seeded: rag.Settings, question: str, figure: str) -> None:
+def test_money_speed_and_accuracy_are_answered_by_a_budget_a_speedup_and_a_share(seeded: rag.Settings, question: str, figure: str) -> None:
     answer = rag.ask(question, settings=seeded)
     assert not answer.abstained, answer.reason
     assert figure in answer.text

@@ -32,7 +32,7 @@ _MEASURE_OWNED = (
 """A measure owned by what is named: "What is HLLM's MMLU score?" measures MMLU."""
 
 _QUANTITY = re.compile(
-    r"\bhow (?:many|much|large|big|long|fast|often|small)\b|\bby how\b|"
+    r"\bhow (?:many|much|large|big|long|fast|often|small|accurate|precise)\b|\bby how\b|"
     rf"\b(?:what|which)\s+(?:{_PHRASE_WORD}){{0,3}}?(?:{MEASURES})\b|"
     rf"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:{_PHRASE_WORD}){{0,2}}?(?:{MEASURES})\b|"
     rf"\bwhat\b.{{0,60}}\b(?:does|do|did)\b.{{0,60}}\b(?:{_VALUE_VERBS})\b|{_MEASURE_OF}|{_MEASURE_OWNED}",
@@ -523,6 +523,8 @@ def asked_units(question: str) -> list[str]:
     units.extend(match.group(1).casefold() for match in _MEASURE_CHANGE.finditer(question))
     if _COST.search(question):
         units.append("cost")
+    if re.search(r"\bhow (?:accurate|precise)\b", question, re.I):
+        units.append("accuracy")
     if _DURATION.search(question):
         units.append("duration")
     if units or _QUANTITY.search(question):
