@@ -119,6 +119,19 @@ def test_a_follow_up_is_about_the_paper_the_earlier_question_named(seeded: rag.S
     assert sizes.citations[0].title.startswith("Tower+:")
 
 
+@pytest.mark.parametrize(
+    ("earlier", "question", "figure"),
+    [
+        ("What is BiomedCLIP?", "How big was the dataset they trained it on?", "15 million"),
+    ],
+)
+def test_a_follow_up_asking_a_figure_leads_with_the_sentence_that_states_it(
+    seeded: rag.Settings, earlier: str, question: str, figure: str
+) -> None:
+    answer = rag.ask(question, history=[{"question": earlier, "answer": ""}], settings=seeded)
+    assert figure in answer.text.split("\n\n")[0]
+
+
 def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:
     answer = rag.ask("how many languges does CulturaX cover", settings=seeded)
     assert not answer.abstained, answer.reason

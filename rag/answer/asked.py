@@ -172,6 +172,12 @@ _DURATION = re.compile(
     re.I,
 )
 """How long something took ("How long did it take to train X?"): a duration in hours, days or weeks."""
+_DATA_SIZE = re.compile(
+    r"\b(?:how (?:big|large)|what size)\s+(?:is|was|are|were)\s+(?:the|their|its|this|that)\s+(?:[\w\-]+\s+){0,2}?"
+    r"(?:dataset|corpus|corpora|data|training set)\b",
+    re.I,
+)
+"""The size of a data set ("How big was the dataset they trained it on?"): a count of tokens, pairs, documents..."""
 _COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
 _FUNCTION_WORDS = {
     "the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them", "total", "overall",
@@ -525,6 +531,8 @@ def asked_units(question: str) -> list[str]:
         units.append("cost")
     if re.search(r"\bhow (?:accurate|precise)\b", question, re.I):
         units.append("accuracy")
+    if _DATA_SIZE.search(question):
+        units.append("data")
     if _DURATION.search(question):
         units.append("duration")
     if units or _QUANTITY.search(question):
