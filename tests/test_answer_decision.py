@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("Hwo does LoLCATs work?", "LoLCATs"),
         ("Liger: what is it, in plain words?", "Liger"),  # a name opening the question
         ("Tell me about SeaLLMs 3", "SeaLLMs 3"),  # a name with its version
+        ("What is Yi-34B?", "Yi"),  # "the Yi model family ... 6B and 34B" says it
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:

@@ -455,17 +455,28 @@ def parts(word: str) -> list[str]:
 
 
 def said_together(text: str, name: str) -> bool:
-    """A name ending in a version or size ("GLM-260B", "SeaLLMs 4", "PanGu-π-7B") is said as one: its parts side by
-    side in `text` ("GLM-130B" and "ERNIE 3.0 260B" do not say "GLM-260B"); other names ("4-bit") need not be."""
+    """A name ending in a version or size ("GLM-260B", "SeaLLMs 4") is not said by a text that writes its stem only
+    with another one ("GLM-130B", "SeaLLMs 3"): a near-miss by a number. Said whole, or its stem said bare ("the Yi
+    model family ... 6B and 34B" says "Yi-34B"), it is."""
     split = parts(name)
     if len(split) < 2 or not split[0].isalpha() or not any(c.isdigit() for c in split[-1]):
         return True
-    return _latin(squash(name)) in _squashed(text)
+    if _latin(squash(name)) in _squashed(text):
+        return True
+    stem = r"[\s\-]?".join(re.escape(_latin(p)) for p in split[:-1])
+    return not re.search(rf"(?<!\w){stem}[\s\-]?v?\d", _plain(text))
 
 
 @lru_cache(maxsize=8192)
 def _squashed(text: str) -> str:
     return _latin(squash(text))
+
+
+@lru_cache(maxsize=8192)
+def _plain(text: str) -> str:
+    """The text folded as `squash` folds it, but with its spaces and hyphens kept."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))
+    return _latin(folded)
 
 
 def _latin(text: str) -> str:
@@ -531,8 +542,6 @@ def asked_units(question: str) -> list[str]:
         units.append("cost")
     if re.search(r"\bhow (?:accurate|precise)\b", question, re.I):
         units.append("accuracy")
-    if _DATA_SIZE.search(question):
-        units.append("data")
     if _DURATION.search(question):
         units.append("duration")
     if units or _QUANTITY.search(question):
@@ -540,6 +549,8 @@ def asked_units(question: str) -> list[str]:
             words = _content(match.group(1))
             if words and (words[-1].endswith("s") or "per" in words or words[-1] in UNIT_SPELLINGS):
                 units.append(words[-1])
+    if not units and _DATA_SIZE.search(question):
+        units.append("data")
     return list(dict.fromkeys(units))
 
 
