@@ -44,6 +44,12 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
     assert re.search(r"\b(?:we|our|this (?:paper|work))\b", answer.citations[0].quote, re.I), "it leads with what the work does"
 
 
+def test_the_paper_whose_short_name_is_asked_answers_before_a_better_ranked_one_that_says_more(seeded: rag.Settings) -> None:
+    answer = rag.ask("Could you explain what Chinesewebtext is?", settings=seeded)
+    assert answer.sources[0].title.startswith("ChineseWebText 2.0:")  # retrieval ranks the sequel first
+    assert answer.citations[0].title.startswith("Chinesewebtext:")
+
+
 @pytest.mark.parametrize(("question", "name"), [("What's Mix-LN?", "Mix-LN"), ("What does DataMan do?", "DataMan")])
 def test_an_overview_leads_with_the_sentence_that_brings_the_work_in(seeded: rag.Settings, question: str, name: str) -> None:
     # Not the motivation before it ("While some view this as ..., we identify it as a training shortfall").

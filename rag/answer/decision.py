@@ -165,6 +165,10 @@ def decide(
         return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
     # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject.
     at = together.index(max(together)) if together else 0
+    if not asked.many and (exact := _homes(sources, known)):
+        # The paper whose short name the question says ("Chinesewebtext: ...") before one that says more of it
+        # ("ChineseWebText 2.0: ...").
+        at = exact[0]
     subject = sources[at]
     found = [held(f"{source.title} {source.abstract}") for source in sources]
     every = range(len(sources)) if asked.many else [at]
