@@ -330,7 +330,11 @@ def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Se
 
 @pytest.mark.parametrize(
     ("question", "names"),
-    [("LoLCATs vs Liger: how do they differ?", {"LoLCATs", "Liger"}), ("GLM-130B vs PanGu-α", {"GLM-130B", "PanGu-α"})],
+    [
+        ("LoLCATs vs Liger: how do they differ?", {"LoLCATs", "Liger"}),
+        ("GLM-130B vs PanGu-α", {"GLM-130B", "PanGu-α"}),
+        ("What's the difference between MindLLM and Liger?", {"MindLLM", "Liger"}),  # two unrelated papers, both held
+    ],
 )
 def test_a_comparison_of_named_works_cites_their_papers_and_no_other(seeded: rag.Settings, question: str, names: set) -> None:
     answer = rag.ask(question, settings=seeded)

@@ -178,12 +178,14 @@ def decide(
         best = max(every, key=lambda i: answer.probability(signals[i]))
         if (chance := answer.probability(signals[best])) >= 0.5:
             at, subject, confidence = best, sources[best], chance
+    if asked.compares and not signals[at].unstated and len(homes := _homes(sources, known)) >= 2:
+        # "X vs Y", "How do X and Y each...": the papers the compared works come from, and no others; that each is
+        # held is the evidence, however little of the question's other words they share (a detail no abstract
+        # states is still declined).
+        return Decision(None, sources[homes[0]], tuple(sources[i] for i in homes), max(confidence, 0.5))
     if confidence < 0.5:
         unheard = _unheard(question, idf)
         return Decision(_weak(asked, signals[at], unheard, _share(unheard, wanted, idf)), confidence=confidence)
-    if asked.compares and len(homes := _homes(sources, known)) >= 2:
-        # "X vs Y", "How do X and Y each...": the papers the compared works come from, and no others.
-        return Decision(None, sources[homes[0]], tuple(sources[i] for i in homes), confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
 
