@@ -94,8 +94,8 @@ _MANY = re.compile(
     r"has anyone|have (?:any|researchers|people)|does any|do any|any)\b.{0,40}?\b(?:papers|works|studies|articles|"
     r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b|"
     r"\b(?:which|what)\s+(?:papers|studies|articles|publications)\W*$|"
-    r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications|surveys|reviews)\s+(?:on|about|that|"
-    r"which|using|with|for|in|covering|studying|discussing|proposing|applying)\b|"
+    r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications|surveys|reviews)\s+"
+    r"(?:on|about|that|which|using|with|for|in|covering|studying|discussing|proposing|applying)\b|"
     r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:\w+ly\s+)?(?:worked|written|published|looked|studied|explored|"
     r"investigated|examined|tried|proposed|done|tackled|addressed|built|evaluated|measured|analy[sz]ed)\b|"
     r"\bwhat\s+(?:has|have)\s+been\s+(?:done|published|written)\b|"
@@ -112,7 +112,8 @@ _REFERS = re.compile(r"\b(?:it|its|they|their|them|this paper|the paper)\b", re.
 _KINDS = r"approaches|methods|techniques|strategies|frameworks|models|systems|datasets|corpora|benchmarks"
 _MANY_EXIST = re.compile(
     rf"^\W*(?:are there|have there been)\b.{{0,40}}?\b(?:{_KINDS}|comparisons|evaluations|analyses|surveys|efforts|"
-    rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+(?:proposed|developed|introduced|suggested|released|published|built)\b|"
+    rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+"
+    rf"(?:proposed|developed|introduced|suggested|released|published|built)\b|"
     rf"\b(?:{_KINDS})\s+exist\b",
     re.I,
 )
@@ -403,7 +404,7 @@ def _one_typo(word: str, meant: str) -> bool:
 def entities(question: str) -> list[str]:
     """What the question calls by name: `names` (acronyms, model names) and capitalised words inside a sentence
     ("What does Dolma do?", "Tell me about Tower+") or opening it when no English word ("Fira: what is it?"), but for
-    calendar words."""
+    calendar words; each with the version written after it ("SeaLLMs 3")."""
     found = names(question)
     for sentence in re.split(r"(?<=[.?!:;])\s+", question.strip()):
         tokens = _TOKEN.findall(sentence)
@@ -424,7 +425,7 @@ def entities(question: str) -> list[str]:
 
 
 _VERSION = r"\s+(\d{1,2}(?:\.\d{1,2})?)(?![\w.%×-]*\w)"
-"""A bare version number after a name ("SeaLLMs 3", "Qwen 2.5"), not a size or count ("7B", "3 tasks")."""
+"""A bare version number after a name ("SeaLLMs 3", "Qwen 2.5"); a size ("Mistral 7B") is a name of its own."""
 
 
 def _versioned(name: str, question: str) -> str:
@@ -450,7 +451,8 @@ def squash(text: str) -> str:
 
 
 def parts(word: str) -> list[str]:
-    """A hyphenated, slashed or versioned name's parts, squashed: "GPT-3" → ["gpt", "3"], "SeaLLMs 3" → ["seallms", "3"]."""
+    """A hyphenated, slashed or versioned name's parts, squashed: "GPT-3" → ["gpt", "3"], "SeaLLMs 3" → ["seallms",
+    "3"]."""
     return [p for p in (squash(x) for x in re.split(r"[-/\s]", word)) if p]
 
 
@@ -469,6 +471,7 @@ def said_together(text: str, name: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _squashed(text: str) -> str:
+    """The text squashed (`squash`) with Greek letters spelled out; cached, as abstracts recur."""
     return _latin(squash(text))
 
 
@@ -501,7 +504,7 @@ def named_in(words: frozenset[str], name: str) -> bool:
     one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by "CNN")."""
     acronym = name.isupper()
     whole = squash(name)
-    if " " in name and len(whole) >= 4 and any(whole in w for w in words):  # "ChineseWebText2.0" says "ChineseWebText 2.0"
+    if " " in name and len(whole) >= 4 and any(whole in w for w in words):  # "ChineseWebText2.0" says it
         return True
     return all(
         p in words

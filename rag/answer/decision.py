@@ -403,7 +403,9 @@ def _unknown(missing: list[str], sources: list[Source]) -> str:
     named = ", ".join(missing)
     words = {w for s in sources for w in _name_words(f"{s.title} {s.abstract}")}
     # A title's short name as a whole ("SeaLLMs 3" for "SeaLLMs 4"), beside its single words.
-    words |= {head.strip() for s in sources if (head := s.title.partition(":")[0]) != s.title and len(head.split()) <= 3}
+    words |= {
+        head.strip() for s in sources if (head := s.title.partition(":")[0]) != s.title and len(head.split()) <= 3
+    }
     guesses = [
         match[0] for name in missing if (match := difflib.get_close_matches(name, sorted(words), n=1, cutoff=0.8))
     ]

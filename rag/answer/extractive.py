@@ -207,8 +207,8 @@ class ExtractiveBackend:
         wanted = weights_of(text, idf)
         total = sum(wanted.values()) or 1.0
         ranked = rank(question, [source], self.weights)
-        return max(ranked, key=lambda c: c.score / 2 + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total
-                   + LIST_NAMING * _brings_in(c.sentence))
+        return max(ranked, key=lambda c: c.score / 2 + LIST_NAMING * _brings_in(c.sentence)
+                   + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first (for an overview, the work's first own one), then those adding uncovered question
