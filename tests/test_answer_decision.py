@@ -174,6 +174,9 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Tell me about SeaLLMs 4", "No indexed abstract mentions SeaLLMs 4. Did you mean SeaLLMs 3?"),  # one digit off
         ("What is GLM-260B?", "No indexed abstract mentions GLM-260B."),  # "GLM-130B" and "ERNIE 3.0 260B" are not it
         ("How much money did it take to train Llama 4?", "No indexed abstract mentions Llama 4."),
+        ("Which company developed the Weaver models?", "No indexed abstract states a developing company"),
+        ("How many authors wrote the LongBench paper?", "No indexed abstract states a list of authors"),
+        ("Which toolkit was Vega-MT implemented in?", "No indexed abstract states a programming language or toolkit"),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

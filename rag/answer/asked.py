@@ -251,7 +251,7 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "list of authors": (
         re.compile(
             r"^\W*who\s+(?:are|were|is|was)\s+(?:the\s+|its\s+|their\s+)?authors?\b|^\W*who\s+(?:wrote|authored)\b|"
-            r"\b(?:name|list)\s+the\s+authors\b|\bwritten\s+by\s+whom\b",
+            r"\b(?:name|list)\s+the\s+authors\b|\bwritten\s+by\s+whom\b|\bhow many (?:authors|people) (?:wrote|authored)\b",
             re.I,
         ),
         re.compile(r"\bet al\b|^Authors:", re.I | re.M),
@@ -259,6 +259,15 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "affiliated university": (
         re.compile(r"\b(?:which|what)\s+(?:universit(?:y|ies)|institutions?|research (?:lab|group)s?)\b", re.I),
         re.compile(r"universit|institut|college|academ(?:y|ia)|laborator|\blabs?\b", re.I),
+    ),
+    "developing company": (
+        re.compile(r"\b(?:which|what)\s+(?:compan(?:y|ies)|organi[sz]ations?|firms?|startups?|corporations?)\b", re.I),
+        re.compile(
+            r"\b(?:inc|corp|ltd|llc|gmbh)\b|\.ai\b|\b(?:google|deepmind|meta|facebook|microsoft|openai|anthropic|nvidia|"
+            r"alibaba|baidu|huawei|tencent|bytedance|amazon|apple|ibm|salesforce|samsung|sensetime|zhipu|jd|ant group|"
+            r"company|corporation|industry|industrial)\b",
+            re.I,
+        ),
     ),
     "publication venue": (
         re.compile(
@@ -272,9 +281,10 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             r"\baccepted (?:at|to|by|in)\b)"
         ),
     ),
-    "programming language": (
+    "programming language or toolkit": (
         re.compile(
-            r"\bprogramming language\b.{0,60}\b(?:implemented|written|coded|built)\b|"
+            r"\b(?:programming language|toolkit|software framework|framework|library)\b.{0,60}\b(?:implemented|written|"
+            r"coded)\b|"
             r"\b(?:implemented|coded|programmed)\s+in\s+(?:which|what)\b",
             re.I,
         ),

@@ -52,7 +52,7 @@ DETAIL_FORMS = {
     "list of authors": ("Who are the authors of {x}?", "Who wrote {x}?"),
     "affiliated university": ("Which university developed {x}?", "What institution is behind {x}?"),
     "publication venue": ("At which conference was {x} published?", "Which journal published {x}?"),
-    "programming language": ("What programming language is {x} implemented in?",),
+    "programming language or toolkit": ("What programming language is {x} implemented in?",),
 }
 """How people ask a detail an abstract states by name (`asked.ATTRIBUTES`) of a paper they know by name."""
 SCORE_FORMS = ("What {measure} does {x} reach on {bench}?", "What is the {measure} of {x} on {bench}?")
