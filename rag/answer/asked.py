@@ -95,7 +95,7 @@ _MANY = re.compile(
     r"publications|work|research|surveys|reviews)\b|^\W*(?:list|name|find|show me)\b|"
     r"\b(?:which|what)\s+(?:papers|studies|articles|publications)\W*$|"
     r"(?<!how many )(?<!the )(?<!this )(?<!that )\b(?:papers|studies|articles|publications|surveys|reviews)\s+"
-    r"(?:on|about|that|which|using|with|for|in|covering|studying|discussing|proposing|applying)\b|"
+    r"(?:on|about|that|which|using|with|for|in|[a-z]+ing)\b|"
     r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:\w+ly\s+)?(?:worked|written|published|looked|studied|explored|"
     r"investigated|examined|tried|proposed|done|tackled|addressed|built|evaluated|measured|analy[sz]ed)\b|"
     r"\bwhat\s+(?:has|have)\s+been\s+(?:done|published|written)\b|"
@@ -114,7 +114,8 @@ _MANY_EXIST = re.compile(
     rf"^\W*(?:are there|have there been)\b.{{0,40}}?\b(?:{_KINDS}|comparisons|evaluations|analyses|surveys|efforts|"
     rf"attempts)\b|\b(?:{_KINDS})\s+(?:have|had)\s+been\s+"
     rf"(?:proposed|developed|introduced|suggested|released|published|built)\b|"
-    rf"\b(?:{_KINDS})\s+exist\b",
+    rf"\b(?:{_KINDS})\s+exist\b|"
+    rf"^\W*(?:what|which)\s+are\s+(?:the\s+)?(?:main\s+|different\s+|existing\s+|known\s+)?(?:{_KINDS})\s+(?:to|for)\b",
     re.I,
 )
 """Questions after things that exist in the plural ("Are there comparisons of...", "What methods have been proposed
