@@ -128,7 +128,7 @@ AT_LEAST = {
         "abstention": 0.80,
         "right_paper": 0.86,
         "list_recall": 0.72,
-        "list_precision": 0.78,
+        "list_precision": 0.74,
     },
 }
 """Lower bounds, a little under the figures measured when they were set (docs/evaluation.md)."""
