@@ -180,6 +180,8 @@ _DATA_SIZE = re.compile(
     re.I,
 )
 """The size of a data set ("How big was the dataset they trained it on?"): a count of tokens, pairs, documents..."""
+_ACCURACY = re.compile(r"\bhow (?:accurate|precise)\b", re.I)
+"""How accurate something is ("How accurate is the COD prediction?"): a share, in %."""
 _COST = re.compile(r"\bhow much (?:did|does|do|would|will|could)\b.{0,40}\bcost\b", re.I)
 _FUNCTION_WORDS = {
     "the", "a", "an", "of", "more", "fewer", "less", "new", "its", "their", "this", "that", "them", "total", "overall",
@@ -457,8 +459,12 @@ def focus(question: str) -> list[str]:
 def squash(text: str) -> str:
     """Lower-case letters (of any script: "PanGu-π" keeps its π), digits and % only, accents dropped: "TÜLU" and
     'T\\"ULU' both become "tulu"."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))
-    return re.sub(r"[^\w%×]|_", "", plain)
+    return re.sub(r"[^\w%×]|_", "", _fold(text))
+
+
+def _fold(text: str) -> str:
+    """Lower case with accents dropped ("TÜLU" → "tulu"): what `squash` keeps before taking out the rest."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))
 
 
 def parts(word: str) -> list[str]:
@@ -488,9 +494,8 @@ def _squashed(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _plain(text: str) -> str:
-    """The text folded as `squash` folds it, but with its spaces and hyphens kept."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))
-    return _latin(folded)
+    """The text folded as `squash` folds it (`_fold`), but with its spaces and hyphens kept."""
+    return _latin(_fold(text))
 
 
 def _latin(text: str) -> str:
@@ -554,7 +559,7 @@ def asked_units(question: str) -> list[str]:
     units.extend(match.group(1).casefold() for match in _MEASURE_CHANGE.finditer(question))
     if _COST.search(question):
         units.append("cost")
-    if re.search(r"\bhow (?:accurate|precise)\b", question, re.I):
+    if _ACCURACY.search(question):
         units.append("accuracy")
     if _DURATION.search(question):
         units.append("duration")

@@ -159,18 +159,20 @@ def decide(
     if asks_survey(question) and (surveys := [i for i, source in enumerate(sources) if is_survey(source)]):
         # "Which surveys cover X": a survey on X answers it, a paper on X does not.
         sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
+        records = [records[i] for i in surveys]
     rare = rare_names(known, idf)
     together = [sum(named_in(words, name) for name in rare) for words in texts]
     if together and max(together) < len(rare) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
     # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject.
     at = together.index(max(together)) if together else 0
-    if not asked.many and (exact := _homes(sources, known)):
+    homes = _homes(sources, known)
+    if not asked.many and homes:
         # The paper whose short name the question says ("Chinesewebtext: ...") before one that says more of it
         # ("ChineseWebText 2.0: ...").
-        at = exact[0]
+        at = homes[0]
     subject = sources[at]
-    found = [held(f"{source.title} {source.abstract}") for source in sources]
+    found = [held(record) for record in records]
     every = range(len(sources)) if asked.many else [at]
     signals = signals_of(asked, wanted, sources, found, idf, every, pairs_of(question, idf))
     confidence = answer.probability(signals[at])
@@ -178,7 +180,7 @@ def decide(
         best = max(every, key=lambda i: answer.probability(signals[i]))
         if (chance := answer.probability(signals[best])) >= 0.5:
             at, subject, confidence = best, sources[best], chance
-    if asked.compares and not signals[at].unstated and len(homes := _homes(sources, known)) >= 2:
+    if asked.compares and not signals[at].unstated and len(homes) >= 2:
         # "X vs Y", "How do X and Y each...": the papers the compared works come from, and no others; that each is
         # held is the evidence, however little of the question's other words they share (a detail no abstract
         # states is still declined).
@@ -196,10 +198,15 @@ def _homes(sources: list[Source], names: Iterable[str]) -> list[int]:
     wanted = {squash(name) for name in names}
     found: dict[str, int] = {}
     for i, source in enumerate(sources):
-        head, colon, _ = source.title.partition(":")
-        if colon and (short := squash(head)) in wanted:
+        if (short := squash(_short_name(source.title) or "")) and short in wanted:
             found.setdefault(short, i)
     return sorted(found.values())
+
+
+def _short_name(title: str) -> str | None:
+    """The title's part before its colon ("Mix-LN" of "Mix-LN: Unleashing..."), None when it has no colon."""
+    head, colon, _ = title.partition(":")
+    return head.strip() if colon else None
 
 
 _ASKS_SURVEY = re.compile(
@@ -403,9 +410,7 @@ def _unknown(missing: list[str], sources: list[Source]) -> str:
     named = ", ".join(missing)
     words = {w for s in sources for w in _name_words(f"{s.title} {s.abstract}")}
     # A title's short name as a whole ("SeaLLMs 3" for "SeaLLMs 4"), beside its single words.
-    words |= {
-        head.strip() for s in sources if (head := s.title.partition(":")[0]) != s.title and len(head.split()) <= 3
-    }
+    words |= {short for s in sources if (short := _short_name(s.title)) and len(short.split()) <= 3}
     guesses = [
         match[0] for name in missing if (match := difflib.get_close_matches(name, sorted(words), n=1, cutoff=0.8))
     ]

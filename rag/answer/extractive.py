@@ -296,12 +296,13 @@ def rank(question: Question, sources: list[Source], weights: Weights) -> list[Ca
 
 def features(question: Question, sentence: Sentence) -> Features:
     """The features of `sentence` for `question`."""
-    share = _mass(question, sentence.terms) / question.total if question.wanted else 1.0
+    holds = _mass(question, sentence.terms) / question.total
+    share = holds if question.wanted else 1.0
     kind = _answer_type(question, sentence)
     if question.asked.units and kind == 1.0:  # the asked figure in the asked unit
         share = max(share, STATED_FIGURE)
     return Features(
-        rare_terms=_mass(question, sentence.terms) / question.total,
+        rare_terms=holds,
         answer_type=kind * share,
         background=sentence.background,
     )
