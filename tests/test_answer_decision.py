@@ -177,6 +177,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which company developed the Weaver models?", "No indexed abstract states a developing company"),
         ("How many authors wrote the LongBench paper?", "No indexed abstract states a list of authors"),
         ("Which toolkit was Vega-MT implemented in?", "No indexed abstract states a programming language or toolkit"),
+        ("Which base model is SwitchGPT built on?", "No indexed abstract states a base model"),  # names only itself
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(
@@ -203,6 +204,12 @@ def test_a_detail_is_read_as_asked_only_when_the_question_names_it(question: str
     from rag.answer.asked import read
 
     assert read(question).attribute == attribute
+
+
+def test_a_base_model_is_read_where_the_abstract_names_one(seeded: rag.Settings) -> None:
+    answer = rag.ask("What base model is Bailong built on?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "Llama 2" in answer.text
 
 
 def test_a_year_states_a_date_and_a_count_of_processors_does_not() -> None:

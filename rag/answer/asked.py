@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -284,6 +285,22 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             r"\baccepted (?:at|to|by|in)\b)"
         ),
     ),
+    "base model": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:base|backbone|foundation|underlying|pre-?trained|starting|initial)"
+            r"\s+(?:[\w-]+\s+)?(?:models?|llms?|lms?|networks?|checkpoints?)\b|\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
+            r"backbones?\b|\b(?:fine-?tuned|initiali[sz]ed|built|based|continued)\s+(?:on top of|upon|on|from)\s+"
+            r"(?:which|what)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:llama|qwen|mistral|mixtral|gpt|bert|roberta|t5|mt5|bloom|bloomz|opt|falcon|gemma|phi|vicuna|palm|pali|"
+            r"glm|chatglm|baichuan|internlm|yi|deepseek|pythia|clip|vit|blip|flan|bart|xlm|llava|claude|gemini|olmo|"
+            r"minicpm|stablelm|tinyllama|electra|deberta|whisper|alpaca|starcoder|wizardlm|siglip|internvl|rwkv|mamba|"
+            r"mpt|ernie|pangu|wav2vec)(?:[-.]?\d[\w.-]*)?\b|\b[A-Za-z]{2,}[\w.]*-?\d[\w.-]*\b",
+            re.I,
+        ),
+    ),
     "programming language or toolkit": (
         re.compile(
             r"\b(?:programming language|toolkit|software framework|framework|library)\b.{0,60}\b(?:implemented|written|"
@@ -300,13 +317,17 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
 }
 """Details a question asks by name and an abstract states by name when it states them: how a question asks
 each one, and how an abstract says it ("released under the Apache 2.0 license", "trained with AdamW", "on 2048
-Ascend 910 processors", "accepted at ACL"). Asked of a paper whose abstract says none of it, the question is
-declined. A list of authors is stated by a synced paper's record ("Authors: ..."), never by an abstract. Not
-companies: abstracts name them by name ("a joint effort between Microsoft and NVIDIA"), an open list."""
+Ascend 910 processors", "accepted at ACL", "continual pre-training using the Qwen2 models"). Asked of a paper
+whose abstract says none of it, the question is declined. A list of authors is stated by a synced paper's record
+("Authors: ..."), never by an abstract. Not companies: abstracts name them by name ("a joint effort between
+Microsoft and NVIDIA"), an open list."""
 
 
-def states_attribute(attribute: str, text: str) -> bool:
-    """`text` says something of the asked `attribute` (a key of `ATTRIBUTES`)."""
+def states_attribute(attribute: str, text: str, names: Iterable[str] = ()) -> bool:
+    """`text` says something of the asked `attribute` (a key of `ATTRIBUTES`) besides the question's `names`: the
+    model "MechGPT" is no base model of MechGPT's."""
+    for name in names:
+        text = re.sub(re.escape(name), " ", text, flags=re.I)
     return bool(ATTRIBUTES[attribute][1].search(text))
 
 

@@ -321,7 +321,7 @@ def signals_of(
         source = sources[index]
         title = held(source.title)
         unstated = (asked.answer_type == "quantity" and bool(asked.units) and not _states(asked, source.abstract)) or (
-            asked.attribute is not None and not states_attribute(asked.attribute, record(source))
+            asked.attribute is not None and not states_attribute(asked.attribute, record(source), asked.names)
         )
         out[index] = Signals(
             dense=dense[index],

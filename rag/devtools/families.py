@@ -53,6 +53,7 @@ DETAIL_FORMS = {
     "affiliated university": ("Which university developed {x}?", "What institution is behind {x}?"),
     "publication venue": ("At which conference was {x} published?", "Which journal published {x}?"),
     "programming language or toolkit": ("What programming language is {x} implemented in?",),
+    "base model": ("Which base model is {x} built on?", "What backbone does {x} use?"),
 }
 """How people ask a detail an abstract states by name (`asked.ATTRIBUTES`) of a paper they know by name."""
 SCORE_FORMS = ("What {measure} does {x} reach on {bench}?", "What is the {measure} of {x} on {bench}?")
@@ -268,7 +269,7 @@ def _details(named: dict[str, str], by_id: dict[str, Paper], rng: random.Random)
         form = rng.choice(DETAIL_FORMS[detail])
         paper = by_id[paper_id]
         question = form.format(x=named[paper_id])
-        if states_attribute(detail, record(paper)):  # what the decision reads: a synced record states its authors
+        if states_attribute(detail, record(paper), [named[paper_id]]):  # what the decision reads: a synced record states its authors
             out.append(_item("attribute", form, question, [paper]))
         else:
             out.append(_item("unstated", form, question, [], key=paper_id))
