@@ -23,6 +23,8 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from .text import fold
+
 LANGUAGE = "en"
 K1 = 1.5
 B = 0.75
@@ -60,6 +62,20 @@ class Vocabulary:
         grown.ids = dict(self.ids)
         grown.ids.update((term, index) for index, term in enumerate(terms, start=len(self.terms)))
         return grown
+
+    def find(self, term: str) -> int | None:
+        """The id of `term`, or of the one it is with accents dropped ("tulu" finds "tülu", which a chunk wrote
+        "TÜLU"): the index keeps words as written, people type them without accents."""
+        found = self.ids.get(term)
+        if found is None and term.isascii():
+            found = self._unaccented().get(term)
+        return found
+
+    def _unaccented(self) -> dict[str, int]:
+        """The ids of the terms with accents, by their unaccented spelling (built on first need, once)."""
+        if getattr(self, "_folded", None) is None:
+            self._folded = {fold(t): i for t, i in self.ids.items() if not t.isascii()}
+        return self._folded
 
     def extended(self, terms: Iterable[str]) -> Vocabulary:
         """This vocabulary with those of `terms` it lacks appended (sorted, so every process numbers them alike)."""
@@ -264,7 +280,7 @@ class Bm25Index:
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (BM25's smoothed form) among the live chunks: rare terms weigh more."""
-        index = self.vocabulary.ids.get(term)
+        index = self.vocabulary.find(term)
         return self._idf(index) if index is not None else _idf(self.documents, 0)
 
     def _idf(self, term: int) -> float:
@@ -285,7 +301,7 @@ class Bm25Index:
         """The query's stemmed terms known to the index, by id, in order (a repeated term counts each time)."""
         tokens = bm25s.tokenize(query, stemmer=_STEMMER, show_progress=False)
         stems = {index: term for term, index in tokens.vocab.items()}
-        return [known for index in tokens.ids[0] if (known := self.vocabulary.ids.get(stems[index])) is not None]
+        return [known for index in tokens.ids[0] if (known := self.vocabulary.find(stems[index])) is not None]
 
 
 def _best(scores: np.ndarray, k: int) -> np.ndarray:

@@ -7,6 +7,7 @@ abstracts (measured on the seeds); answers quote whole sentences, so the cuts mu
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import Stemmer
 
@@ -53,6 +54,11 @@ def terms(text: str) -> set[str]:
 
 def stems(text: str) -> list[str]:
     """Every word of `text` in order, stemmed, with stop words as "": the positions of `terms` (how far apart)."""
-    words = [w.casefold() for w in _WORD.findall(text)]
+    words = [w.casefold() if w.isascii() else fold(w) for w in _WORD.findall(text)]
     stemmed = iter(_stemmer.stemWords([w for w in words if w not in _STOP]))
     return ["" if w in _STOP else next(stemmed) for w in words]
+
+
+def fold(text: str) -> str:
+    """Lower case with accents dropped ("TÜLU" → "tulu"): people type names without them."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))

@@ -139,6 +139,12 @@ def test_a_follow_up_asking_a_figure_leads_with_the_sentence_that_states_it(
     assert figure in answer.text.split("\n\n")[0]
 
 
+def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
+    answer = rag.ask("what is tulu 3", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title.startswith("TÜLU 3")
+
+
 def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:
     answer = rag.ask("how many languges does CulturaX cover", settings=seeded)
     assert not answer.abstained, answer.reason

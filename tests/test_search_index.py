@@ -225,3 +225,16 @@ def test_bm25_searches_side_by_side_give_the_results_of_one_at_a_time(monkeypatc
         together = list(pool.map(lambda question: shared.search(question, 20), QUESTIONS[:60] * 4))
     for (rows, scores), (want_rows, want_scores) in zip(together, alone * 4):
         assert rows.tolist() == want_rows.tolist() and scores.tolist() == want_scores.tolist()
+
+
+def test_a_word_typed_without_its_accents_finds_the_chunks_that_write_them() -> None:
+    """"tulu" finds the chunk that writes "TÜLU", at the same score and rarity as "tülu" does."""
+    from rag.bm25 import Bm25Index, Postings, Vocabulary
+
+    texts = ["TÜLU 3 is a family of post-trained models.", "Dolma is an English corpus.", "OLMo is a model."]
+    postings, vocabulary = Postings.build(texts, Vocabulary([]))
+    index = Bm25Index(vocabulary, [postings])
+    plain, accented = index.search("tulu", 3), index.search("tülu", 3)
+    assert plain[0].tolist() == accented[0].tolist() == [0]
+    assert plain[1].tolist() == accented[1].tolist()
+    assert index.idf("tulu") == index.idf("tülu") < index.idf("zorble")  # held, so not as rare as an unknown word

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from ..text import fold
 from .english import english
 
 AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "overview", "lookup"]
@@ -480,12 +481,7 @@ def focus(question: str) -> list[str]:
 def squash(text: str) -> str:
     """Lower-case letters (of any script: "PanGu-π" keeps its π), digits and % only, accents dropped: "TÜLU" and
     'T\\"ULU' both become "tulu"."""
-    return re.sub(r"[^\w%×]|_", "", _fold(text))
-
-
-def _fold(text: str) -> str:
-    """Lower case with accents dropped ("TÜLU" → "tulu"): what `squash` keeps before taking out the rest."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(c))
+    return re.sub(r"[^\w%×]|_", "", fold(text))
 
 
 def parts(word: str) -> list[str]:
@@ -515,8 +511,8 @@ def _squashed(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _plain(text: str) -> str:
-    """The text folded as `squash` folds it (`_fold`), but with its spaces and hyphens kept."""
-    return _latin(_fold(text))
+    """The text folded as `squash` folds it (`text.fold`), but with its spaces and hyphens kept."""
+    return _latin(fold(text))
 
 
 def _latin(text: str) -> str:
