@@ -139,6 +139,13 @@ def test_a_follow_up_asking_a_figure_leads_with_the_sentence_that_states_it(
     assert figure in answer.text.split("\n\n")[0]
 
 
+def test_a_question_naming_no_paper_is_answered_from_the_paper_its_words_point_to(seeded: rag.Settings) -> None:
+    """Retrieval ranks "Bigram Subnetworks" first (next-token prediction); the logic-puzzle paper holds sudoku."""
+    answer = rag.ask("Could a transformer learn to solve sudoku from next-token prediction alone?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title.startswith("Causal Language Modeling Can Elicit Search and Reasoning")
+
+
 def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
     answer = rag.ask("what is tulu 3", settings=seeded)
     assert not answer.abstained, answer.reason
