@@ -7,7 +7,7 @@ A logistic model (L2, classes weighed equally) is fit on four folds and scored o
 paper; the shipped weights are the per-weight medians of the fold fits, and the list model's bias is then moved
 to the strictest where the hand-written list questions fitted on get about the best F2 of cited papers
 (`list_threshold`). The held-out part of the families (other papers, and forms the fit never saw) and eval/dev2,
-dev3, dev5, dev6, dev7 and dev8 are scored last, never fitted on.
+dev3, dev5, dev6, dev7, dev8 and everyday are scored last, never fitted on.
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def calibrate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.devtools.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, nargs="*", default=DEV_SETS, help="hand-written sets fitted on with the families")
-    checks = [Path(f"eval/{name}.jsonl") for name in ("dev2", "dev3", "dev5", "dev6", "dev7", "dev8")]
+    checks = [Path(f"eval/{name}.jsonl") for name in ("dev2", "dev3", "dev5", "dev6", "dev7", "dev8", "everyday")]
     parser.add_argument("--check", type=Path, nargs="*", default=checks, help="sets scored, never fitted")
     parser.add_argument("--signals", nargs="*", default=ANSWER_SIGNALS, choices=NAMES, help="signals the answer model uses")
     parser.add_argument("--keep-signals", nargs="*", default=KEEP_SIGNALS, choices=NAMES, help="signals the list model uses")
