@@ -49,6 +49,7 @@ class Vocabulary:
     def __init__(self, terms: list[str]) -> None:
         self.terms = terms
         self.ids = {term: index for index, term in enumerate(terms)}
+        self._folded: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -61,6 +62,7 @@ class Vocabulary:
         grown.terms = self.terms + terms
         grown.ids = dict(self.ids)
         grown.ids.update((term, index) for index, term in enumerate(terms, start=len(self.terms)))
+        grown._folded = None
         return grown
 
     def find(self, term: str) -> int | None:
@@ -73,7 +75,7 @@ class Vocabulary:
 
     def _unaccented(self) -> dict[str, int]:
         """The ids of the terms with accents, by their unaccented spelling (built on first need, once)."""
-        if getattr(self, "_folded", None) is None:
+        if self._folded is None:
             self._folded = {fold(t): i for t, i in self.ids.items() if not t.isascii()}
         return self._folded
 
