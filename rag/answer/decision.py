@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..bm25 import indexable
-from ..text import split_sentences, stems, terms
+from ..text import compounds, split_sentences, stems, terms
 from .asked import (
     CHAT, Asked, kept, named_in, read, said_together, squash, states_attribute, states_value, vocabulary,
 )
@@ -302,8 +302,9 @@ def _plain(question: str) -> str:
 
 @lru_cache(maxsize=8192)
 def held(text: str) -> frozenset[str]:
-    """The terms a text holds, hyphenated words both split and joined: "pre-training" holds "pretrain" and "train"."""
-    return frozenset(terms(text.replace("-", " ")) | terms(text.replace("-", "")))
+    """The terms a text holds, hyphenated words both split and joined ("pre-training" holds "pretrain" and "train"),
+    and two words written apart joined ("data sets" holds "dataset")."""
+    return frozenset(terms(text.replace("-", " ")) | terms(text.replace("-", "")) | compounds(text))
 
 
 def signals_of(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 from ..settings import Settings
-from ..text import split_sentences, terms
+from ..text import compounds, split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, name_terms, weights_of
@@ -324,7 +324,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 index,
                 text,
                 len(text.split()),
-                frozenset(terms(_LINK.sub(" ", text))),
+                frozenset(terms(unlinked := _LINK.sub(" ", text)) | compounds(unlinked)),
                 float(background),
                 cues,
                 frozenset(squash(name) for name in names(text)),
