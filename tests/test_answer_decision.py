@@ -146,6 +146,13 @@ def test_a_question_naming_no_paper_is_answered_from_the_paper_its_words_point_t
     assert answer.citations[0].title.startswith("Causal Language Modeling Can Elicit Search and Reasoning")
 
 
+def test_which_things_leads_with_the_sentence_naming_them_even_when_written_apart(seeded: rag.Settings) -> None:
+    """The question writes "datasets", the abstract "nine data sets (MedQA, MedMCQA, PubMedQA, ...)"."""
+    answer = rag.ask("Which datasets was MedAgents evaluated on?", settings=seeded)
+    lead = answer.text.split("\n\n")[0]
+    assert all(name in lead for name in ("MedQA", "MedMCQA", "PubMedQA")), answer.text
+
+
 def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
     answer = rag.ask("what is tulu 3", settings=seeded)
     assert not answer.abstained, answer.reason

@@ -341,14 +341,18 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
     """1 when the sentence carries the asked kind of answer; for a figure, 0.5 when it is not beside the asked unit.
 
     A "which X" question is answered by a sentence naming an X: the head word of X with a name the question
-    does not say ("OLMo") or a naming phrase ("we call", "such as", "except for").
+    does not say ("OLMo"), a naming phrase ("we call", "such as", "except for"), or for "which Xs" an enumeration.
+    An enumeration without the head word is not one of Xs: "Which datasets was MedAgents evaluated on?" is answered
+    by "our results on nine data sets (MedQA, ...)", not by "a human evaluation ..., as well as ablation studies"
+    (lead fact hit dev4 .708 -> .741, dev9 .694 -> .705, dev10 .648 -> .665, dev5 .747 -> .712: "which baselines"
+    answered by "one ... model based on Support Vector Machines (SVMs), three ..." no longer leads).
     """
     asked = question.asked
     if asked.answer_type == "lookup":
         names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
-        # "which roles / which components": several of them, named in one enumeration, answer it.
+        # "which roles / which components": several of them, named in one enumeration with the head, answer it.
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
-        return float(plural or (names_something and bool(question.head & sentence.terms)))
+        return float((plural or names_something) and bool(question.head & sentence.terms))
     if asked.answer_type == "overview":
         return float(bool(_OVERVIEW_CUES & sentence.cues))
     if asked.answer_type != "quantity":
