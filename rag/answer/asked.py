@@ -177,7 +177,7 @@ _DURATION = re.compile(
 )
 """How long something took ("How long did it take to train X?"): a duration in hours, days or weeks."""
 _DATA_SIZE = re.compile(
-    r"\b(?:how (?:big|large)|what size)\s+(?:is|was|are|were)\s+(?:the|their|its|this|that)\s+(?:[\w\-]+\s+){0,2}?"
+    r"\b(?:how (?:big|large)|what size)\s+(?:is|was|are|were)\s+(?:the|their|its|this|that)\s+(?:[\w\-.]+\s+){0,2}?"
     r"(?:dataset|corpus|corpora|data|training set)\b",
     re.I,
 )
