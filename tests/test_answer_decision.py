@@ -153,6 +153,12 @@ def test_which_things_leads_with_the_sentence_naming_them_even_when_written_apar
     assert all(name in lead for name in ("MedQA", "MedMCQA", "PubMedQA")), answer.text
 
 
+def test_words_a_sentence_hyphenates_are_its_words(seeded: rag.Settings) -> None:
+    """The question says "state of the art", the abstract "outperforms the state-of-the-art training system"."""
+    answer = rag.ask("How much faster than the state of the art is ByteScale?", settings=seeded)
+    assert "7.89x" in answer.text.split("\n\n")[0]
+
+
 def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
     answer = rag.ask("what is tulu 3", settings=seeded)
     assert not answer.abstained, answer.reason

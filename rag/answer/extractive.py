@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 from ..settings import Settings
-from ..text import compounds, split_sentences, terms
+from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, name_terms, weights_of
@@ -106,6 +106,8 @@ class Sentence:
     text: str
     words: int
     terms: frozenset[str]
+    """Its stemmed words, hyphenated ones also split and joined ("state-of-the-art" holds "state" and "art"), and
+    neighbours joined ("data sets" holds "dataset"): as the decision reads an abstract (`decision.held`)."""
     background: float
     cues: frozenset[str]
     names: frozenset[str]
@@ -324,7 +326,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 index,
                 text,
                 len(text.split()),
-                frozenset(terms(unlinked := _LINK.sub(" ", text)) | compounds(unlinked)),
+                frozenset(terms(unlinked := _LINK.sub(" ", text)) | held(unlinked)),
                 float(background),
                 cues,
                 frozenset(squash(name) for name in names(text)),
