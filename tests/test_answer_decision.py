@@ -159,6 +159,13 @@ def test_words_a_sentence_hyphenates_are_its_words(seeded: rag.Settings) -> None
     assert "7.89x" in answer.text.split("\n\n")[0]
 
 
+def test_compute_is_answered_in_gpu_hours_and_declined_where_none_is_stated(seeded: rag.Settings) -> None:
+    answer = rag.ask("How much compute did it take to pretrain Open-Qwen2VL?", settings=seeded)
+    assert "442 A100-40G GPU hours" in answer.text
+    # GLM-130B's abstract counts the GPUs it runs inference on, not what training took.
+    assert rag.ask("How much compute did GLM-130B take?", settings=seeded).reason.startswith("No indexed abstract states")
+
+
 def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
     answer = rag.ask("what is tulu 3", settings=seeded)
     assert not answer.abstained, answer.reason

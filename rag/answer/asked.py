@@ -200,9 +200,10 @@ UNIT_SPELLINGS = {
     "models": ("llms", "lms"), "accuracy": ("%",), "points": ("%", "+", "bleu", "pp"),
     "improvements": ("%", "x", "+"), "gains": ("%", "x", "+"),
     "data": ("tokens", "tb", "gb", "words", "documents", "samples", "examples", "pairs", "instructions", "images"),
+    "compute": ("hours", "hour", "days", "flops", "flop", "petaflop", "pf", "zettaflop", "$", "usd"),
 }
 """How a unit a question spells out is written beside a figure in an abstract ("gigabytes" → "40GB", "points" →
-"+8.81", "9.3 BLEU", "how much data" → "1T tokens")."""
+"+8.81", "9.3 BLEU", "how much data" → "1T tokens", "how much compute" → "442 A100-40G GPU hours")."""
 _FIGURE = re.compile(r"^([~≈<>+])?\d[\d,.]*(%|x|×|k|m|b|t|gb|tb|mb|h|s)?$")
 _NUMBER_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds "
