@@ -325,9 +325,15 @@ whose abstract says none of it, the question is declined. A list of authors is s
 Microsoft and NVIDIA"), an open list."""
 
 
+LINK = re.compile(r"https?://\S+|\bwww\.\S+")
+"""A link: its words are not the text's ("github.com/.../MedAgents" does not say what MedAgents does,
+"youtube.com/watch?v=GYT-65HZwus" names no model)."""
+
+
 def states_attribute(attribute: str, text: str, names: Iterable[str] = ()) -> bool:
     """`text` says something of the asked `attribute` (a key of `ATTRIBUTES`) besides the question's `names`: the
     model "MechGPT" is no base model of MechGPT's."""
+    text = LINK.sub(" ", text)
     for name in names:
         text = re.sub(re.escape(name), " ", text, flags=re.I)
     return bool(ATTRIBUTES[attribute][1].search(text))

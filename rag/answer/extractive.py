@@ -21,7 +21,7 @@ from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, name_terms, weights_of
-from .asked import Asked, kept, named_in, names, read, squash, states_value, vocabulary
+from .asked import LINK, Asked, kept, named_in, names, read, squash, states_value, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
@@ -61,8 +61,6 @@ _CUES = {
     ),
 }
 """What a sentence carrying each kind of answer says (quantity: a figure, see `_answer_type`)."""
-_LINK = re.compile(r"https?://\S+|\bwww\.\S+")
-"""A link's words are not the sentence's: "github.com/.../MedAgents" does not say what MedAgents does."""
 _OWN_WORK = re.compile(r"\b(?:we|our|this (?:paper|work|study)|here)\b", re.I)
 _BOILERPLATE = re.compile(
     r"\b(?:code|data|models?|weights|dataset|benchmark)s? (?:(?:is|are|will be) )?(?:made )?(?:publicly |openly )?"
@@ -326,7 +324,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 index,
                 text,
                 len(text.split()),
-                frozenset(terms(unlinked := _LINK.sub(" ", text)) | held(unlinked)),
+                frozenset(terms(unlinked := LINK.sub(" ", text)) | held(unlinked)),
                 float(background),
                 cues,
                 frozenset(squash(name) for name in names(text)),
