@@ -166,6 +166,13 @@ def test_compute_is_answered_in_gpu_hours_and_declined_where_none_is_stated(seed
     assert rag.ask("How much compute did GLM-130B take?", settings=seeded).reason.startswith("No indexed abstract states")
 
 
+def test_an_english_word_used_as_a_name_does_not_choose_the_paper(seeded: rag.Settings) -> None:
+    question = "With only API access to a model, can I find out whether a given document was used in its pretraining?"
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "Pretraining Data" in answer.citations[0].title
+
+
 def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
     answer = rag.ask("what is tulu 3", settings=seeded)
     assert not answer.abstained, answer.reason

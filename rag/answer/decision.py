@@ -31,7 +31,7 @@ from ..text import compounds, split_sentences, stems, terms
 from .asked import (
     CHAT, Asked, kept, named_in, read, said_together, squash, states_attribute, states_value, vocabulary,
 )
-from .english import ordinary
+from .english import english, ordinary
 
 if TYPE_CHECKING:
     from ..types import Paper, Source
@@ -164,8 +164,10 @@ def decide(
     together = [sum(named_in(words, name) for name in rare) for words in texts]
     if together and max(together) < len(rare) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
-    # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject.
-    at = together.index(max(together)) if together else 0
+    # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject, nor an
+    # English word used as a name ("With only API access...": the paper that says "API" is not the one to answer).
+    coined = [sum(named_in(words, name) for name in rare if _coined(name)) for words in texts]
+    at = coined.index(max(coined)) if coined else 0
     homes = _homes(sources, known)
     if not asked.many and homes:
         # The paper whose short name the question says ("Chinesewebtext: ...") before one that says more of it
@@ -195,6 +197,11 @@ def decide(
         return Decision(_weak(asked, signals[at], unheard, _share(unheard, wanted, idf)), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
+
+
+def _coined(name: str) -> bool:
+    """A name made up for a work ("Dolma", "RoPE", "GSM8K"), not an English word used as one ("API", "SQL")."""
+    return not english(name) or bool(re.search(r"[a-z][A-Z]", name))
 
 
 def _homes(sources: list[Source], names: Iterable[str]) -> list[int]:
