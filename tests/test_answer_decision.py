@@ -139,11 +139,21 @@ def test_a_follow_up_asking_a_figure_leads_with_the_sentence_that_states_it(
     assert figure in answer.text.split("\n\n")[0]
 
 
-def test_a_question_naming_no_paper_is_answered_from_the_paper_its_words_point_to(seeded: rag.Settings) -> None:
-    """Retrieval ranks "Bigram Subnetworks" first (next-token prediction); the logic-puzzle paper holds sudoku."""
-    answer = rag.ask("Could a transformer learn to solve sudoku from next-token prediction alone?", settings=seeded)
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        # Retrieval ranks "Bigram Subnetworks" first (next-token prediction); the logic-puzzle paper holds sudoku.
+        ("Could a transformer learn to solve sudoku from next-token prediction alone?", "Causal Language Modeling"),
+        # "API" is an English word used as a name: the third paper, which says it, is not the one meant.
+        ("With only API access to a model, can I find out whether a given document was used in its pretraining?",
+         "Pretraining Data Detection"),
+        ("what is tulu 3", "TÜLU 3"),  # the name typed without its accents
+    ],
+)
+def test_the_answer_comes_from_the_paper_the_question_means(seeded: rag.Settings, question: str, title: str) -> None:
+    answer = rag.ask(question, settings=seeded)
     assert not answer.abstained, answer.reason
-    assert answer.citations[0].title.startswith("Causal Language Modeling Can Elicit Search and Reasoning")
+    assert answer.citations[0].title.startswith(title)
 
 
 def test_which_things_leads_with_the_sentence_naming_them_even_when_written_apart(seeded: rag.Settings) -> None:
@@ -164,19 +174,6 @@ def test_compute_is_answered_in_gpu_hours_and_declined_where_none_is_stated(seed
     assert "442 A100-40G GPU hours" in answer.text
     # GLM-130B's abstract counts the GPUs it runs inference on, not what training took.
     assert rag.ask("How much compute did GLM-130B take?", settings=seeded).reason.startswith("No indexed abstract states")
-
-
-def test_an_english_word_used_as_a_name_does_not_choose_the_paper(seeded: rag.Settings) -> None:
-    question = "With only API access to a model, can I find out whether a given document was used in its pretraining?"
-    answer = rag.ask(question, settings=seeded)
-    assert not answer.abstained, answer.reason
-    assert "Pretraining Data" in answer.citations[0].title
-
-
-def test_a_name_typed_without_its_accents_is_the_name(seeded: rag.Settings) -> None:
-    answer = rag.ask("what is tulu 3", settings=seeded)
-    assert not answer.abstained, answer.reason
-    assert answer.citations[0].title.startswith("TÜLU 3")
 
 
 def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Settings) -> None:
