@@ -55,16 +55,21 @@ def terms(text: str) -> set[str]:
 def compounds(text: str) -> set[str]:
     """Each two neighbouring words written as one, stemmed ("data sets" → "dataset", "fine tuning" → "finetun"): what a
     question that writes them as one word ("datasets") finds in a text that writes them apart."""
-    words = [w.casefold() for w in _WORD.findall(text)]
+    words = _words(text)
     pairs = [a + b for a, b in zip(words, words[1:]) if a not in _STOP and b not in _STOP and (a + b).isalpha()]
     return set(_stemmer.stemWords(pairs))
 
 
 def stems(text: str) -> list[str]:
     """Every word of `text` in order, stemmed, with stop words as "": the positions of `terms` (how far apart)."""
-    words = [w.casefold() if w.isascii() else fold(w) for w in _WORD.findall(text)]
+    words = _words(text)
     stemmed = iter(_stemmer.stemWords([w for w in words if w not in _STOP]))
     return ["" if w in _STOP else next(stemmed) for w in words]
+
+
+def _words(text: str) -> list[str]:
+    """The words of `text` in order, lower case, accents dropped."""
+    return [w.casefold() if w.isascii() else fold(w) for w in _WORD.findall(text)]
 
 
 def fold(text: str) -> str:

@@ -491,6 +491,12 @@ def squash(text: str) -> str:
     return re.sub(r"[^\w%×]|_", "", fold(text))
 
 
+def title_name(title: str) -> str | None:
+    """The title's part before its colon ("Mix-LN" of "Mix-LN: Unleashing..."), None when it has no colon."""
+    head, colon, _ = title.partition(":")
+    return head.strip() if colon else None
+
+
 def parts(word: str) -> list[str]:
     """A hyphenated, slashed or versioned name's parts, squashed: "GPT-3" → ["gpt", "3"], "SeaLLMs 3" → ["seallms",
     "3"]."""

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 from ..bm25 import indexable
 from ..text import compounds, split_sentences, stems, terms
 from .asked import (
-    CHAT, Asked, kept, named_in, read, said_together, squash, states_attribute, states_value, vocabulary,
+    CHAT, Asked, kept, named_in, read, said_together, squash, states_attribute, states_value, title_name,
+    vocabulary,
 )
 from .english import english, ordinary
 
@@ -163,12 +164,13 @@ def decide(
         sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
         records = [records[i] for i in surveys]
     rare = rare_names(known, idf)
-    together = [sum(named_in(words, name) for name in rare) for words in texts]
-    if together and max(together) < len(rare) and not asked.many:
+    said = [[named_in(words, name) for name in rare] for words in texts]
+    if said and max(map(sum, said)) < len(rare) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
     # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject, nor an
     # English word used as a name ("With only API access...": the paper that says "API" is not the one to answer).
-    coined = [sum(named_in(words, name) for name in rare if _coined(name)) for words in texts]
+    made_up = [_coined(name) for name in rare]
+    coined = [sum(hit and new for hit, new in zip(hits, made_up)) for hits in said]
     at = coined.index(max(coined)) if coined else 0
     homes = _homes(sources, known)
     if not asked.many and homes:
@@ -212,15 +214,9 @@ def _homes(sources: list[Source], names: Iterable[str]) -> list[int]:
     wanted = {squash(name) for name in names}
     found: dict[str, int] = {}
     for i, source in enumerate(sources):
-        if (short := squash(_short_name(source.title) or "")) and short in wanted:
+        if (short := squash(title_name(source.title) or "")) and short in wanted:
             found.setdefault(short, i)
     return sorted(found.values())
-
-
-def _short_name(title: str) -> str | None:
-    """The title's part before its colon ("Mix-LN" of "Mix-LN: Unleashing..."), None when it has no colon."""
-    head, colon, _ = title.partition(":")
-    return head.strip() if colon else None
 
 
 _ASKS_SURVEY = re.compile(
@@ -431,7 +427,7 @@ def _unknown(missing: list[str], sources: list[Source]) -> str:
     named = ", ".join(missing)
     words = {w for s in sources for w in _name_words(f"{s.title} {s.abstract}")}
     # A title's short name as a whole ("SeaLLMs 3" for "SeaLLMs 4"), beside its single words.
-    words |= {short for s in sources if (short := _short_name(s.title)) and len(short.split()) <= 3}
+    words |= {short for s in sources if (short := title_name(s.title)) and len(short.split()) <= 3}
     guesses = [
         match[0] for name in missing if (match := difflib.get_close_matches(name, sorted(words), n=1, cutoff=0.8))
     ]

@@ -21,7 +21,7 @@ from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, name_terms, weights_of
-from .asked import LINK, Asked, kept, named_in, names, read, squash, states_value, vocabulary
+from .asked import LINK, Asked, kept, named_in, names, read, squash, states_value, title_name, vocabulary
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
@@ -384,8 +384,8 @@ def _citation(cand: Candidate) -> Citation:
 
 def paper_name(title: str) -> str:
     """What a list calls a paper: the name before its title's colon, else the whole title."""
-    head, colon, _ = title.partition(":")
-    return head.strip() if colon and len(head.split()) <= 8 else title
+    short = title_name(title)
+    return short if short is not None and len(short.split()) <= 8 else title
 
 
 @register("extractive")

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from ..answer.asked import names as name_tokens
-from ..answer.asked import squash, states_attribute, states_value, vocabulary
+from ..answer.asked import squash, states_attribute, states_value, title_name, vocabulary
 from ..answer.decision import held, record
 from ..text import split_sentences, terms
 from ..types import Paper
@@ -109,9 +109,8 @@ def short_name(paper: Paper, users: dict[str, int]) -> str | None:
     """The name a user calls the paper by: the title before its colon when it is one token or recurs in the
     abstract, else an acronym the abstract defines in parentheses, that the title also uses as a word and at
     most one other paper mentions (`users`: papers mentioning each squashed word)."""
-    head, colon, _ = paper.title.partition(":")
-    head = head.strip()
-    if colon and 0 < len(head.split()) <= 3:
+    head = title_name(paper.title)
+    if head is not None and 0 < len(head.split()) <= 3:
         if len(head.split()) == 1 or head.casefold() in paper.abstract.casefold():
             return head
     title = vocabulary(paper.title)
