@@ -126,7 +126,8 @@ def add_papers(
 ) -> IngestReport:
     """Store the papers (one record per paper id) that the store lacks or holds in another version, under the
     writer lock. Unchanged papers are skipped by content hash before the model is loaded; the ledger then notes
-    that ingesting these papers again would change nothing."""
+    that ingesting these papers again would change nothing. Chroma then saves its vector index, so every process
+    that opens the store searches the same graph (`Store.persist_vectors`)."""
     with writer_lock(settings, store):
         stored = store.stored_papers([paper.paper_id for paper in papers])
         plan = _plan(papers, stored, settings)
@@ -136,6 +137,7 @@ def add_papers(
             chunks_added = writer.embed(plan.added + plan.updated, stored)
             writer.relabel(plan.relabel)
             writer.drop(plan.leftovers)
+            store.persist_vectors()
         record(papers, settings)
     return IngestReport(
         files=n_files,
@@ -153,6 +155,7 @@ def remove_papers(paper_ids: list[str], settings: Settings, store: Store) -> lis
     with writer_lock(settings, store):
         removed = store.remove(paper_ids)
         if removed:
+            store.persist_vectors()
             store.bump_generation()
     return removed
 

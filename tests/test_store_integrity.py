@@ -24,7 +24,7 @@ from rag.papers import whole_papers
 from rag.parse import expand_paths, merge, parse_file
 from rag.store import Store
 from rag.types import Paper
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 
 WRITE_BATCH = 20
 """Small write groups, so a few papers already span several writes."""
@@ -147,6 +147,36 @@ def test_ingest_check_finds_chunks_whose_vectors_are_lost_and_reembeds_them(tmp_
     assert "0 chunks had lost their vectors" in again.stdout
     answer = rag.ask("Which paper studies problem number 17 of the beta family?", settings=_settings(home))
     assert answer.sources[0].title == "beta paper 17"
+
+
+NEAREST_SCRIPT = """
+import json, sys
+from rag.embed import build_embedder
+from rag.settings import Settings
+from rag.store import Store
+settings = Settings(store={"home": sys.argv[1]})
+store, model = Store(settings), build_embedder(settings)
+print(json.dumps([store.query(model.query(line), 100)[0] for line in sys.stdin.read().splitlines()]))
+"""
+
+
+def test_every_process_that_opens_the_store_finds_the_same_nearest_chunks(seeded_home: Path) -> None:
+    # An ingest leaves Chroma's vector index saved whole: vectors left in its log are re-inserted by each process
+    # that opens the store, in its own thread order, and the 100 nearest chunks of a question then differed from
+    # one run to the next (for one question in twenty of the dev sets), and answers with them.
+    sets = sorted((ROOT / "eval").glob("dev*.jsonl"))
+    questions = [json.loads(line)["question"] for path in sets for line in path.read_text().splitlines()]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", NEAREST_SCRIPT, str(seeded_home)],
+            input="\n".join(questions), capture_output=True, text=True, check=True, env=_env(seeded_home),
+        ).stdout
+        for _ in range(3)
+    ]
+    first, *others = [json.loads(run) for run in runs]
+    assert len(first) == len(questions) and all(len(ids) == 100 for ids in first)
+    differ = [question for other in others for question, a, b in zip(questions, first, other) if a != b]
+    assert differ == [], f"{len(differ)} questions found other nearest chunks in another process"
 
 
 KILLED_REINSERT = """
