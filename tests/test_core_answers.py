@@ -172,6 +172,12 @@ def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> No
     assert "Item LLM extracts rich content features" in answer.citations[1].quote  # the sentence after, not a result
 
 
+def test_an_overview_spends_no_words_on_a_sentence_that_only_announces_the_next(seeded: rag.Settings) -> None:
+    answer = rag.ask("How does LoLCATs work?", settings=seeded)
+    assert "We base these steps on two findings." not in answer.text  # says nothing by itself
+    assert "low-rank adaptation (LoRA)" in answer.text  # the second of the two steps fits instead
+
+
 @pytest.mark.parametrize(
     ("question", "answer_words"),
     [
