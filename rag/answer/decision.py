@@ -115,7 +115,11 @@ FORM_WORDS = frozenset(
         "whose whom whether while instead rather over under further also still even just only very really quite "
         "happen happens happened take takes taken put puts get gets got go goes going come comes became become "
         "something anything someone thing things kind lot lots actually basically instead versus via per "
-        "able unable possible seem seems seemed turn turns turned keep keeps kept let lets end ends"
+        "able unable possible seem seems seemed turn turns turned keep keeps kept let lets end ends "
+        # A negation says how the question is put, not about what ("why doesn't it overfit"), typed with its
+        # apostrophe or without.
+        "don't doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't won't wouldn't shouldn't couldn't "
+        "dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt wont wouldnt shouldnt couldnt cant cannot"
     )
     | terms(" ".join(CHAT))
 )
