@@ -96,13 +96,22 @@ def test_words_the_search_index_never_holds_do_not_weigh_as_the_rarest() -> None
     }
 
 
-@pytest.mark.parametrize("negation", ["doesn't", "doesn\u2019t", "doesnt", "does not"])
-def test_a_negation_weighs_nothing_however_it_is_typed(negation: str) -> None:
-    # "doesn" (of "doesn't") is in a few abstracts and "doesnt" in none: either weighed as a word of the topic, and
-    # "why doesn't fine-tuning on a few hundred examples overfit?" was declined.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why doesn't fine-tuning overfit?",
+        "why doesn\u2019t fine-tuning overfit?",
+        "why doesnt fine-tuning overfit?",
+        "why does fine-tuning not overfit?",
+        "why does fine-tuning stuff not kinda overfit anyway?",
+    ],
+)
+def test_a_negation_or_a_filler_weighs_nothing_however_it_is_typed(question: str) -> None:
+    # "doesn" (of "doesn't") is in a few abstracts, "doesnt" and "anyway" in none: weighed as words of the topic, they
+    # lowered the question's coverage ("why doesn't fine-tuning on a few hundred examples overfit?" was declined).
     from rag.answer.decision import weights_of
 
-    assert set(weights_of(f"why {negation} fine-tuning overfit?", lambda term: 1.0)) == {"fine", "tune", "overfit"}
+    assert set(weights_of(question, lambda term: 1.0)) == {"fine", "tune", "overfit"}
 
 
 def test_a_name_only_the_abstract_introduces_is_answered_from_that_paper(seeded: rag.Settings) -> None:

@@ -114,7 +114,8 @@ FORM_WORDS = frozenset(
         "i'd i'm want find found deal deals good point gist "
         "whose whom whether while instead rather over under further also still even just only very really quite "
         "happen happens happened take takes taken put puts get gets got go goes going come comes became become "
-        "something anything someone thing things kind lot lots actually basically instead versus via per "
+        "something anything someone thing things stuff kind kinda sorta lot lots bunch ton tons actually basically "
+        "anyway anyways somehow whatever instead versus via per "
         "able unable possible seem seems seemed turn turns turned keep keeps kept let lets end ends "
         # A negation says how the question is put, not about what ("why doesn't it overfit"), typed with its
         # apostrophe or without.
