@@ -58,6 +58,23 @@ def test_an_overview_leads_with_the_sentence_that_brings_the_work_in(seeded: rag
 
 
 @pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("Is Dolma-based data any good?", "Dolma"),
+        ("Which tasks were Liger-powered models evaluated on?", "Liger"),
+        ("Can I LoRA-finetune a 7B model on one GPU?", "LoRA"),
+    ],
+)
+def test_a_name_joined_to_an_ordinary_word_is_the_name(seeded: rag.Settings, question: str, name: str) -> None:
+    # "Dolma-based" was a name no abstract mentions, and the question was declined for it.
+    from rag.answer.asked import read
+
+    assert name in read(question).names and not any(n.startswith(f"{name}-") for n in read(question).names)
+    answer = rag.ask(question, settings=seeded)
+    assert not (answer.reason or "").startswith("No indexed abstract mentions"), answer.reason
+
+
+@pytest.mark.parametrize(
     ("question", "names"),
     [
         ("Fira, what is it?", ("Fira",)),

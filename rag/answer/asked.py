@@ -144,7 +144,12 @@ _NOT_FOCUS = {
     "two", "three", "four", "five", "six", "several", "papers", "paper", "works", "studies", "study",
 }
 _TOKEN = re.compile(r"[^\s,;:?!()\[\]{}'\"“”]+")
-_GENERIC_SUFFIX = re.compile(r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only)$", re.I)
+_GENERIC_SUFFIX = re.compile(
+    r"-(style|like|based|generated|parameter|scale|sized|level|specific|free|aware|only|"
+    r"(?:fine-?|pre)?tuned?|(?:fine-?|pre)?trained|finetuned?|augmented|enhanced|powered|driven|guided|inspired|centric)$",
+    re.I,
+)
+"""What a name may be joined to that is no part of it ("BERT-based", "LoRA-finetune", "LLM-augmented")."""
 _HOW_MANY = re.compile(
     r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,3}?)"
     r"(?=(?:did|does|do|is|are|was|were|in|of|for|on|per|and|has|have|had|can|could|would|will)\b|[?,])|"
@@ -451,7 +456,7 @@ def entities(question: str) -> list[str]:
     for sentence in re.split(r"(?<=[.?!:;])\s+", question.strip()):
         tokens = _TOKEN.findall(sentence)
         for at, token in enumerate(tokens):
-            word = token.strip(".-")
+            word = _GENERIC_SUFFIX.sub("", token.strip(".-"))
             # A sentence's first word is a name only when it is no English word and stands alone ("Fira: what is
             # it?", "Bailong?"), not "Tell" nor "Quantization methods for LLMs?".
             first = at == 0 and (
