@@ -244,6 +244,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which papers teach language models to play chess?", "No indexed abstract mentions chess."),  # plain English
         ("How much does Liger reduce perplexity?", "No indexed abstract states perplexity"),  # a change in a measure
         ("Tell me about SeaLLMs 4", "No indexed abstract mentions SeaLLMs 4. Did you mean SeaLLMs 3?"),  # one digit off
+        ("Tell me about GEB-13B", "No indexed abstract mentions GEB-13B. Did you mean GEB-1.3B?"),  # "1.3" is no "13"
         ("What is GLM-260B?", "No indexed abstract mentions GLM-260B."),  # "GLM-130B" and "ERNIE 3.0 260B" are not it
         ("How much money did it take to train Llama 4?", "No indexed abstract mentions Llama 4."),
         ("Which company developed the Weaver models?", "No indexed abstract states a developing company"),

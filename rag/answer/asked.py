@@ -491,9 +491,9 @@ def focus(question: str) -> list[str]:
 
 
 def squash(text: str) -> str:
-    """Lower-case letters (of any script: "PanGu-π" keeps its π), digits and % only, accents dropped: "TÜLU" and
-    'T\\"ULU' both become "tulu"."""
-    return re.sub(r"[^\w%×]|_", "", fold(text))
+    """Lower-case letters (of any script: "PanGu-π" keeps its π), digits, % and a decimal point only, accents
+    dropped: "TÜLU" and 'T\\"ULU' both become "tulu"; "GEB-1.3B" becomes "geb1.3b", not the "geb13b" of GEB-13B."""
+    return re.sub(r"[^\w%×.]|_|(?<!\d)\.|\.(?!\d)", "", fold(text))
 
 
 def title_name(title: str) -> str | None:
