@@ -252,6 +252,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which toolkit was Vega-MT implemented in?", "No indexed abstract states a programming language or toolkit"),
         ("Which base model is SwitchGPT built on?", "No indexed abstract states a base model"),  # names only itself
         ("Which open-source base model was SNFinLLM trained from?", "No indexed abstract states a base model"),  # a link
+        ("What model was OpenMoE initialized from?", "No indexed abstract states a base model"),  # asked at the end
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

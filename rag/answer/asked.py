@@ -297,7 +297,11 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:base|backbone|foundation|underlying|pre-?trained|starting|initial)"
             r"\s+(?:[\w-]+\s+)?(?:models?|llms?|lms?|networks?|checkpoints?)\b|\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
             r"backbones?\b|\b(?:fine-?tuned|initiali[sz]ed|built|based|continued)\s+(?:on top of|upon|on|from)\s+"
-            r"(?:which|what)\b",
+            r"(?:which|what)\b|"
+            # "Which model was X initialized from?": the preposition at the end.
+            r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(?:models?|llms?|lms?|checkpoints?)\b[^?]{0,80}"
+            r"\b(?:(?:fine-?tuned|initiali[sz]ed|built|based|continued|derived|adapted)\s+(?:on top of|upon|on|from)|"
+            r"trained\s+from)\s*\?",
             re.I,
         ),
         re.compile(
