@@ -131,6 +131,13 @@ def test_a_negation_or_a_filler_weighs_nothing_however_it_is_typed(question: str
     assert set(weights_of(question, lambda term: 1.0)) == {"fine", "tune", "overfit"}
 
 
+def test_a_figure_of_the_asked_phase_answers_it(seeded: rag.Settings) -> None:
+    # GLM-130B's abstract states the GPUs it runs inference on, not those it was trained on.
+    answer = rag.ask("How many GPUs does GLM-130B need for inference?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "RTX 3090" in answer.text
+
+
 def test_a_name_only_the_abstract_introduces_is_answered_from_that_paper(seeded: rag.Settings) -> None:
     answer = rag.ask("tell me about 2DMSE", settings=seeded)  # "(2DMSE)" in its abstract, not in its title
     assert not answer.abstained, answer.reason
@@ -253,6 +260,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which base model is SwitchGPT built on?", "No indexed abstract states a base model"),  # names only itself
         ("Which open-source base model was SNFinLLM trained from?", "No indexed abstract states a base model"),  # a link
         ("What model was OpenMoE initialized from?", "No indexed abstract states a base model"),  # asked at the end
+        ("How many GPUs were used to pretrain GLM-130B?", "No indexed abstract states GPUs"),  # its GPUs run inference
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

@@ -365,6 +365,9 @@ class Asked:
     """A detail abstracts state in so many words when they state it at all ("license", "date"): `ATTRIBUTES`."""
     compares: bool = False
     """It asks to compare ("X vs Y", "How do X and Y each..."): the works it names are the papers to list."""
+    phase: str | None = None
+    """"training" or "inference" when the question asks about one of them only: a figure of the other does not
+    answer it (`other_phase`)."""
 
 
 @lru_cache(maxsize=1024)
@@ -387,7 +390,22 @@ def read(question: str) -> Asked:
         or (not called and _MANY_THINGS.search(question) and not _REFERS.search(question))
     )
     attribute = next((name for name, (asks, _) in ATTRIBUTES.items() if asks.search(question)), None)
-    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute, compares)
+    trains, infers = bool(_TRAINING.search(question)), bool(_INFERENCE.search(question))
+    phase = "training" if trains and not infers else "inference" if infers and not trains else None
+    return Asked(kind, tuple(asked_units(question)), tuple(called), asked_for, many, attribute, compares, phase)
+
+
+_TRAINING = re.compile(r"\b(?:pre-?)?train\w*|\bfine-?tun\w*", re.I)
+_INFERENCE = re.compile(r"\binference\b|\bdeploy\w*|\bat test time\b", re.I)
+
+
+def other_phase(sentence: str, phase: str | None) -> bool:
+    """The sentence is about the other phase than the one asked: "inference on 4 RTX 3090 GPUs" for "How many GPUs
+    were used to pretrain GLM-130B?" states no training hardware."""
+    if phase is None:
+        return False
+    trains, infers = bool(_TRAINING.search(sentence)), bool(_INFERENCE.search(sentence))
+    return infers and not trains if phase == "training" else trains and not infers
 
 
 CHAT = frozenset({"eli5", "tldr", "tl", "dr", "imo", "afaik", "fyi", "pls", "plz", "thx", "btw"})

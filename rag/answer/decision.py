@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from ..bm25 import indexable
 from ..text import compounds, split_sentences, stems, terms
 from .asked import (
-    CHAT, Asked, kept, named_in, read, said_together, squash, states_attribute, states_value, title_name,
+    CHAT, Asked, kept, named_in, other_phase, read, said_together, squash, states_attribute, states_value, title_name,
     vocabulary,
 )
 from .english import english, ordinary
@@ -406,8 +406,11 @@ def _dense_scores(sources: list[Source]) -> list[float]:
 
 
 def _states(asked: Asked, abstract: str) -> bool:
-    """A sentence of the abstract states a figure of the asked attribute."""
-    return any(states_value(sentence, asked.units) for sentence in split_sentences(abstract))
+    """A sentence of the abstract states a figure of the asked attribute, of the asked phase (`other_phase`)."""
+    return any(
+        states_value(sentence, asked.units) and not other_phase(sentence, asked.phase)
+        for sentence in split_sentences(abstract)
+    )
 
 
 def _share(names: list[str], wanted: dict[str, float], idf: Callable[[str], float]) -> float:
