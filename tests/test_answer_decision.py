@@ -131,6 +131,12 @@ def test_a_negation_or_a_filler_weighs_nothing_however_it_is_typed(question: str
     assert set(weights_of(question, lambda term: 1.0)) == {"fine", "tune", "overfit"}
 
 
+def test_programming_languages_an_abstract_names_answer_which_ones(seeded: rag.Settings) -> None:
+    answer = rag.ask("Which programming languages does the No Silver Bullet code generation paper study?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "Racket" in answer.text
+
+
 def test_a_figure_of_the_asked_phase_answers_it(seeded: rag.Settings) -> None:
     # GLM-130B's abstract states the GPUs it runs inference on, not those it was trained on.
     answer = rag.ask("How many GPUs does GLM-130B need for inference?", settings=seeded)
@@ -261,6 +267,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which open-source base model was SNFinLLM trained from?", "No indexed abstract states a base model"),  # a link
         ("What model was OpenMoE initialized from?", "No indexed abstract states a base model"),  # asked at the end
         ("How many GPUs were used to pretrain GLM-130B?", "No indexed abstract states GPUs"),  # its GPUs run inference
+        ("Which programming languages does CodeT5+ support?", "No indexed abstract states a programming language"),
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

@@ -316,12 +316,16 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(
             r"\b(?:programming language|toolkit|software framework|framework|library)\b.{0,60}\b(?:implemented|written|"
             r"coded)\b|"
-            r"\b(?:implemented|coded|programmed)\s+in\s+(?:which|what)\b",
+            r"\b(?:implemented|coded|programmed)\s+in\s+(?:which|what)\b|"
+            r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?programming languages?\b",
             re.I,
         ),
         re.compile(
             r"\bpython\b|\bpytorch\b|\btensorflow\b|\bjax\b|c\+\+|\bjava\b|\brust\b|\bcuda\b|\btriton\b|"
-            r"\bmindspore\b|\bpaddle|\bimplemented in\b|\bwritten in\b",
+            r"\bmindspore\b|\bpaddle|\bimplemented in\b|\bwritten in\b|\bjavascript\b|\btypescript\b|\bgolang\b|"
+            r"\bc#|\bphp\b|\bruby\b|\bkotlin\b|\bscala\b|\bhaskell\b|\bfortran\b|\bverilog\b|\bsql\b|\bracket\b|"
+            r"\bjulia\b|\blua\b|\bocaml\b|"
+            r"\bprogramming languages? (?:such as|including|like)\b|\b\d+\s+programming languages\b",
             re.I,
         ),
     ),
