@@ -172,6 +172,12 @@ def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> No
     assert "Item LLM extracts rich content features" in answer.citations[1].quote  # the sentence after, not a result
 
 
+def test_a_numbered_list_the_answer_begins_goes_on_to_its_later_items(seeded: rag.Settings) -> None:
+    # "four training stages: 1) ...; 2) ..." ends a sentence; "3) multi-task fine-tuning stage, ..." starts the next.
+    answer = rag.ask("Which stages does VideoLLaMA3 train in?", settings=seeded)
+    assert "1) vision-centric alignment stage" in answer.text and "3) multi-task fine-tuning stage" in answer.text
+
+
 def test_an_overview_spends_no_words_on_a_sentence_that_only_announces_the_next(seeded: rag.Settings) -> None:
     answer = rag.ask("How does LoLCATs work?", settings=seeded)
     assert "We base these steps on two findings." not in answer.text  # says nothing by itself

@@ -229,10 +229,14 @@ class ExtractiveBackend:
         # An overview's next sentence is the one after "we propose X", which says how X works; then the best-scoring
         # (natural questions' fact hit, dev3-dev6: .927/.875/.833/.767 -> .964/.857/.817/.833).
         order = sorted(own, key=lambda c: c.sentence.index != lead.sentence.index + 1) if overview else own
+        # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it.
+        going_on = _numbered_after(lead, own)
+        order = sorted(order, key=lambda c: c.sentence.index not in going_on)
         for cand in (c for c in order if c is not lead and not _announces(c.sentence)):
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
             # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
             follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background
+            follows = follows or cand.sentence.index in going_on
             if (adds or follows) and words + cand.sentence.words <= budget:
                 picked.append(cand)
                 words += cand.sentence.words
@@ -246,6 +250,22 @@ class ExtractiveBackend:
                 picked.append(cand)
                 words += cand.sentence.words
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
+
+
+_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
+_FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
+
+
+def _numbered_after(lead: Candidate, own: list[Candidate]) -> set[int]:
+    """The sentences right after `lead` that go on with the numbered list it begins ("3) multi-task fine-tuning")."""
+    if not _FIRST_ITEM.search(lead.sentence.text):
+        return set()
+    indexes = {c.sentence.index for c in own if _ITEM.match(c.sentence.text)}
+    going_on, at = set(), lead.sentence.index + 1
+    while at in indexes:
+        going_on.add(at)
+        at += 1
+    return going_on
 
 
 _ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|several)\s+(?:[\w-]+\s+)?[\w-]+s\s*[.:]$", re.I)
