@@ -76,6 +76,12 @@ LIST_NAMING = 0.1
 """What a list line's sentence gains for bringing in the paper's own work by name ("we propose LM-Infinite, a..."):
 a tie-breaker among sentences on the question's terms (list facts named on the nine sets 46 -> 50 of 83; .25 and
 .5 name as many, with more changes elsewhere)."""
+_ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|several)\s+(?:[\w-]+\s+)?[\w-]+s\s*[.:]$", re.I)
+"""A short sentence ending on a count of things ("... on two findings.", "FuseChat comprises two main stages.")."""
+ANNOUNCING_WORDS = 14
+"""The longest sentence read as only announcing the next ones."""
+_FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
+_LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
 """What a sentence answering "what does X do / tell me about X" says: what the work is, does or is called."""
 
@@ -110,6 +116,13 @@ class Sentence:
     cues: frozenset[str]
     names: frozenset[str]
     """Coined names and acronyms in the sentence, squashed ("OLMo" → "olmo")."""
+    announces: bool
+    """It only announces what the next sentences say ("We base these steps on two findings."): alone, it tells
+    nothing."""
+    opens_list: bool
+    """It begins a numbered list ("four training stages: 1) ...; 2) ...")."""
+    continues_list: bool
+    """It goes on with a numbered list begun before it ("3) multi-task fine-tuning stage, ...")."""
 
 
 @dataclass(frozen=True)
@@ -232,7 +245,7 @@ class ExtractiveBackend:
         # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it.
         going_on = _numbered_after(lead, own)
         order = sorted(order, key=lambda c: c.sentence.index not in going_on)
-        for cand in (c for c in order if c is not lead and not _announces(c.sentence)):
+        for cand in (c for c in order if c is not lead and not c.sentence.announces):
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
             # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
             follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background
@@ -245,36 +258,23 @@ class ExtractiveBackend:
         # English news article dataset as the underlying RAG knowledge base" after "we develop MultiHop-RAG, which
         # consists of a knowledge base..."): fact hit +.016 to +.039 on dev-dev4, p50 words still under 80.
         for cand in (c for c in own if c not in picked and c.features.rare_terms > 0 and not c.sentence.background
-                     and not _announces(c.sentence)):
+                     and not c.sentence.announces):
             if words + len(picked) + cand.sentence.words + 1 <= budget:
                 picked.append(cand)
                 words += cand.sentence.words
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
 
 
-_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
-_FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
-
-
 def _numbered_after(lead: Candidate, own: list[Candidate]) -> set[int]:
     """The sentences right after `lead` that go on with the numbered list it begins ("3) multi-task fine-tuning")."""
-    if not _FIRST_ITEM.search(lead.sentence.text):
+    if not lead.sentence.opens_list:
         return set()
-    indexes = {c.sentence.index for c in own if _ITEM.match(c.sentence.text)}
+    indexes = {c.sentence.index for c in own if c.sentence.continues_list}
     going_on, at = set(), lead.sentence.index + 1
     while at in indexes:
         going_on.add(at)
         at += 1
     return going_on
-
-
-_ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|several)\s+(?:[\w-]+\s+)?[\w-]+s\s*[.:]$", re.I)
-
-
-def _announces(sentence: Sentence) -> bool:
-    """The sentence only announces what the next ones say ("We base these steps on two findings.", "FuseChat
-    comprises two main stages."): alone in an answer, it tells nothing."""
-    return sentence.words <= 14 and bool(_ANNOUNCES.search(sentence.text))
 
 
 def _brings_in(sentence: Sentence) -> bool:
@@ -349,15 +349,19 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
         cues = frozenset(kind for kind, cue in _CUES.items() if cue.search(text))
         if _FIGURE.search(text):
             cues |= {"figure"}
+        words = len(text.split())
         out.append(
             Sentence(
                 index,
                 text,
-                len(text.split()),
+                words,
                 frozenset(terms(unlinked := LINK.sub(" ", text)) | held(unlinked)),
                 float(background),
                 cues,
                 frozenset(squash(name) for name in names(text)),
+                words <= ANNOUNCING_WORDS and bool(_ANNOUNCES.search(text)),
+                bool(_FIRST_ITEM.search(text)),
+                bool(_LATER_ITEM.match(text)),
             )
         )
     return tuple(out)
