@@ -318,6 +318,24 @@ def test_a_count_of_tokens_is_not_a_count_of_parameters(seeded: rag.Settings) ->
     assert answer.abstained and "parameters" in (answer.reason or "")  # its abstract counts only tokens and bytes
 
 
+def test_another_models_size_or_a_data_sets_does_not_state_the_asked_models(seeded: rag.Settings) -> None:
+    from rag.answer.asked import states_value
+
+    assert not states_value("rivaling open models (e.g., Llama 3-V 405B and InternVL 2)", ("parameters",), names=("NVLM",))
+    assert states_value("Mistral 7B beats Llama 2 13B.", ("parameters",), names=("Mistral",))
+    assert states_value("we train our 7B model", ("parameters",), names=("NVLM",))
+    assert not states_value("This reduces the dataset size to just 15M for pretraining", ("parameters",))
+    for question in ("How big is NVLM 1.0 in parameters?", "How many parameters does the ILLUME model have?"):
+        answer = rag.ask(question, settings=seeded)
+        assert answer.abstained and "parameters" in (answer.reason or ""), answer.text
+
+
+def test_a_percentage_written_in_latex_is_a_percentage(seeded: rag.Settings) -> None:
+    answer = rag.ask("What accuracy does the top model get on NormAd?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "81.8" in answer.text
+
+
 def test_a_detail_the_abstract_states_by_name_is_answered(seeded: rag.Settings) -> None:
     answer = rag.ask("What hardware was TechGPT-2.0 trained on?", settings=seeded)
     assert not answer.abstained, answer.reason

@@ -649,7 +649,8 @@ def value_words(sentence: str) -> list[str]:
     gain ("+8.81") and its unit if joined, a figure spelled out ("ten") as "#w"."""
     out = []
     for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
-        lowered = word.strip(".,;:\"'“”").casefold()
+        # arXiv abstracts keep LaTeX's escaped percent sign ("81.8\% accuracy").
+        lowered = word.replace("\\%", "%").strip(".,;:\"'“”").casefold()
         figure = _FIGURE.match(lowered)
         out.append("#" if figure else "#w" if lowered in _NUMBER_WORDS else squash(lowered))
         if figure and figure.group(1) == "+":
@@ -669,10 +670,11 @@ _COUNTED = 3
 """A figure spelled out counts the thing named within this many words after it ("four music understanding tasks")."""
 
 
-def states_value(sentence: str, units: tuple[str, ...], window: int = 6) -> bool:
+def states_value(sentence: str, units: tuple[str, ...], window: int = 6, names: Iterable[str] = ()) -> bool:
     """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked); a
-    figure spelled out only just before the unit it counts ("ten popular LLMs", not "three findings: ... Learning")."""
-    words = value_words(sentence)
+    figure spelled out only just before the unit it counts ("ten popular LLMs", not "three findings: ... Learning");
+    a size after a model's name is that model's, not one of the asked `names` ("rivaling Llama 3-V 405B")."""
+    words = value_words(_OTHERS_SIZE.sub(lambda m: m[0] if _asked_size(m[1], names) else m[1], sentence))
     figures = [i for i, word in enumerate(words) if word == "#"]
     spelled = [i for i, word in enumerate(words) if word == "#w"]
     if not units or not (figures or spelled):
@@ -682,7 +684,23 @@ def states_value(sentence: str, units: tuple[str, ...], window: int = 6) -> bool
     near |= {j for i in spelled for j in range(i + 1, min(len(words), i + _COUNTED + 1))}
     # "32B tokens" counts tokens, not parameters: a magnitude's letter belongs to the count noun after it.
     counting = {j for j in range(1, len(words) - 1) if words[j] in _MAGNITUDES and words[j + 1] in _COUNT_NOUNS}
+    # "reduces the dataset size to just 15M" counts the data set's examples, not parameters.
+    counting |= {j for j in range(1, len(words)) if words[j] in _MAGNITUDES and _DATA_WORDS & set(words[j - 5:j - 1])}
     return any(_spelled(words[j], s) for j in near - counting for s in wanted)
+
+
+_OTHERS_SIZE = re.compile(r"\b((?:[A-Za-z][\w.\-]*\s+)?[A-Za-z0-9][\w.\-]*)\s+\d+(?:\.\d+)?[BM]\b")
+"""A model's name and the size after it ("Llama 3-V 405B", "BLOOM 176B", "our 7B")."""
+_DATA_WORDS = frozenset({"data", "dataset", "datasets", "corpus", "corpora"})
+
+
+def _asked_size(name: str, asked: Iterable[str]) -> bool:
+    """The size after `name` is the asked model's, or stands after no name at all ("our 7B model", "a 1.3B")."""
+    last = name.split()[-1]
+    if not (re.search(r"\d|[a-z][A-Z]|^[A-Z]{2,}", last) or not english(last)):
+        return True
+    words = vocabulary(name)
+    return any(named_in(words, wanted) for wanted in asked)
 
 
 def _spelled(word: str, spelling: str) -> bool:

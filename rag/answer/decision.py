@@ -408,7 +408,7 @@ def _dense_scores(sources: list[Source]) -> list[float]:
 def _states(asked: Asked, abstract: str) -> bool:
     """A sentence of the abstract states a figure of the asked attribute, of the asked phase (`other_phase`)."""
     return any(
-        states_value(sentence, asked.units) and not other_phase(sentence, asked.phase)
+        states_value(sentence, asked.units, names=asked.names) and not other_phase(sentence, asked.phase)
         for sentence in split_sentences(abstract)
     )
 
