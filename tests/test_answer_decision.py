@@ -367,13 +367,14 @@ def test_a_list_question_names_each_paper_on_a_line_of_its_own(seeded: rag.Setti
     answer = rag.ask("Which papers apply large language models to recommender systems?", settings=seeded)
     lines = answer.text.split("\n")
     assert len(lines) >= 3
-    by_n = {c.n: c for c in answer.citations}
     for line in lines:
         name, _, rest = line.removeprefix("- ").partition(": ")
-        numbers = re.findall(r"\[(\d+)\]", rest)
+        numbers = set(re.findall(r"\[(\d+)\]", rest))
         assert line.startswith("- ") and len(numbers) == 1, line
-        cited = by_n[int(numbers[0])]
-        assert cited.title.startswith(name) and rest.startswith(cited.quote)
+        n = int(numbers.pop())
+        cited = [c for c in answer.citations if c.n == n]
+        assert cited[0].title.startswith(name)
+        assert rest == " ".join(f"{c.quote} [{n}]" for c in cited)  # the line is its quotes, each cited
     assert {"HLLM", "Item-Language Model for Conversational Recommendation"} <= {
         c.title.partition(":")[0] for c in answer.citations
     }
@@ -384,6 +385,13 @@ def test_a_list_line_quotes_the_sentence_that_brings_the_paper_in_by_name(seeded
     quotes = {c.title.partition(":")[0]: c.quote for c in answer.citations}
     assert "we propose Power Normalization" in quotes.get("PowerNorm", ""), quotes
     assert "we propose LayerNorm Scaling" in quotes.get("The Curse of Depth in Large Language Models", ""), quotes
+
+
+def test_a_list_line_says_what_the_paper_brings_before_the_sentence_on_the_question(seeded: rag.Settings) -> None:
+    answer = rag.ask("Which papers speed up pretraining by growing a larger model from a smaller one?", settings=seeded)
+    line = next(line for line in answer.text.split("\n") if line.startswith("- Stacking Your Transformers"))
+    assert "depthwise stacking operator, called G_{stack}" in line  # what the paper offers, not only its findings
+    assert len(line.split()) <= 75
 
 
 @pytest.mark.parametrize(
@@ -430,7 +438,7 @@ def test_what_a_question_sets_aside_does_not_count_against_its_papers(seeded: ra
     assert kept("Which methods other than LoRA reduce memory?") == "Which methods other than LoRA reduce memory?"
     answer = rag.ask("Which papers evaluate on the GLUE benchmark (excluding SuperGLUE)?", settings=seeded)
     assert not answer.abstained, answer.reason  # was declined: no paper named SuperGLUE
-    assert all("GLUE" in c.quote for c in answer.citations)
+    assert all("GLUE" in line for line in answer.text.split("\n")), answer.text
 
 
 def test_how_one_paper_differs_from_another_is_answered_from_both(seeded: rag.Settings) -> None:
