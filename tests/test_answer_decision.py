@@ -288,12 +288,24 @@ def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reas
         ("When did multi-epoch training start to degrade?", None),
         ("What type of GPUs was ByteScale evaluated on?", "GPU type"),
         ("What hardware was it trained on?", "hardware"),
+        ("Which tokenizer does RedWhale use?", "tokenizer"),
+        ("How does tokenization affect Korean models?", None),
+        ("What warmup schedule was FineWeb2 trained with?", "learning-rate schedule"),
     ],
 )
 def test_a_detail_is_read_as_asked_only_when_the_question_names_it(question: str, attribute: str | None) -> None:
     from rag.answer.asked import read
 
     assert read(question).attribute == attribute
+
+
+def test_a_tokenizer_or_schedule_no_abstract_states_is_declined_and_a_stated_one_leads(seeded: rag.Settings) -> None:
+    for question in ("What tokenizer does InfLLM use?", "What learning rate schedule did FineWeb2 use?"):
+        answer = rag.ask(question, settings=seeded)
+        assert answer.abstained and answer.reason, answer.text
+    answer = rag.ask("Which tokenizer does RedWhale use?", settings=seeded)
+    assert not answer.abstained
+    assert "a specialized tokenizer" in answer.text.split("\n")[0]  # the lead states it, not "9.7 billion tokens"
 
 
 def test_a_base_model_is_read_where_the_abstract_names_one(seeded: rag.Settings) -> None:

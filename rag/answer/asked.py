@@ -312,6 +312,22 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             re.I,
         ),
     ),
+    "tokenizer": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?tokeni[sz](?:ers?|ation)\b|"
+            r"\btokeni[sz]ers?\s+(?:does|did|do|is|was|are|were)\b",
+            re.I,
+        ),
+        re.compile(r"tokeni[sz]|\bBPE\b|byte[- ]pair|sentencepiece|wordpiece|\bvocabular", re.I),
+    ),
+    "learning-rate schedule": (
+        re.compile(
+            r"\b(?:learning[- ]rate|lr|warm-?up)\s+(?:schedules?|schedulers?|strateg(?:y|ies)|polic(?:y|ies)|phases?)\b|"
+            r"\b(?:which|what)\s+(?:kinds?\s+of\s+|types?\s+of\s+)?warm-?ups?\b",
+            re.I,
+        ),
+        re.compile(r"warm-?up|re-?warm|schedul|\bcosine\b|\bdecay|learning[- ]rates?\b", re.I),
+    ),
     "programming language or toolkit": (
         re.compile(
             r"\b(?:programming language|toolkit|software framework|framework|library)\b.{0,60}\b(?:implemented|written|"
@@ -333,7 +349,7 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
 """Details a question asks by name and an abstract states by name when it states them: how a question asks
 each one, and how an abstract says it ("released under the Apache 2.0 license", "trained with AdamW", "on 2048
 Ascend 910 processors", "accepted at ACL", "continual pre-training using the Qwen2 models"). Asked of a paper
-whose abstract says none of it, the question is declined. A list of authors is stated by a synced paper's record
+whose abstract says none of it, the question is declined ("What tokenizer does InfLLM use?"). A list of authors is stated by a synced paper's record
 ("Authors: ..."), never by an abstract. Not companies: abstracts name them by name ("a joint effort between
 Microsoft and NVIDIA"), an open list."""
 

@@ -21,7 +21,9 @@ from ..text import split_sentences, terms
 from ..types import Citation, Source, Turn
 from . import Draft, Request, register
 from .decision import CONTEXT_WEIGHT, FORM_WORDS, held, name_terms, weights_of
-from .asked import LINK, Asked, kept, named_in, names, read, squash, states_value, title_name, vocabulary
+from .asked import (
+    LINK, Asked, kept, named_in, names, read, squash, states_attribute, states_value, title_name, vocabulary,
+)
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
 _CUES = {
@@ -399,6 +401,9 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
     answered by "one ... model based on Support Vector Machines (SVMs), three ..." no longer leads).
     """
     asked = question.asked
+    if asked.attribute:
+        # A detail asked by name ("which tokenizer", "what hardware") is answered by the sentence that states it.
+        return float(states_attribute(asked.attribute, sentence.text, asked.names))
     if asked.answer_type == "lookup":
         names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
         # "which roles / which components": several of them, named in one enumeration with the head, answer it.

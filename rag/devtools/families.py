@@ -54,6 +54,8 @@ DETAIL_FORMS = {
     "publication venue": ("At which conference was {x} published?", "Which journal published {x}?"),
     "programming language or toolkit": ("What programming language is {x} implemented in?",),
     "base model": ("Which base model is {x} built on?", "What backbone does {x} use?"),
+    "tokenizer": ("Which tokenizer does {x} use?", "What tokenizer was {x} trained with?"),
+    "learning-rate schedule": ("What learning rate schedule did {x} use?", "What warmup schedule was {x} trained with?"),
 }
 """How people ask a detail an abstract states by name (`asked.ATTRIBUTES`) of a paper they know by name."""
 SCORE_FORMS = ("What {measure} does {x} reach on {bench}?", "What is the {measure} of {x} on {bench}?")
