@@ -291,6 +291,12 @@ def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reas
         ("Which tokenizer does RedWhale use?", "tokenizer"),
         ("How does tokenization affect Korean models?", None),
         ("What warmup schedule was FineWeb2 trained with?", "learning-rate schedule"),
+        ("Where can I download Yi?", "code or weights release"),
+        ("how do we get the safety back after fine-tuning?", None),
+        ("Who funded the RedWhale work?", "funding"),
+        ("What loss function does OFA use?", "loss function"),
+        ("What loss of accuracy does pruning cause?", None),
+        ("Which activation patterns do LLMs show?", None),
     ],
 )
 def test_a_detail_is_read_as_asked_only_when_the_question_names_it(question: str, attribute: str | None) -> None:
@@ -299,8 +305,12 @@ def test_a_detail_is_read_as_asked_only_when_the_question_names_it(question: str
     assert read(question).attribute == attribute
 
 
-def test_a_tokenizer_or_schedule_no_abstract_states_is_declined_and_a_stated_one_leads(seeded: rag.Settings) -> None:
-    for question in ("What tokenizer does InfLLM use?", "What learning rate schedule did FineWeb2 use?"):
+def test_a_detail_asked_by_name_no_abstract_states_is_declined_and_a_stated_one_leads(seeded: rag.Settings) -> None:
+    for question in (
+        "What tokenizer does InfLLM use?", "What learning rate schedule did FineWeb2 use?", "Who funded the RedWhale work?",
+        "What position encoding does Liger use?", "What activation function does INSTRUCTEVAL use?",
+        "What's the GitHub link for SPDF?", "Is SAILER open source?",  # "publicly available legal benchmarks" is no release
+    ):
         answer = rag.ask(question, settings=seeded)
         assert answer.abstained and answer.reason, answer.text
     answer = rag.ask("Which tokenizer does RedWhale use?", settings=seeded)

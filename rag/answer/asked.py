@@ -328,6 +328,49 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         ),
         re.compile(r"warm-?up|re-?warm|schedul|\bcosine\b|\bdecay|learning[- ]rates?\b", re.I),
     ),
+    "code or weights release": (
+        re.compile(
+            r"\bwhere\s+(?:can|could|do|does|should)\s+(?:i|we|one|you)\s+(?:download|get|find|access)\b|"
+            r"\bhow\s+(?:can|could|do|does|should)\s+(?:i|we|one|you)\s+(?:download|access)\b|"
+            r"\bgithub\b|\b(?:code|weights|checkpoints?|model)\s+(?:link|url|repo(?:sitory)?)\b|"
+            r"\b(?:is|are)\s+(?:[\w.-]+\s+){1,4}?open[- ]sourced?\s*\?",
+            re.I,
+        ),
+        re.compile(
+            r"github|https?://|hugging ?face|open[- ]sourc|\brelease|\bavailable at\b|\bmake (?:\w+ )?available\b|"
+            r"\b(?:code|models?|weights|checkpoints?|data(?:sets?)?|resources?)\b[\w\s,]{0,30}?\b(?:is|are|will be|"
+            r"have been)\s+(?:made\s+)?(?:publicly\s+|freely\s+|openly\s+)?available\b",
+            re.I,
+        ),
+    ),
+    "funding": (
+        re.compile(r"\bwho\s+(?:funded|funds|sponsored|paid for|financed)\b|\bfunding\b|\bfunded by\b", re.I),
+        re.compile(r"\bfund|\bgrant|\bsponsor|\bsupported by\b", re.I),
+    ),
+    "loss function": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:kinds?\s+of\s+|types?\s+of\s+)?(?:training\s+)?loss(?:\s+functions?\b|"
+            r"\s+(?:does|did|do|is|was|are|were)\b)",
+            re.I,
+        ),
+        re.compile(r"\bloss|objective|contrastive|cross-entropy|likelihood|divergence", re.I),
+    ),
+    "position encoding": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:kinds?\s+of\s+|types?\s+of\s+)?(?:positional|position)\s+"
+            r"(?:encodings?|embeddings?)\b",
+            re.I,
+        ),
+        re.compile(r"position|\brope\b|rotary|\balibi\b", re.I),
+    ),
+    "activation function": (
+        re.compile(
+            r"\b(?:which|what)\s+(?:kinds?\s+of\s+|types?\s+of\s+)?activation(?:\s+functions?\b|"
+            r"\s+(?:does|did|do|is|was)\b)",
+            re.I,
+        ),
+        re.compile(r"activation|\brelu|\bgelu|swiglu|\bsilu|\bswish", re.I),
+    ),
     "programming language or toolkit": (
         re.compile(
             r"\b(?:programming language|toolkit|software framework|framework|library)\b.{0,60}\b(?:implemented|written|"
@@ -349,7 +392,8 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
 """Details a question asks by name and an abstract states by name when it states them: how a question asks
 each one, and how an abstract says it ("released under the Apache 2.0 license", "trained with AdamW", "on 2048
 Ascend 910 processors", "accepted at ACL", "continual pre-training using the Qwen2 models"). Asked of a paper
-whose abstract says none of it, the question is declined ("What tokenizer does InfLLM use?"). A list of authors is stated by a synced paper's record
+whose abstract says none of it, the question is declined ("What tokenizer does InfLLM use?", "Where can I download
+SPDF?": probes of twenty such details over random papers were answered from any sentence). A list of authors is stated by a synced paper's record
 ("Authors: ..."), never by an abstract. Not companies: abstracts name them by name ("a joint effort between
 Microsoft and NVIDIA"), an open list."""
 

@@ -56,6 +56,11 @@ DETAIL_FORMS = {
     "base model": ("Which base model is {x} built on?", "What backbone does {x} use?"),
     "tokenizer": ("Which tokenizer does {x} use?", "What tokenizer was {x} trained with?"),
     "learning-rate schedule": ("What learning rate schedule did {x} use?", "What warmup schedule was {x} trained with?"),
+    "code or weights release": ("Where can I download {x}?", "What's the GitHub link for {x}?"),
+    "funding": ("Who funded the {x} work?",),
+    "loss function": ("What loss function does {x} use?",),
+    "position encoding": ("What position encoding does {x} use?",),
+    "activation function": ("What activation function does {x} use?",),
 }
 """How people ask a detail an abstract states by name (`asked.ATTRIBUTES`) of a paper they know by name."""
 SCORE_FORMS = ("What {measure} does {x} reach on {bench}?", "What is the {measure} of {x} on {bench}?")
