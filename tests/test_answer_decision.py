@@ -482,6 +482,20 @@ def test_a_comparison_of_named_works_cites_their_papers_and_no_other(seeded: rag
     assert {c.title.partition(":")[0] for c in answer.citations} == names
 
 
+def test_reviews_or_comparing_as_the_subjects_own_words_ask_for_no_survey_and_no_comparison(seeded: rag.Settings) -> None:
+    from rag.answer.asked import read
+    from rag.answer.decision import asks_survey
+
+    assert asks_survey("Is there a review of continual learning?") and asks_survey("Which reviews cover RAG?")
+    assert not asks_survey("sentiment analysis of product reviews with LLMs")
+    assert not read("is asking an LLM to compare two documents at a time a good way to rerank?").compares
+    assert not read("Which approach does Tree-of-Code compare against?").compares
+    assert read("How does RWKV compare to transformers?").compares and read("compare SLTrain and Fira").compares
+    question = "My RAG prompts get huge when I pull in lots of product reviews. Any way to cut the token count?"
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained and answer.citations[0].title.startswith("Clustered Retrieved Augmented Generation")
+
+
 def test_a_question_about_a_study_that_compares_is_answered_from_that_study(seeded: rag.Settings) -> None:
     from rag.answer.asked import read
 

@@ -123,13 +123,15 @@ _MANY_EXIST = re.compile(
 """Questions after things that exist in the plural ("Are there comparisons of...", "What methods have been proposed
 to..."): a list, whatever names they use ("...in an LLM's pretraining data")."""
 _COMPARE = re.compile(
-    r"^\W*comparing\b|\bcompare\b|\bcontrast\b|"
+    r"^\W*comparing\b|^\W*(?:(?:please|can you|could you)\s+)?(?:compare|contrast)\b|"
+    r"\bhow (?:does|do|did|would|will) .{1,80}\b(?:compare|contrast)\b|"
     r"\bhow (?:do|did) .{1,80} and .{1,80} (?:differ|each|both)\b|"
     r"\bdiffer(?:ence|ences)? between\b|\bdiffers? from\b|\bvs\.?\s|\bversus\b",
     re.I,
 )
 """A request to compare ("Compare X and Y", "How does X compare to Y", "X vs Y"); not a study that compares ("the
-analysis comparing LoRA against full fine-tuning", "a comparison of architectures"): that is one paper."""
+analysis comparing LoRA against full fine-tuning", "a comparison of architectures", "What does Tree-of-Code compare
+against?"): that is one paper; nor a model asked to compare ("asking an LLM to compare two documents")."""
 _CALENDAR = {
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",

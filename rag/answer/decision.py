@@ -226,9 +226,10 @@ def _homes(sources: list[Source], names: Iterable[str]) -> list[int]:
 
 _ASKS_SURVEY = re.compile(
     r"\bsurvey(?:s|ing)?\b|\b(?:review|overview) (?:papers?|articles?)\b|\b(?:literature|systematic) reviews?\b|"
-    r"\breviews\b",
+    r"\b(?:which|what|any|are there|is there|good|recent)\s+(?:\w+\s+)?reviews?\b|\breviews?\s+(?:of|on|about|covering)\b",
     re.I,
 )
+"""Not reviews as data ("when I pull in lots of product reviews"): a review asked for, or of a topic."""
 _SURVEY_TITLE = re.compile(
     r"\bsurvey\b|\b(?:an?|systematic|comprehensive|in-depth|literature)\s+(?:\w+\s+)?(?:review|overview)\b", re.I
 )
