@@ -75,12 +75,12 @@ unit ("15 million figure-caption pairs" for "How big was the dataset they traine
 the sentence does not use): lead fact hit dev4 .692 -> .720, the other eight sets unchanged (.2 moves one
 question, .5 the same three)."""
 LIST_NAMING = 0.1
-LINE_WORDS = 70
-"""A list line's words at most when it quotes two sentences (fact hit dev9-dev13 +.008 to +.025; 55 words gains less,
-90 no more)."""
 """What a list line's sentence gains for bringing in the paper's own work by name ("we propose LM-Infinite, a..."):
 a tie-breaker among sentences on the question's terms (list facts named on the nine sets 46 -> 50 of 83; .25 and
 .5 name as many, with more changes elsewhere)."""
+LINE_WORDS = 70
+"""A list line's words at most when it quotes two sentences (fact hit dev9-dev13 +.008 to +.025; 55 words gains less,
+90 no more)."""
 _ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|several)\s+(?:[\w-]+\s+)?[\w-]+s\s*[.:]$", re.I)
 """A short sentence ending on a count of things ("... on two findings.", "FuseChat comprises two main stages.")."""
 ANNOUNCING_WORDS = 14
@@ -218,26 +218,16 @@ class ExtractiveBackend:
         heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
         return compose(self.pick(question, own, self.answer_words), heading)
 
-    def why_listed(self, text: str, question: Question, source: Source, idf: Callable[[str], float]) -> Candidate:
-        """The sentence showing why a paper is in a list: the scorer's best, counting as well the share of the
-        question's weight it holds with hyphenated words matched split or joined ("pre-training", "pretraining"),
-        and, a little, whether it brings the paper's work in by name (`LIST_NAMING`)."""
-        wanted = weights_of(text, idf)
-        total = sum(wanted.values()) or 1.0
-        ranked = rank(question, [source], self.weights)
-        return max(ranked, key=lambda c: c.score / 2 + LIST_NAMING * _brings_in(c.sentence)
-                   + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
-
     def line_of(self, text: str, question: Question, source: Source, idf: Callable[[str], float]) -> list[Candidate]:
         """A list line's sentences: why the paper is listed (`why_listed`), after the sentence that brings its work
         in by name when that is another one and both fit in `LINE_WORDS`: what the paper does, then why it is here
         (the sentence on the question's words often only restates the problem: "we study the pretraining data
         detection problem", where "we introduce Min-K% Prob" says what the paper offers)."""
-        best = self.why_listed(text, question, source, idf)
+        ranked = rank(question, [source], self.weights)
+        best = why_listed(text, ranked, idf)
         if _brings_in(best.sentence):
             return [best]
-        naming = [c for c in rank(question, [source], self.weights) if _brings_in(c.sentence)]
-        first = min(naming, key=lambda c: c.sentence.index, default=None)
+        first = min((c for c in ranked if _brings_in(c.sentence)), key=lambda c: c.sentence.index, default=None)
         if first is None or first.sentence.words + best.sentence.words > LINE_WORDS:
             return [best]
         return sorted([first, best], key=lambda c: c.sentence.index)
@@ -282,6 +272,16 @@ class ExtractiveBackend:
                 picked.append(cand)
                 words += cand.sentence.words
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
+
+
+def why_listed(text: str, ranked: list[Candidate], idf: Callable[[str], float]) -> Candidate:
+    """The sentence showing why a paper is in a list: the scorer's best of its `ranked` sentences, counting as well
+    the share of the question's weight it holds with hyphenated words matched split or joined ("pre-training",
+    "pretraining"), and, a little, whether it brings the paper's work in by name (`LIST_NAMING`)."""
+    wanted = weights_of(text, idf)
+    total = sum(wanted.values()) or 1.0
+    return max(ranked, key=lambda c: c.score / 2 + LIST_NAMING * _brings_in(c.sentence)
+               + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
 
 
 def _numbered_after(lead: Candidate, own: list[Candidate]) -> set[int]:
