@@ -395,9 +395,9 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
 each one, and how an abstract says it ("released under the Apache 2.0 license", "trained with AdamW", "on 2048
 Ascend 910 processors", "accepted at ACL", "continual pre-training using the Qwen2 models"). Asked of a paper
 whose abstract says none of it, the question is declined ("What tokenizer does InfLLM use?", "Where can I download
-SPDF?": probes of twenty such details over random papers were answered from any sentence). A list of authors is stated by a synced paper's record
-("Authors: ..."), never by an abstract. Not companies: abstracts name them by name ("a joint effort between
-Microsoft and NVIDIA"), an open list."""
+SPDF?": probes of twenty such details over random papers were answered from any sentence). A list of authors is
+stated by a synced paper's record ("Authors: ..."), never by an abstract. Not companies: abstracts name them by name
+("a joint effort between Microsoft and NVIDIA"), an open list."""
 
 
 LINK = re.compile(r"https?://\S+|\bwww\.\S+")
@@ -732,7 +732,7 @@ _COUNTED = 3
 """A figure spelled out counts the thing named within this many words after it ("four music understanding tasks")."""
 
 
-def states_value(sentence: str, units: tuple[str, ...], window: int = 6, names: Iterable[str] = ()) -> bool:
+def states_value(sentence: str, units: tuple[str, ...], window: int = 6, names: tuple[str, ...] = ()) -> bool:
     """A figure stands in `sentence` within `window` words of one of `units` (any figure when none is asked); a
     figure spelled out only just before the unit it counts ("ten popular LLMs", not "three findings: ... Learning");
     a size after a model's name is that model's, not one of the asked `names` ("rivaling Llama 3-V 405B")."""
@@ -756,13 +756,11 @@ _OTHERS_SIZE = re.compile(r"\b((?:[A-Za-z][\w.\-]*\s+)?[A-Za-z0-9][\w.\-]*)\s+\d
 _DATA_WORDS = frozenset({"data", "dataset", "datasets", "corpus", "corpora"})
 
 
-def _asked_size(name: str, asked: Iterable[str]) -> bool:
+def _asked_size(name: str, asked: tuple[str, ...]) -> bool:
     """The size after `name` is the asked model's, or stands after no name at all ("our 7B model", "a 1.3B")."""
     last = name.split()[-1]
-    if not (re.search(r"\d|[a-z][A-Z]|^[A-Z]{2,}", last) or not english(last)):
-        return True
-    words = vocabulary(name)
-    return any(named_in(words, wanted) for wanted in asked)
+    named = bool(re.search(r"\d|[a-z][A-Z]|^[A-Z]{2,}", last)) or not english(last)
+    return not named or any(named_in(vocabulary(name), wanted) for wanted in asked)
 
 
 def _spelled(word: str, spelling: str) -> bool:
