@@ -199,7 +199,8 @@ class ExtractiveBackend:
         words of `context` (earlier questions) weigh less than the question's own."""
         reading = weigh(question, idf, context)
         if reading.asked.many:
-            return compose_list([self.line_of(question, reading, source, idf) for source in sources])
+            wanted = weights_of(question, idf)
+            return compose_list([self.line_of(reading, source, wanted) for source in sources])
         own = within(reading, sources[0])
         return self.answer_one(reading, rank(own, sources[:1], self.weights))
 
@@ -218,13 +219,13 @@ class ExtractiveBackend:
         heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
         return compose(self.pick(question, own, self.answer_words), heading)
 
-    def line_of(self, text: str, question: Question, source: Source, idf: Callable[[str], float]) -> list[Candidate]:
+    def line_of(self, question: Question, source: Source, wanted: dict[str, float]) -> list[Candidate]:
         """A list line's sentences: why the paper is listed (`why_listed`), after the sentence that brings its work
         in by name when that is another one and both fit in `LINE_WORDS`: what the paper does, then why it is here
         (the sentence on the question's words often only restates the problem: "we study the pretraining data
         detection problem", where "we introduce Min-K% Prob" says what the paper offers)."""
         ranked = rank(question, [source], self.weights)
-        best = why_listed(text, ranked, idf)
+        best = why_listed(ranked, wanted)
         if _brings_in(best.sentence):
             return [best]
         first = min((c for c in ranked if _brings_in(c.sentence)), key=lambda c: c.sentence.index, default=None)
@@ -248,12 +249,12 @@ class ExtractiveBackend:
             lead = min(naming or first, key=lambda c: c.sentence.index, default=lead)
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
-        # An overview's next sentence is the one after "we propose X", which says how X works; then the best-scoring
-        # (natural questions' fact hit, dev3-dev6: .927/.875/.833/.767 -> .964/.857/.817/.833).
-        order = sorted(own, key=lambda c: c.sentence.index != lead.sentence.index + 1) if overview else own
-        # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it.
+        # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it;
+        # then an overview's next sentence, the one after "we propose X", which says how X works; then the
+        # best-scoring (natural questions' fact hit, dev3-dev6: .927/.875/.833/.767 -> .964/.857/.817/.833).
         going_on = _numbered_after(lead, own)
-        order = sorted(order, key=lambda c: c.sentence.index not in going_on)
+        after = lead.sentence.index + 1
+        order = sorted(own, key=lambda c: (c.sentence.index not in going_on, overview and c.sentence.index != after))
         for cand in (c for c in order if c is not lead and not c.sentence.announces):
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
             # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
@@ -274,11 +275,11 @@ class ExtractiveBackend:
         return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
 
 
-def why_listed(text: str, ranked: list[Candidate], idf: Callable[[str], float]) -> Candidate:
+def why_listed(ranked: list[Candidate], wanted: dict[str, float]) -> Candidate:
     """The sentence showing why a paper is in a list: the scorer's best of its `ranked` sentences, counting as well
-    the share of the question's weight it holds with hyphenated words matched split or joined ("pre-training",
-    "pretraining"), and, a little, whether it brings the paper's work in by name (`LIST_NAMING`)."""
-    wanted = weights_of(text, idf)
+    the share of the question's weight (`wanted`, `weights_of` the question, read once for the whole list) it holds
+    with hyphenated words matched split or joined ("pre-training", "pretraining"), and, a little, whether it brings
+    the paper's work in by name (`LIST_NAMING`)."""
     total = sum(wanted.values()) or 1.0
     return max(ranked, key=lambda c: c.score / 2 + LIST_NAMING * _brings_in(c.sentence)
                + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
