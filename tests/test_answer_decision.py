@@ -416,6 +416,12 @@ def test_a_list_line_says_what_the_paper_brings_before_the_sentence_on_the_quest
     assert len(line.split()) <= 75
 
 
+def test_a_list_finds_its_topic_whether_written_with_a_hyphen_or_without(seeded: rag.Settings) -> None:
+    # Asked "continual pretraining", written "in the continual pre-training phase": the same topic.
+    answer = rag.ask("Which papers adapt LLMs to finance using continual pretraining?", settings=seeded)
+    assert "Baichuan4-Finance Technical Report" in {c.title for c in answer.citations}
+
+
 @pytest.mark.parametrize(
     ("question", "many"),
     [
