@@ -173,6 +173,18 @@ def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> No
     assert "Item LLM extracts rich content features" in answer.citations[1].quote  # the sentence after, not a result
 
 
+def test_an_overview_reads_a_report_naming_itself_as_its_own_work(seeded: rag.Settings) -> None:
+    answer = rag.ask("What is TechGPT-2.0?", settings=seeded)
+    assert answer.citations[0].quote.startswith("This report introduces TechGPT-2.0")  # not the weights it offers
+
+
+def test_an_overview_naming_its_work_late_says_the_method_stated_before(seeded: rag.Settings) -> None:
+    # "...we present a new foundation model called Croc" comes after what Croc does.
+    answer = rag.ask("What is Croc?", settings=seeded)
+    assert answer.citations[0].quote.endswith("called Croc.")
+    assert "prompt token pool" in answer.text
+
+
 def test_a_numbered_list_the_answer_begins_goes_on_to_its_later_items(seeded: rag.Settings) -> None:
     # "four training stages: 1) ...; 2) ..." ends a sentence; "3) multi-task fine-tuning stage, ..." starts the next.
     answer = rag.ask("Which stages does VideoLLaMA3 train in?", settings=seeded)

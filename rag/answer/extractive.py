@@ -63,7 +63,10 @@ _CUES = {
     ),
 }
 """What a sentence carrying each kind of answer says (quantity: a figure, see `_answer_type`)."""
-_OWN_WORK = re.compile(r"\b(?:we|our|this (?:paper|work|study)|here)\b", re.I)
+_OWN_WORK = re.compile(
+    r"\b(?:we|our|here|this (?:paper|work|study|report|technical report|article|survey|review|thesis|note))\b", re.I
+)
+"""A sentence about the paper's own work: "we", or the paper naming itself ("This report introduces TechGPT-2.0")."""
 _BOILERPLATE = re.compile(
     r"\b(?:code|data|models?|weights|dataset|benchmark)s? (?:(?:is|are|will be) )?(?:made )?(?:publicly |openly )?"
     r"(?:available|released)\b|https?://|github|\bwe hope\b|sheds? light|future (?:work|research)",
@@ -252,6 +255,16 @@ class ExtractiveBackend:
         # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it;
         # then an overview's next sentence, the one after "we propose X", which says how X works; then the
         # best-scoring (natural questions' fact hit, dev3-dev6: .927/.875/.833/.767 -> .964/.857/.817/.833).
+        if overview:
+            # A lead late in the abstract ("After pretraining..., we present a new foundation model called Croc") has
+            # the work's method before it ("we design a dynamically learnable prompt token pool"), in its order.
+            before = (c for c in own if c.sentence.index < lead.sentence.index and c not in picked
+                      and not c.sentence.background and "method" in c.sentence.cues)
+            for cand in sorted(before, key=lambda c: c.sentence.index):
+                if words + cand.sentence.words <= budget:
+                    picked.append(cand)
+                    words += cand.sentence.words
+                    covered |= cand.sentence.terms
         going_on = _numbered_after(lead, own)
         after = lead.sentence.index + 1
         order = sorted(own, key=lambda c: (c.sentence.index not in going_on, overview and c.sentence.index != after))
