@@ -185,6 +185,11 @@ def test_an_overview_naming_its_work_late_says_the_method_stated_before(seeded: 
     assert "prompt token pool" in answer.text
 
 
+def test_an_overview_of_a_work_the_abstract_spells_out_leads_with_the_sentence_coining_it(seeded: rag.Settings) -> None:
+    answer = rag.ask("Tell me about PowerNorm", settings=seeded)  # the abstract says "Power Normalization (PN)"
+    assert "we propose Power Normalization (PN)" in answer.citations[0].quote
+
+
 def test_a_numbered_list_the_answer_begins_goes_on_to_its_later_items(seeded: rag.Settings) -> None:
     # "four training stages: 1) ...; 2) ..." ends a sentence; "3) multi-task fine-tuning stage, ..." starts the next.
     answer = rag.ask("Which stages does VideoLLaMA3 train in?", settings=seeded)

@@ -67,6 +67,8 @@ _OWN_WORK = re.compile(
     r"\b(?:we|our|here|this (?:paper|work|study|report|technical report|article|survey|review|thesis|note))\b", re.I
 )
 """A sentence about the paper's own work: "we", or the paper naming itself ("This report introduces TechGPT-2.0")."""
+_DEFINES = re.compile(r"\([A-Z][\w+%-]*\)|\b(?:called|named|dubbed|termed)\s+[A-Z]")
+"""A sentence coining a name: "we propose Power Normalization (PN)", "a new method called LongPO"."""
 _BOILERPLATE = re.compile(
     r"\b(?:code|data|models?|weights|dataset|benchmark)s? (?:(?:is|are|will be) )?(?:made )?(?:publicly |openly )?"
     r"(?:available|released)\b|https?://|github|\bwe hope\b|sheds? light|future (?:work|research)",
@@ -249,7 +251,10 @@ class ExtractiveBackend:
             # Among them, the first to name the work as it brings it in ("we introduce Mix-LN, a novel..."), not
             # the motivation before it ("While some view this as..., we identify it as a training shortfall").
             naming = [c for c in first if _OVERVIEW_CUES & c.sentence.cues and _names_asked(question, c.sentence)]
-            lead = min(naming or first, key=lambda c: c.sentence.index, default=lead)
+            # When none names it (the abstract spells PowerNorm "Power Normalization (PN)"), the first to coin a name
+            # for what it brings in, not the study before it ("we perform a systematic study of ...").
+            working = [c for c in first if "work" in c.sentence.cues and _DEFINES.search(c.sentence.text)]
+            lead = min(naming or working or first, key=lambda c: c.sentence.index, default=lead)
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
         # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it;
