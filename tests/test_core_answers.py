@@ -190,6 +190,12 @@ def test_an_overview_of_a_work_the_abstract_spells_out_leads_with_the_sentence_c
     assert "we propose Power Normalization (PN)" in answer.citations[0].quote
 
 
+def test_which_things_a_paper_calls_otherwise_are_answered_by_its_own_enumeration(seeded: rag.Settings) -> None:
+    # No "role" in the abstract: "decomposes the aforementioned capabilities into a planner, caller, and summarizer".
+    answer = rag.ask("Which roles does the agent in Small LLMs Are Weak Tool Learners have?", settings=seeded)
+    assert "a planner, caller, and summarizer" in answer.citations[0].quote  # not the background on LLM agents
+
+
 def test_a_numbered_list_the_answer_begins_goes_on_to_its_later_items(seeded: rag.Settings) -> None:
     # "four training stages: 1) ...; 2) ..." ends a sentence; "3) multi-task fine-tuning stage, ..." starts the next.
     answer = rag.ask("Which stages does VideoLLaMA3 train in?", settings=seeded)

@@ -341,6 +341,10 @@ def within(question: Question, source: Source) -> Question:
     the asked facts more often: dev .770 -> .820, dev2 .656 -> .689, dev3 .712 -> .746, dev4 .593 -> .637)."""
     if question.asked.answer_type == "overview":
         return question
+    said = held(source.abstract)
+    if question.head and not question.head & said:
+        # The paper calls the asked things otherwise ("which roles": "a planner, caller, and summarizer").
+        question = replace(question, head=frozenset())
     title = vocabulary(source.title)
     own = name_terms(n for n in question.asked.names if named_in(title, n))
     rest = {term: weight for term, weight in question.wanted.items() if term not in own}
@@ -348,7 +352,6 @@ def within(question: Question, source: Source) -> Question:
         return question
     # Only words the paper has tell its sentences apart; with none ("How big is ChineseWebText 2.0?"), the asked
     # kind of answer (a figure) alone chooses.
-    said = held(source.abstract)
     return replace(question, wanted={term: weight for term, weight in rest.items() if term in said})
 
 
@@ -367,8 +370,9 @@ def features(question: Question, sentence: Sentence) -> Features:
     holds = _mass(question, sentence.terms) / question.total
     share = holds if question.wanted else 1.0
     kind = _answer_type(question, sentence)
-    if question.asked.units and kind == 1.0:  # the asked figure in the asked unit
-        share = max(share, STATED_FIGURE)
+    unspoken = question.asked.answer_type == "lookup" and not question.asked.attribute and not question.head
+    if kind == 1.0 and (question.asked.units or unspoken):
+        share = max(share, STATED_FIGURE)  # the asked figure in the asked unit, or the asked things' enumeration
     return Features(
         rare_terms=holds,
         answer_type=kind * share,
@@ -427,6 +431,8 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
         names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
         # "which roles / which components": several of them, named in one enumeration with the head, answer it.
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
+        if not question.head:  # the paper never says the head word: its own enumeration answers
+            return float(plural and not sentence.background)
         return float((plural or names_something) and bool(question.head & sentence.terms))
     if asked.answer_type == "overview":
         return float(bool(_OVERVIEW_CUES & sentence.cues))
