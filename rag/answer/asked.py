@@ -638,9 +638,10 @@ def vocabulary(text: str) -> frozenset[str]:
 
 
 def named_in(words: frozenset[str], name: str) -> bool:
-    """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one: "BERT" in
-    "MentalBERT" (not any prefix: "Phi-3" is not named by "philosophy"); an acronym also starts a longer
-    one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by "CNN")."""
+    """Each part of `name` is a word of the text (or its plural), or, from four characters on, inside one (`_inside`:
+    "BERT" in "MentalBERT", not "Ling" in "enabling"; nor any prefix: "Phi-3" is not named by "philosophy"); an
+    acronym also starts a longer one ("RL" in "RLHF"), and an acronym's plural is named by the acronym ("CNNs" by
+    "CNN")."""
     acronym = name.isupper()
     whole = squash(name)
     if " " in name and len(whole) >= 4 and any(whole in w for w in words):  # "ChineseWebText2.0" says it
@@ -649,10 +650,16 @@ def named_in(words: frozenset[str], name: str) -> bool:
         p in words
         or f"{p}s" in words
         or (name.endswith("s") and name[:-1].isupper() and p.endswith("s") and p[:-1] in words)
-        or (len(p) >= 4 and any(p in w for w in words))
+        or (len(p) >= 4 and any(_inside(p, w) for w in words))
         or (acronym and any(w.startswith(p) for w in words))
         for p in parts(name)
     )
+
+
+def _inside(part: str, word: str) -> bool:
+    """`part` is inside `word` as a name is inside a compound: a coined word ("MentalBERT"), or an English one whose
+    rest is a word too ("Southeast"), not the ending of an English word ("enabling" holds no "Ling")."""
+    return part in word and (not english(word) or english(word.replace(part, "", 1)))
 
 
 def names(question: str) -> list[str]:
