@@ -34,6 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
         ("Liger: what is it, in plain words?", "Liger"),  # a name opening the question
         ("Tell me about SeaLLMs 3", "SeaLLMs 3"),  # a name with its version
         ("What is Yi-34B?", "Yi"),  # "the Yi model family ... 6B and 34B" says it
+        ("what's the deal with Liger?", "Liger"),  # chat forms of "tell me about"
+        ("CorDA in a nutshell", "CorDA"),
+        ("walk me through LoLCATs", "LoLCATs"),
+        ("Bailong explained", "Bailong"),
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:
