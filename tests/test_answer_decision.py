@@ -265,6 +265,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("What is GLM-260B?", "No indexed abstract mentions GLM-260B."),  # "GLM-130B" and "ERNIE 3.0 260B" are not it
         ("How much money did it take to train Llama 4?", "No indexed abstract mentions Llama 4."),
         ("What is Ling-Max?", "No indexed abstract mentions Ling-Max."),  # "enabling ... max new tokens" does not
+        ("What's the deal with GPT-7?", "No indexed abstract mentions GPT-7."),  # "GPT ... 7% over" does not
         ("Which company developed the Weaver models?", "No indexed abstract states a developing company"),
         ("How many authors wrote the LongBench paper?", "No indexed abstract states a list of authors"),
         ("Which toolkit was Vega-MT implemented in?", "No indexed abstract states a programming language or toolkit"),

@@ -604,15 +604,18 @@ def parts(word: str) -> list[str]:
 
 def said_together(text: str, name: str) -> bool:
     """A name ending in a version or size ("GLM-260B", "SeaLLMs 4") is not said by a text that writes its stem only
-    with another one ("GLM-130B", "SeaLLMs 3"): a near-miss by a number. Said whole, or its stem said bare ("the Yi
-    model family ... 6B and 34B" says "Yi-34B"), it is."""
+    with another one ("GLM-130B", "SeaLLMs 3"): a near-miss by a number. Said whole, or its stem said bare and the
+    number standing on its own ("the Yi model family ... 6B and 34B" says "Yi-34B"; "GPT ... 7% over" no "GPT-7"),
+    it is."""
     split = parts(name)
     if len(split) < 2 or not split[0].isalpha() or not any(c.isdigit() for c in split[-1]):
         return True
     if _latin(squash(name)) in _squashed(text):
         return True
     stem = r"[\s\-]?".join(re.escape(_latin(p)) for p in split[:-1])
-    return not re.search(rf"(?<!\w){stem}[\s\-]?v?\d", _plain(text))
+    if re.search(rf"(?<!\w){stem}[\s\-]?v?\d", _plain(text)):
+        return False
+    return bool(re.search(rf"(?<![\w.]){re.escape(split[-1])}(?![\w%]|\.\d)", text, re.I))
 
 
 @lru_cache(maxsize=8192)
