@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ("CorDA in a nutshell", "CorDA"),
         ("walk me through LoLCATs", "LoLCATs"),
         ("Bailong explained", "Bailong"),
+        ("remind me what TOP-Training is", "TOP-Training"),  # no frame word is a topic the library lacks
+        ("TOP-Training - key takeaways?", "TOP-Training"),
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:
