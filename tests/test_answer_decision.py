@@ -100,6 +100,7 @@ def test_a_first_word_is_a_name_only_when_it_stands_alone_and_is_no_english_word
     [
         ("Can a chatbot that learns to flatter people end up learning to hack its own reward?", "Sycophancy to Subterfuge"),
         ("Could a model trained to flatter users end up hacking its own reward signal?", "Sycophancy to Subterfuge"),
+        ("i keep hearing about Beyond Efficiency, what is it", "Beyond Efficiency"),  # "hearing" is how it asks
     ],
 )
 def test_a_question_in_everyday_words_no_abstract_uses_is_answered(seeded: rag.Settings, question: str, title: str) -> None:

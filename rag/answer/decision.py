@@ -112,7 +112,7 @@ FORM_WORDS = frozenset(
         "new matter matters know like author authors used purpose introduce introduced present presented please "
         "give list name mention discuss address addresses research researchers exist existing anyone me my "
         "i'd i'm want find found deal deals good point gist nutshell rundown scoop walk explained brief catch fill "
-        "takeaway takeaways highlights pros cons remind worth info thoughts "
+        "takeaway takeaways highlights pros cons remind worth info thoughts hear hearing heard "
         "whose whom whether while instead rather over under further also still even just only very really quite "
         "happen happens happened take takes taken put puts get gets got go goes going come comes became become "
         "something anything someone thing things stuff kind kinda sorta lot lots bunch ton tons actually basically "
