@@ -683,11 +683,15 @@ def names(question: str) -> list[str]:
     return found
 
 
+_BETTER = frozenset({"better", "worse", "higher", "lower", "more", "less", "greater"})
+"""How much better: a gain is asked, in whatever the abstract measures it ("up to a 16% improvement")."""
+
+
 def asked_units(question: str) -> list[str]:
     """The measured thing's words: the head of "how many X", the words of "what X score (of Y)", an "in X" unit."""
     units = []
     for match in _HOW_MANY.finditer(question):
-        units.extend(_content(match.group(1) or match.group(2) or "")[-1:])
+        units.extend(w for w in _content(match.group(1) or match.group(2) or "")[-1:] if w.casefold() not in _BETTER)
     for match in _MEASURE_PHRASE.finditer(question):
         first, measure, of, second, measure_of = match.groups()
         units.extend(_content(" ".join(g for g in (first, of, second) if g)))
