@@ -431,6 +431,13 @@ def test_a_list_finds_its_topic_whether_written_with_a_hyphen_or_without(seeded:
     assert "Baichuan4-Finance Technical Report" in {c.title for c in answer.citations}
 
 
+def test_a_list_line_that_brings_a_work_in_names_the_papers_other_one_when_it_fits(seeded: rag.Settings) -> None:
+    answer = rag.ask("Which papers study pooling strategies for LLM-based embedding models?", settings=seeded)
+    line = next(line for line in answer.text.split("\n") if line.startswith("- Pooling And Attention"))
+    assert "Multi-Layers Trainable Pooling" in line  # the strategy it proposes, after the study it runs
+    assert len(line.split()) <= 75
+
+
 @pytest.mark.parametrize(
     ("question", "many"),
     [

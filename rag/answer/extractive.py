@@ -228,11 +228,16 @@ class ExtractiveBackend:
         """A list line's sentences: why the paper is listed (`why_listed`), after the sentence that brings its work
         in by name when that is another one and both fit in `LINE_WORDS`: what the paper does, then why it is here
         (the sentence on the question's words often only restates the problem: "we study the pretraining data
-        detection problem", where "we introduce Min-K% Prob" says what the paper offers)."""
+        detection problem", where "we introduce Min-K% Prob" says what the paper offers). When the reason already
+        brings a work in, the paper's next such sentence follows if it fits: a study that then proposes ("we
+        further propose a new pooling strategy, Multi-Layers Trainable Pooling") is named by both."""
         ranked = rank(question, [source], self.weights)
         best = why_listed(ranked, wanted)
         if _brings_in(best.sentence):
-            return [best]
+            other = next((c for c in ranked if c is not best and _brings_in(c.sentence)), None)
+            if other is None or other.sentence.words + best.sentence.words > LINE_WORDS:
+                return [best]
+            return sorted([best, other], key=lambda c: c.sentence.index)
         first = min((c for c in ranked if _brings_in(c.sentence)), key=lambda c: c.sentence.index, default=None)
         if first is None or first.sentence.words + best.sentence.words > LINE_WORDS:
             return [best]
