@@ -244,9 +244,10 @@ class ExtractiveBackend:
         return sorted([first, best], key=lambda c: c.sentence.index)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
-        """The best sentence first (for an overview, the work's first own one), then those adding uncovered question
-        terms (best first) within `budget` words; then, while the whole answer with its [n] markers stays within
-        `budget`, the paper's other sentences on the question's terms (best first): the words a reader allows."""
+        """The best sentence first (for an overview, the work's first own one, then the method said before it), then
+        those adding uncovered question terms (best first) within `budget` words; then, while the whole answer with
+        its [n] markers stays within `budget`, the paper's other sentences on the question's terms (best first): the
+        words a reader allows."""
         overview = question.asked.answer_type == "overview"
         lead = own[0]
         if overview:
@@ -262,9 +263,6 @@ class ExtractiveBackend:
             lead = min(naming or working or first, key=lambda c: c.sentence.index, default=lead)
         picked, words = [lead], lead.sentence.words
         covered = set(lead.sentence.terms)
-        # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it;
-        # then an overview's next sentence, the one after "we propose X", which says how X works; then the
-        # best-scoring (natural questions' fact hit, dev3-dev6: .927/.875/.833/.767 -> .964/.857/.817/.833).
         if overview:
             # A lead late in the abstract ("After pretraining..., we present a new foundation model called Croc") has
             # the work's method before it ("we design a dynamically learnable prompt token pool"), in its order.
@@ -275,6 +273,9 @@ class ExtractiveBackend:
                     picked.append(cand)
                     words += cand.sentence.words
                     covered |= cand.sentence.terms
+        # A numbered list the lead begins ("four training stages: 1) ...; 2) ...") goes on in the sentences after it;
+        # then an overview's next sentence, the one after "we propose X", which says how X works; then the
+        # best-scoring (natural questions' fact hit, dev3-dev6: .927/.875/.833/.767 -> .964/.857/.817/.833).
         going_on = _numbered_after(lead, own)
         after = lead.sentence.index + 1
         order = sorted(own, key=lambda c: (c.sentence.index not in going_on, overview and c.sentence.index != after))
