@@ -233,15 +233,14 @@ class ExtractiveBackend:
         further propose a new pooling strategy, Multi-Layers Trainable Pooling") is named by both."""
         ranked = rank(question, [source], self.weights)
         best = why_listed(ranked, wanted)
-        if _brings_in(best.sentence):
-            other = next((c for c in ranked if c is not best and _brings_in(c.sentence)), None)
-            if other is None or other.sentence.words + best.sentence.words > LINE_WORDS:
-                return [best]
-            return sorted([best, other], key=lambda c: c.sentence.index)
-        first = min((c for c in ranked if _brings_in(c.sentence)), key=lambda c: c.sentence.index, default=None)
-        if first is None or first.sentence.words + best.sentence.words > LINE_WORDS:
+        bringing = [c for c in ranked if c is not best and _brings_in(c.sentence)]
+        if not bringing:
             return [best]
-        return sorted([first, best], key=lambda c: c.sentence.index)
+        # After a reason that brings a work in, the best-ranked other that does; else the first in the abstract.
+        other = bringing[0] if _brings_in(best.sentence) else min(bringing, key=lambda c: c.sentence.index)
+        if other.sentence.words + best.sentence.words > LINE_WORDS:
+            return [best]
+        return sorted([best, other], key=lambda c: c.sentence.index)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first (for an overview, the work's first own one, then the method said before it), then
