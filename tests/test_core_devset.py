@@ -2,8 +2,9 @@
 
 eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
 eval/dev3.jsonl, eval/dev5.jsonl, eval/dev6.jsonl, eval/dev7.jsonl, eval/dev8.jsonl, eval/dev9.jsonl,
-eval/dev10.jsonl, eval/dev11.jsonl, eval/dev12.jsonl, eval/dev13.jsonl and eval/dev14.jsonl were each written blind by a
-session that never read the answerer, run once as written (their blind figures are in docs/evaluation.md), then read:
+eval/dev10.jsonl, eval/dev11.jsonl, eval/dev12.jsonl, eval/dev13.jsonl, eval/dev14.jsonl and eval/dev15.jsonl were each
+written blind by a session that never read the answerer, run once as written (their blind figures are in
+docs/evaluation.md), then read:
 their bounds are the early warning for questions nobody tuned on.
 eval/everyday.jsonl (written the same way) holds 160 questions about one paper each in everyday words, without its
 name, and 140 alike that no abstract answers: how often the answer decision tells them apart.
@@ -30,7 +31,7 @@ AT_LEAST = {
         "lead_fact_hit": 0.78,
         "citation_precision_single": 0.95,
         "abstention_unanswerable": 0.9,
-        "list_recall": 0.82,
+        "list_recall": 0.80,  # the list threshold at F1, not F2 (precision rose)
         "list_precision": 0.74,
     },
     "dev2.jsonl": {
@@ -86,7 +87,7 @@ AT_LEAST = {
         "citation_precision_single": 0.92,
         "abstention": 0.95,
         "right_paper": 0.97,
-        "list_recall": 0.83,
+        "list_recall": 0.79,  # the list threshold at F1, not F2 (precision rose)
         "list_precision": 0.72,
     },
     "dev7.jsonl": {
@@ -97,7 +98,7 @@ AT_LEAST = {
         "citation_precision_single": 0.97,
         "abstention": 0.93,
         "right_paper": 0.97,
-        "list_recall": 0.85,
+        "list_recall": 0.81,  # the list threshold at F1, not F2 (precision rose)
         "list_precision": 0.79,
     },
     "dev8.jsonl": {
@@ -174,8 +175,19 @@ AT_LEAST = {
         "citation_precision_single": 0.94,
         "abstention": 0.92,
         "right_paper": 0.91,
-        "list_recall": 0.75,
+        "list_recall": 0.73,  # the list threshold at F1, not F2 (precision rose)
         "list_precision": 0.75,
+    },
+    "dev15.jsonl": {
+        "recall_at_5_single": 0.97,
+        "recall_at_10_multi": 0.90,
+        "fact_hit": 0.74,
+        "lead_fact_hit": 0.68,
+        "citation_precision_single": 0.94,
+        "abstention": 0.95,
+        "right_paper": 0.93,
+        "list_recall": 0.77,
+        "list_precision": 0.79,
     },
     "everyday.jsonl": {
         "recall_at_5_single": 0.98,
@@ -190,7 +202,8 @@ AT_LEAST = {
 FALSE_ABSTENTION = {
     "dev.jsonl": 0.04, "dev2.jsonl": 0.04, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02,
     "dev7.jsonl": 0.02, "dev8.jsonl": 0.05, "dev9.jsonl": 0.03, "dev10.jsonl": 0.09, "dev11.jsonl": 0.06,
-    "dev12.jsonl": 0.04, "dev13.jsonl": 0.04, "dev14.jsonl": 0.05, "everyday.jsonl": 0.15,
+    "dev12.jsonl": 0.04, "dev13.jsonl": 0.04, "dev14.jsonl": 0.05, "dev15.jsonl": 0.03,
+    "everyday.jsonl": 0.15,
 }
 """Upper bounds on declining a question that has an answer (dev8's and dev10's: paraphrases in everyday words whose
 paper retrieval ranks second or lower, or that share few words with it, declined rather than answered wrongly)."""
