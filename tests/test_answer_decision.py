@@ -40,6 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
         ("Bailong explained", "Bailong"),
         ("remind me what TOP-Training is", "TOP-Training"),  # no frame word is a topic the library lacks
         ("TOP-Training - key takeaways?", "TOP-Training"),
+        ("CorDA summary", "CorDA"),  # nothing asked but the name: what the work is, not one sentence holding it
+        ("thoughts on Liger", "Liger"),
+        ("intro to Bailong", "Bailong"),
+        ("eli5 HiP attention", "HiP Attention"),  # the words of its title's name
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:

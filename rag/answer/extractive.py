@@ -206,6 +206,8 @@ class ExtractiveBackend:
         if reading.asked.many:
             wanted = weights_of(question, idf)
             return compose_list([self.line_of(reading, source, wanted) for source in sources])
+        if only_named(reading, sources[0]):
+            reading = replace(reading, asked=replace(reading.asked, answer_type="overview"))
         own = within(reading, sources[0])
         return self.answer_one(reading, rank(own, sources[:1], self.weights))
 
@@ -338,6 +340,18 @@ def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Ques
     asked = read(question)
     head = frozenset(terms(" ".join(asked.focus[-1:])))
     return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
+
+
+def only_named(question: Question, source: Source) -> bool:
+    """The question asks nothing of `source` but what its name says ("CorDA summary", "thoughts on CorDA", "eli5 HiP
+    attention" of "HiP Attention: ..."): no word beyond the paper's name and frame words, no asked detail or unit.
+    It asks what the work is, as "Tell me about CorDA" does, not for the one sentence holding its name."""
+    asked = question.asked
+    if asked.answer_type != "lookup" or asked.attribute or asked.units or asked.focus or asked.many:
+        return False
+    title = vocabulary(source.title)
+    own = name_terms(n for n in asked.names if named_in(title, n))
+    return bool(own) and not set(question.wanted) - own - terms(title_name(source.title) or "")
 
 
 def within(question: Question, source: Source) -> Question:
