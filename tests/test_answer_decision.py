@@ -473,9 +473,11 @@ def test_a_question_after_papers_is_a_list_in_the_forms_people_type(question: st
 def test_a_list_question_is_answered_when_a_paper_below_the_first_answers_it(seeded: rag.Settings) -> None:
     answer = rag.ask("What approaches exist to let a language model generate images and not just read them?", settings=seeded)
     assert not answer.abstained, answer.reason
-    assert {"Generating Images with Multimodal Language Models", "SwitchGPT"} <= {
-        c.title.partition(":")[0] for c in answer.citations
-    }
+    named = {c.title.partition(":")[0] for c in answer.citations}
+    # Each a model that generates images (SwitchGPT, ranked second, sits at the list threshold: kept at F2, not F1).
+    generating = {"Generating Images with Multimodal Language Models", "SwitchGPT", "ILLUME",
+                  "Unified Language-Vision Pretraining in LLM with Dynamic Discrete Visual Tokenization"}
+    assert "Generating Images with Multimodal Language Models" in named and len(named) >= 3 and named <= generating
 
 
 def test_what_a_question_sets_aside_does_not_count_against_its_papers(seeded: rag.Settings) -> None:
