@@ -349,9 +349,14 @@ def only_named(question: Question, source: Source) -> bool:
     asked = question.asked
     if asked.answer_type != "lookup" or asked.attribute or asked.units or asked.focus or asked.many:
         return False
-    title = vocabulary(source.title)
-    own = name_terms(n for n in asked.names if named_in(title, n))
+    own = _title_names(asked, source)
     return bool(own) and not set(question.wanted) - own - terms(title_name(source.title) or "")
+
+
+def _title_names(asked: Asked, source: Source) -> set[str]:
+    """The terms of the question's names that `source`'s title carries ("TÜLU 3"): all its sentences are about them."""
+    title = vocabulary(source.title)
+    return name_terms(n for n in asked.names if named_in(title, n))
 
 
 def within(question: Question, source: Source) -> Question:
@@ -364,8 +369,7 @@ def within(question: Question, source: Source) -> Question:
     if question.head and not question.head & said:
         # The paper calls the asked things otherwise ("which roles": "a planner, caller, and summarizer").
         question = replace(question, head=frozenset())
-    title = vocabulary(source.title)
-    own = name_terms(n for n in question.asked.names if named_in(title, n))
+    own = _title_names(question.asked, source)
     rest = {term: weight for term, weight in question.wanted.items() if term not in own}
     if not own or not rest:
         return question
