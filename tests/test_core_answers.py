@@ -158,6 +158,30 @@ def test_the_answer_goes_on_with_the_papers_sentences_on_the_question_within_80_
     assert {c.title for c in answer.citations} == {answer.sources[0].title}
 
 
+@pytest.mark.parametrize(
+    ("question", "preamble", "finding"),
+    [
+        (
+            "Our pretraining data is running out; what goes wrong when we train for multiple epochs on repeated tokens?",
+            "notoriously token-hungry",
+            "key factors contributing to multi-epoch degradation",
+        ),
+        (
+            "Can GPT-2 run without any normalization layers after training?",
+            "essential component of virtually all",
+            "GPT-2-class models can function without LN layers",
+        ),
+    ],
+)
+def test_an_answer_spends_no_words_on_the_problem_the_abstract_opens_with(
+    seeded: rag.Settings, question: str, preamble: str, finding: str
+) -> None:
+    # The abstract's opening restates the problem the question describes; the paper's own sentences answer it.
+    answer = rag.ask(question, settings=seeded)
+    assert preamble not in answer.text
+    assert finding in answer.text
+
+
 def test_a_name_alone_is_answered_with_what_the_paper_does(seeded: rag.Settings) -> None:
     answer = rag.ask("whats Liger", settings=seeded)
     assert answer.text.startswith("Liger: Linearizing Large Language Models")  # the title says what it is

@@ -123,6 +123,9 @@ class Sentence:
     """Its stemmed words, hyphenated ones also split and joined ("state-of-the-art" holds "state" and "art"), and
     neighbours joined ("data sets" holds "dataset"): as the decision reads an abstract (`decision.held`)."""
     background: float
+    preamble: bool
+    """It comes before the abstract's first sentence about its own work: the field's problem, restated ("LLMs are
+    notoriously token-hungry during pre-training"). It shares a question's words, not its answer."""
     cues: frozenset[str]
     names: frozenset[str]
     """Coined names and acronyms in the sentence, squashed ("OLMo" → "olmo")."""
@@ -280,7 +283,9 @@ class ExtractiveBackend:
         going_on = _numbered_after(lead, own)
         after = lead.sentence.index + 1
         order = sorted(own, key=lambda c: (c.sentence.index not in going_on, overview and c.sentence.index != after))
-        for cand in (c for c in order if c is not lead and not c.sentence.announces):
+        # The preamble adds the question's words but restates the problem; the paper's answer comes after it (fact
+        # hit dev3 .922 -> .930, dev10 .762 -> .770, dev12-dev15 +.004 to +.008, no set lower).
+        for cand in (c for c in order if c is not lead and not c.sentence.announces and not c.sentence.preamble):
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
             # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
             follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background
@@ -410,6 +415,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
     first_own = next((i for i, text in enumerate(texts) if _OWN_WORK.search(text)), 1)
     out = []
     for index, text in enumerate(texts):
+        preamble = index < first_own
         background = index < max(first_own, 1) or bool(_BOILERPLATE.search(text))
         cues = frozenset(kind for kind, cue in _CUES.items() if cue.search(text))
         if _FIGURE.search(text):
@@ -422,6 +428,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 words,
                 frozenset(terms(unlinked := LINK.sub(" ", text)) | held(unlinked)),
                 float(background),
+                preamble,
                 cues,
                 frozenset(squash(name) for name in names(text)),
                 words <= ANNOUNCING_WORDS and bool(_ANNOUNCES.search(text)),
