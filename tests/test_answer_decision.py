@@ -270,6 +270,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Tell me about SeaLLMs 4", "No indexed abstract mentions SeaLLMs 4. Did you mean SeaLLMs 3?"),  # one digit off
         ("Tell me about GEB-13B", "No indexed abstract mentions GEB-13B. Did you mean GEB-1.3B?"),  # "1.3" is no "13"
         ("What is GLM-260B?", "No indexed abstract mentions GLM-260B."),  # "GLM-130B" and "ERNIE 3.0 260B" are not it
+        ("Which paper collected 105 GB of Dutch text?", "No indexed abstract mentions 105GB. Did you mean 104GB?"),
         ("How much money did it take to train Llama 4?", "No indexed abstract mentions Llama 4."),
         ("What is Ling-Max?", "No indexed abstract mentions Ling-Max."),  # "enabling ... max new tokens" does not
         ("What's the deal with GPT-7?", "No indexed abstract mentions GPT-7."),  # "GPT ... 7% over" does not
@@ -291,6 +292,19 @@ def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reas
     assert answer.text == rag.ABSTAIN
     assert answer.reason.startswith(reason)
     assert answer.citations == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I want to LoRA-finetune a 70B model on one GPU with 20GB of memory. Is there a way?",  # the abstract: "20G HBM"
+        "Can I train LoRA for a 70B model on a single 20 GB GPU?",  # "GB" is the figure's unit, not a name
+    ],
+)
+def test_a_figure_the_abstract_writes_with_a_shorter_unit_is_no_unknown_name(seeded: rag.Settings, question: str) -> None:
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "LoRAM" in answer.text
 
 
 @pytest.mark.parametrize(

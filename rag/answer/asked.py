@@ -656,6 +656,8 @@ def named_in(words: frozenset[str], name: str) -> bool:
     whole = squash(name)
     if " " in name and len(whole) >= 4 and any(whole in w for w in words):  # "ChineseWebText2.0" says it
         return True
+    if figure := _FIGURE_NAME.fullmatch(whole):
+        return any(_same_figure(figure, _FIGURE_NAME.fullmatch(w)) for w in words)
     return all(
         p in words
         or f"{p}s" in words
@@ -666,16 +668,31 @@ def named_in(words: frozenset[str], name: str) -> bool:
     )
 
 
+_FIGURE_NAME = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
+"""A figure with its unit run together, squashed: "20gb", "70b", "1.5t"."""
+
+
+def _same_figure(asked: re.Match[str], said: re.Match[str] | None) -> bool:
+    """The same number in the same unit, one abbreviated further: "20GB" is said by "20G", "13B" by "13b"."""
+    if said is None or float(asked[1]) != float(said[1]):
+        return False
+    return asked[2].startswith(said[2]) or said[2].startswith(asked[2])
+
+
 def _inside(part: str, word: str) -> bool:
     """`part` is inside `word` as a name is inside a compound: a coined word ("MentalBERT"), or an English one whose
     rest is a word too ("Southeast"), not the ending of an English word ("enabling" holds no "Ling")."""
     return part in word and (not english(word) or english(word.replace(part, "", 1)))
 
 
+_SPACED_UNIT = re.compile(r"(\d)\s+([KMGTP]i?B|[KMBT])\b")
+"""A figure written apart from its unit ("20 GB", "7 B"): one figure, not a number and a name "GB"."""
+
+
 def names(question: str) -> list[str]:
     """Terms that name something: acronyms, model names, anything with two capitals or a digit."""
     found = []
-    for token in _TOKEN.findall(question):
+    for token in _TOKEN.findall(_SPACED_UNIT.sub(r"\1\2", question)):
         token = _GENERIC_SUFFIX.sub("", token.strip(".-"))
         core = re.sub(r"\W", "", token)
         if len(core) >= 2 and (any(c.isdigit() for c in core) or sum(c.isupper() for c in core) >= 2):
