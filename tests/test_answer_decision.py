@@ -274,6 +274,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("How much money did it take to train Llama 4?", "No indexed abstract mentions Llama 4."),
         ("What is Ling-Max?", "No indexed abstract mentions Ling-Max."),  # "enabling ... max new tokens" does not
         ("What's the deal with GPT-7?", "No indexed abstract mentions GPT-7."),  # "GPT ... 7% over" does not
+        ("What is Bailing-3 for?", "No indexed abstract mentions Bailing-3."),  # "Bailing" and a "3" sentences apart
         ("Which company developed the Weaver models?", "No indexed abstract states a developing company"),
         ("How many authors wrote the LongBench paper?", "No indexed abstract states a list of authors"),
         ("Which toolkit was Vega-MT implemented in?", "No indexed abstract states a programming language or toolkit"),

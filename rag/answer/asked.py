@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from ..text import fold
+from ..text import fold, split_sentences
 from .english import english
 
 AnswerType = Literal["quantity", "list", "cause", "method", "finding", "work", "definition", "overview", "lookup"]
@@ -606,8 +606,8 @@ def parts(word: str) -> list[str]:
 def said_together(text: str, name: str) -> bool:
     """A name ending in a version or size ("GLM-260B", "SeaLLMs 4") is not said by a text that writes its stem only
     with another one ("GLM-130B", "SeaLLMs 3"): a near-miss by a number. Said whole, or its stem said bare and the
-    number standing on its own ("the Yi model family ... 6B and 34B" says "Yi-34B"; "GPT ... 7% over" no "GPT-7"),
-    it is."""
+    number standing on its own in the same sentence ("the Yi model family ... 6B and 34B" says "Yi-34B"; "GPT ... 7%
+    over" no "GPT-7", nor "Bailing" one sentence and "3 benchmarks" another "Bailing-3"), it is."""
     split = parts(name)
     if len(split) < 2 or not split[0].isalpha() or not any(c.isdigit() for c in split[-1]):
         return True
@@ -616,7 +616,10 @@ def said_together(text: str, name: str) -> bool:
     stem = r"[\s\-]?".join(re.escape(_latin(p)) for p in split[:-1])
     if re.search(rf"(?<!\w){stem}[\s\-]?v?\d", _plain(text)):
         return False
-    return bool(re.search(rf"(?<![\w.]){re.escape(split[-1])}(?![\w%]|\.\d)", text, re.I))
+    number = re.compile(rf"(?<![\w.]){re.escape(split[-1])}(?![\w%]|\.\d)", re.I)
+    return any(
+        number.search(sentence) and re.search(rf"(?<!\w){stem}", _plain(sentence)) for sentence in split_sentences(text)
+    )
 
 
 @lru_cache(maxsize=8192)
