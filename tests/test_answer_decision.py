@@ -54,6 +54,14 @@ def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Set
     assert re.search(r"\b(?:we|our|this (?:paper|work))\b", answer.citations[0].quote, re.I), "it leads with what the work does"
 
 
+def test_a_versioned_name_is_answered_by_a_paper_saying_it_not_one_with_its_stem_and_number_apart(
+    seeded: rag.Settings,
+) -> None:
+    answer = rag.ask("What is GPT-2?", settings=seeded)  # no paper is GPT-2's; "ChiMed-GPT" and a "2" are not it
+    assert not answer.abstained, answer.reason
+    assert "GPT-2" in answer.citations[0].quote
+
+
 def test_the_paper_whose_short_name_is_asked_answers_before_a_better_ranked_one_that_says_more(seeded: rag.Settings) -> None:
     answer = rag.ask("Could you explain what Chinesewebtext is?", settings=seeded)
     assert answer.sources[0].title.startswith("ChineseWebText 2.0:")  # retrieval ranks the sequel first
@@ -275,6 +283,8 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("What is Ling-Max?", "No indexed abstract mentions Ling-Max."),  # "enabling ... max new tokens" does not
         ("What's the deal with GPT-7?", "No indexed abstract mentions GPT-7."),  # "GPT ... 7% over" does not
         ("What is Bailing-3 for?", "No indexed abstract mentions Bailing-3."),  # "Bailing" and a "3" sentences apart
+        ("What is Lumos-2?", "No indexed abstract mentions Lumos-2. Did you mean Lumos?"),  # its "(2)" is no version
+        ("How good is LoLCATs-5?", "No indexed abstract mentions LoLCATs-5. Did you mean LoLCATs?"),  # "5-shot" neither
         ("Which company developed the Weaver models?", "No indexed abstract states a developing company"),
         ("How many authors wrote the LongBench paper?", "No indexed abstract states a list of authors"),
         ("Which toolkit was Vega-MT implemented in?", "No indexed abstract states a programming language or toolkit"),

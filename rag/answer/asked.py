@@ -616,7 +616,8 @@ def said_together(text: str, name: str) -> bool:
     stem = r"[\s\-]?".join(re.escape(_latin(p)) for p in split[:-1])
     if re.search(rf"(?<!\w){stem}[\s\-]?v?\d", _plain(text)):
         return False
-    number = re.compile(rf"(?<![\w.]){re.escape(split[-1])}(?![\w%]|\.\d)", re.I)
+    # Standing on its own: not another name's version ("GPT-2"), an enumeration's "(2)" nor a "5-shot".
+    number = re.compile(rf"(?<![\w.(\-]){re.escape(split[-1])}(?![\w%)\-]|\.\d)", re.I)
     return any(
         number.search(sentence) and re.search(rf"(?<!\w){stem}", _plain(sentence)) for sentence in split_sentences(text)
     )

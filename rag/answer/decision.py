@@ -171,7 +171,10 @@ def decide(
         sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
         records = [records[i] for i in surveys]
     rare = rare_names(known, idf)
-    said = [[named_in(words, name) for name in rare] for words in texts]
+    # Said as the question says it: "ChiMed-GPT" and a "2" elsewhere do not say "GPT-2".
+    said = [
+        [named_in(words, name) and said_together(record, name) for name in rare] for words, record in zip(texts, records)
+    ]
     if said and max(map(sum, said)) < len(rare) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
     # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject, nor an
