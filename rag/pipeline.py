@@ -16,6 +16,7 @@ from .answer.citations import Checked, verify
 from .answer.asked import read
 from .answer.decision import Decision, decide, rare_names
 from .answer.gate import refusal_reason
+from .answer.spelling import respelled, typed_names
 from .arguments import AskArguments
 from .dates import matching
 from .engine import get_engine
@@ -26,6 +27,9 @@ from .store import never_written
 from .types import ABSTAIN, Answer, Source, Turn
 
 log = logging.getLogger(__name__)
+TYPED_NAME_PAPERS = 3
+"""The best lexical matches of a lower-case rare word looked at for a paper whose short name it is ("chinesewebtext"
+matches "ChineseWebText 2.0" best, "Chinesewebtext: ..." second)."""
 DATE_MARGIN = 0.1
 """How much more confident the answer without the date filter must be before the filter is said to exclude it."""
 
@@ -37,7 +41,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
     search = loaded_search(settings)
     chosen = create(args.backend or backend_name(settings), settings)
     notes: list[str] = []
-    retrieval, sources, timings = Retrieval([]), [], {}
+    retrieval, sources, timings, spelled = Retrieval([]), [], {}, question
     # Off-topic requests stop before condense: no model reads a request that is not about the papers.
     if refusal := refusal_reason(question):
         decision = Decision(_sentence(refusal))
@@ -45,7 +49,8 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         clock = time.perf_counter()
         chosen, query = condense(chosen, question, turns, settings, notes)
         timings["condense"] = elapsed_ms(clock)
-        asked = read(question)
+        spelled = respelled(question, _typed_titles(question, search, args.dates))
+        asked = read(spelled)
         depth = max(args.top_k, settings.answer.list_papers) if asked.many else args.top_k
         # A follow-up that names nothing ("What are its main results?") searches for what the earlier questions named.
         named = asked.names or read(query).names
@@ -53,9 +58,9 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         timings.update(retrieval.timings_ms)
         sources = chosen.fit(retrieval.sources)
         context = " ".join(turn.question for turn in turns)
-        decision = decide(question, sources, search.bm25.idf, context=context)
+        decision = decide(spelled, sources, search.bm25.idf, context=context)
         if args.dates:
-            decision = outside_dates(decision, question, search, query, depth, args.dates)
+            decision = outside_dates(decision, spelled, search, query, depth, args.dates)
     clock = time.perf_counter()
     reason = decision.reason
     if reason:
@@ -63,7 +68,7 @@ def ask_stream(args: AskArguments) -> Iterator[str | Answer]:
         draft = Draft(ABSTAIN)
         yield ABSTAIN
     else:
-        request = Request(question, sources, turns, search.bm25.idf, decision.subject, decision.listed)
+        request = Request(spelled, sources, turns, search.bm25.idf, decision.subject, decision.listed)
         chosen, draft = yield from generate(chosen, request, settings, notes)
     checked = verify(draft.text, sources, draft.citations)
     if checked.removed_citations:
@@ -105,6 +110,13 @@ def outside_dates(
         f"The paper that answers this, \u201c{best.subject.title}\u201d (listed {listed}), is outside the chosen "
         f"dates ({', '.join(dates)})."
     )
+
+
+def _typed_titles(question: str, search: HybridSearch, dates: list[str] | None) -> list[str]:
+    """The titles of the papers that best match each rare word of the question typed in lower case ("holmes"): the
+    one whose short name it is, if any, is respelled as a name."""
+    rare = rare_names(tuple(typed_names(question)), search.bm25.idf)
+    return [paper.title for word in rare for paper in search.best_lexical(word, TYPED_NAME_PAPERS, dates)]
 
 
 def retrieve(

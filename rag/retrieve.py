@@ -19,7 +19,7 @@ from .embed import Embedder, build_embedder
 from .papers import Catalog
 from .settings import Settings
 from .store import Store, date_filter
-from .types import Source
+from .types import Paper, Source
 
 RANKED_PAPERS = 10
 """How many paper ids a search reports in ranked order (the evaluation's recall@10 and MRR@10)."""
@@ -140,6 +140,11 @@ class HybridSearch:
         found = zip(scores.tolist(), self.catalog.chunk_paper[rows].tolist(), self.catalog.chunk_index[rows].tolist())
         ranked = sorted(found, key=lambda hit: (-hit[0], self.catalog.paper_ids[hit[1]], hit[2]))
         return [(paper, index) for _, paper, index in ranked[: self.candidates]]
+
+    def best_lexical(self, query: str, count: int, dates: list[str] | None = None) -> list[Paper]:
+        """The papers of the best BM25 chunks for `query` (listed on `dates`, when given), at most `count`."""
+        positions = list(dict.fromkeys(position for position, _ in self.lexical(query, dates)))
+        return [self.catalog.paper(position) for position in positions[:count]]
 
     def search(
         self,

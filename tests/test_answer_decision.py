@@ -12,6 +12,7 @@ import pytest
 
 import rag
 from rag.answer.asked import squash, vocabulary
+from rag.answer.spelling import respelled
 from rag.devtools.evaluation import EvalQuestion, format_summary, summarise
 from rag.devtools.families import generate, part_of
 
@@ -44,6 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
         ("thoughts on Liger", "Liger"),
         ("intro to Bailong", "Bailong"),
         ("eli5 HiP attention", "HiP Attention"),  # the words of its title's name
+        ("how does holmes work", "Holmes"),  # a name typed in lower case, though an English word: nothing else asked
+        ("what does capsfusion do", "CapsFusion"),
+        ("whats zhongjing", "Zhongjing"),
     ],
 )
 def test_a_plain_question_about_a_held_paper_is_answered_from_it(seeded: rag.Settings, question: str, title: str) -> None:
@@ -63,9 +67,10 @@ def test_a_versioned_name_is_answered_by_a_paper_saying_it_not_one_with_its_stem
 
 
 def test_the_paper_whose_short_name_is_asked_answers_before_a_better_ranked_one_that_says_more(seeded: rag.Settings) -> None:
-    answer = rag.ask("Could you explain what Chinesewebtext is?", settings=seeded)
-    assert answer.sources[0].title.startswith("ChineseWebText 2.0:")  # retrieval ranks the sequel first
-    assert answer.citations[0].title.startswith("Chinesewebtext:")
+    for question in ("Could you explain what Chinesewebtext is?", "tell me about chinesewebtext"):  # or in lower case
+        answer = rag.ask(question, settings=seeded)
+        assert answer.sources[0].title.startswith("ChineseWebText 2.0:")  # retrieval ranks the sequel first
+        assert answer.citations[0].title.startswith("Chinesewebtext:")
 
 
 @pytest.mark.parametrize(("question", "name"), [("What's Mix-LN?", "Mix-LN"), ("What does DataMan do?", "DataMan")])
@@ -638,3 +643,18 @@ def test_eval_reports_each_question_type_apart() -> None:
     assert (summary.list_recall, summary.list_precision) == (0.5, 0.5)
     table = format_summary(summary)
     assert re.search(r"^invented\s+1\s+1\b", table, re.M) and json.dumps(summary.abstention_unanswerable) == "1.0"
+
+
+@pytest.mark.parametrize(
+    ("question", "spelled"),
+    [
+        ("whats lumos", "whats Lumos"),
+        ("is lumos better than react?", "is Lumos better than react?"),  # no English word: a name wherever it stands
+        ("tell me about holmes", "tell me about Holmes"),
+        ("how does crystal growth work", "how does crystal growth work"),  # an English word asked about as such
+        ("What does Lumos do?", "What does Lumos do?"),  # typed as a name already
+    ],
+)
+def test_a_name_typed_in_lower_case_is_spelled_as_the_library_spells_it(question: str, spelled: str) -> None:
+    titles = ["Lumos: Learning Agents with Unified Data", "Holmes: Towards Distributed Training", "Crystal: Illuminating"]
+    assert respelled(question, titles) == spelled
