@@ -2,7 +2,8 @@
 
 eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
 eval/dev3.jsonl, eval/dev5.jsonl, eval/dev6.jsonl, eval/dev7.jsonl, eval/dev8.jsonl, eval/dev9.jsonl,
-eval/dev10.jsonl, eval/dev11.jsonl, eval/dev12.jsonl, eval/dev13.jsonl, eval/dev14.jsonl and eval/dev15.jsonl were each
+eval/dev10.jsonl, eval/dev11.jsonl, eval/dev12.jsonl, eval/dev13.jsonl, eval/dev14.jsonl, eval/dev15.jsonl and
+eval/dev16.jsonl were each
 written blind by a session that never read the answerer, run once as written (their blind figures are in
 docs/evaluation.md), then read:
 their bounds are the early warning for questions nobody tuned on.
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag.answer.gate import refusal_reason
 from rag.devtools.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +191,17 @@ AT_LEAST = {
         "list_recall": 0.77,
         "list_precision": 0.79,
     },
+    "dev16.jsonl": {
+        "recall_at_5_single": 0.97,
+        "recall_at_10_multi": 0.93,
+        "fact_hit": 0.74,
+        "lead_fact_hit": 0.63,
+        "citation_precision_single": 0.95,
+        "abstention": 0.95,
+        "right_paper": 0.89,
+        "list_recall": 0.82,
+        "list_precision": 0.88,
+    },
     "everyday.jsonl": {
         "recall_at_5_single": 0.98,
         "mrr_at_10": 0.88,
@@ -202,7 +215,7 @@ AT_LEAST = {
 FALSE_ABSTENTION = {
     "dev.jsonl": 0.04, "dev2.jsonl": 0.04, "dev3.jsonl": 0.03, "dev4.jsonl": 0.04, "dev5.jsonl": 0.04, "dev6.jsonl": 0.02,
     "dev7.jsonl": 0.02, "dev8.jsonl": 0.05, "dev9.jsonl": 0.03, "dev10.jsonl": 0.09, "dev11.jsonl": 0.06,
-    "dev12.jsonl": 0.04, "dev13.jsonl": 0.04, "dev14.jsonl": 0.05, "dev15.jsonl": 0.03,
+    "dev12.jsonl": 0.04, "dev13.jsonl": 0.04, "dev14.jsonl": 0.05, "dev15.jsonl": 0.03, "dev16.jsonl": 0.06,
     "everyday.jsonl": 0.15,
 }
 """Upper bounds on declining a question that has an answer (dev8's and dev10's: paraphrases in everyday words whose
@@ -220,7 +233,9 @@ def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path, name: str) -> Non
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == summary.questions == len((ROOT / "eval" / name).read_text().splitlines())
     assert set(rows[0]) == {"id", "retrieved", "answer", "cited", "abstained", "latency_ms"}
-    assert len(rows[0]["retrieved"]) >= 10
+    asked = [json.loads(line)["question"] for line in (ROOT / "eval" / name).read_text().splitlines()]
+    # Every question but those the gate refuses unread ("Give me a marathon plan") retrieved ten papers.
+    assert all(len(row["retrieved"]) >= 10 for row, question in zip(rows, asked) if refusal_reason(question) is None)
     assert set(rows[0]["latency_ms"]) == {"retrieve", "answer", "total"}
 
 
