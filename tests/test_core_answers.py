@@ -182,6 +182,12 @@ def test_an_answer_spends_no_words_on_the_problem_the_abstract_opens_with(
     assert finding in answer.text
 
 
+def test_an_answer_never_leads_with_the_field_background_the_abstract_opens_with(seeded: rag.Settings) -> None:
+    answer = rag.ask("What components make up the agent in the Small LLMs Are Weak Tool Learners paper?", settings=seeded)
+    assert not answer.citations[0].quote.startswith("Large Language Model (LLM) agents significantly extend")
+    assert "Each component is implemented by a single LLM" in answer.citations[0].quote
+
+
 def test_a_name_alone_is_answered_with_what_the_paper_does(seeded: rag.Settings) -> None:
     answer = rag.ask("whats Liger", settings=seeded)
     assert answer.text.startswith("Liger: Linearizing Large Language Models")  # the title says what it is
