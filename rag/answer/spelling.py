@@ -28,6 +28,7 @@ def typed_names(question: str) -> list[str]:
 
 
 def _may_name(word: str, question: str) -> bool:
+    """`word` is typed in lower case and is no English word, or `question` asks nothing else of it."""
     if word != word.lower() or not any(c.isalpha() for c in word):
         return False
     return not english(word) or terms(question) - terms(word) <= _ABOUT_IT
