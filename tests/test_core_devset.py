@@ -3,9 +3,8 @@
 eval/dev.jsonl and eval/dev4.jsonl are fitted on (the extractive scorer, the answer decision); eval/dev2.jsonl,
 eval/dev3.jsonl, eval/dev5.jsonl, eval/dev6.jsonl, eval/dev7.jsonl, eval/dev8.jsonl, eval/dev9.jsonl,
 eval/dev10.jsonl, eval/dev11.jsonl, eval/dev12.jsonl, eval/dev13.jsonl, eval/dev14.jsonl, eval/dev15.jsonl and
-eval/dev16.jsonl were each
-written blind by a session that never read the answerer, run once as written (their blind figures are in
-docs/evaluation.md), then read:
+eval/dev16.jsonl were each written blind by a session that never read the answerer, run once as written (their blind
+figures are in docs/evaluation.md), then read:
 their bounds are the early warning for questions nobody tuned on.
 eval/everyday.jsonl (written the same way) holds 160 questions about one paper each in everyday words, without its
 name, and 140 alike that no abstract answers: how often the answer decision tells them apart.
@@ -225,17 +224,17 @@ paper retrieval ranks second or lower, or that share few words with it, declined
 @pytest.mark.parametrize("name", sorted(AT_LEAST))
 def test_dev_set_figures(seeded: rag.Settings, tmp_path: Path, name: str) -> None:
     out = tmp_path / "results.jsonl"
+    questions = [json.loads(line) for line in (ROOT / "eval" / name).read_text().splitlines()]
     summary = evaluate(ROOT / "eval" / name, out, seeded)
     for figure, bound in AT_LEAST[name].items():
         assert getattr(summary, figure) >= bound, f"{name}: {figure} {getattr(summary, figure)} < {bound}"
     assert summary.false_abstention <= FALSE_ABSTENTION[name]
     assert summary.answer_words_p50 <= 80
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == summary.questions == len((ROOT / "eval" / name).read_text().splitlines())
+    assert len(rows) == summary.questions == len(questions)
     assert set(rows[0]) == {"id", "retrieved", "answer", "cited", "abstained", "latency_ms"}
-    asked = [json.loads(line)["question"] for line in (ROOT / "eval" / name).read_text().splitlines()]
     # Every question but those the gate refuses unread ("Give me a marathon plan") retrieved ten papers.
-    assert all(len(row["retrieved"]) >= 10 for row, question in zip(rows, asked) if refusal_reason(question) is None)
+    assert all(len(row["retrieved"]) >= 10 for row, q in zip(rows, questions) if refusal_reason(q["question"]) is None)
     assert set(rows[0]["latency_ms"]) == {"retrieve", "answer", "total"}
 
 

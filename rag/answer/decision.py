@@ -159,8 +159,7 @@ def decide(
     records = [f"{source.title} {source.abstract}" for source in sources]
     texts = [vocabulary(record) for record in records]
     missing = [
-        name for name in asked.names
-        if not any(named_in(words, name) and said_together(record, name) for words, record in zip(texts, records))
+        name for name in asked.names if not any(_says(words, record, name) for words, record in zip(texts, records))
     ]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
@@ -171,10 +170,7 @@ def decide(
         sources, texts = [sources[i] for i in surveys], [texts[i] for i in surveys]
         records = [records[i] for i in surveys]
     rare = rare_names(known, idf)
-    # Said as the question says it: "ChiMed-GPT" and a "2" elsewhere do not say "GPT-2".
-    said = [
-        [named_in(words, name) and said_together(record, name) for name in rare] for words, record in zip(texts, records)
-    ]
+    said = [[_says(words, record, name) for name in rare] for words, record in zip(texts, records)]
     if said and max(map(sum, said)) < len(rare) and not asked.many:
         return Decision(f"No indexed abstract mentions {' together with '.join(rare)}.")
     # The best-ranked paper naming the rare names; common ones ("LLMs", "English") do not move the subject, nor an
@@ -211,6 +207,12 @@ def decide(
         return Decision(_weak(asked, signals[at], unheard, _share(unheard, wanted, idf)), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
+
+
+def _says(words: frozenset[str], record: str, name: str) -> bool:
+    """A source's `record` (title and abstract; `words`, its vocabulary) says `name` as the question writes it:
+    "ChiMed-GPT" and a "2" elsewhere do not say "GPT-2"."""
+    return named_in(words, name) and said_together(record, name)
 
 
 def _coined(name: str) -> bool:

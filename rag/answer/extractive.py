@@ -419,7 +419,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
     out = []
     for index, text in enumerate(texts):
         preamble = index < first_own
-        background = index < max(first_own, 1) or bool(_BOILERPLATE.search(text))
+        background = preamble or index == 0 or bool(_BOILERPLATE.search(text))
         cues = frozenset(kind for kind, cue in _CUES.items() if cue.search(text))
         if _FIGURE.search(text):
             cues |= {"figure"}

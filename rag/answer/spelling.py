@@ -24,14 +24,16 @@ _ABOUT_IT = FORM_WORDS | terms("work works do does whats wat wats")
 def typed_names(question: str) -> list[str]:
     """The lower-case words of `question` that may be names: no English word ("lumos", "chinesewebtext"), or one the
     question asks nothing else of ("tell me about holmes"; "how does crystal growth work" is about crystals)."""
-    return [word for word in _WORD.findall(question) if _may_name(word, question)]
+    asked = terms(question)
+    return [word for word in _WORD.findall(question) if _may_name(word, asked)]
 
 
-def _may_name(word: str, question: str) -> bool:
-    """`word` is typed in lower case and is no English word, or `question` asks nothing else of it."""
+def _may_name(word: str, asked: set[str]) -> bool:
+    """`word` is typed in lower case and is no English word, or the question's other terms (`asked`, all of them)
+    ask nothing else of it."""
     if word != word.lower() or not any(c.isalpha() for c in word):
         return False
-    return not english(word) or terms(question) - terms(word) <= _ABOUT_IT
+    return not english(word) or asked - terms(word) <= _ABOUT_IT
 
 
 def respelled(question: str, titles: Iterable[str]) -> str:
@@ -39,10 +41,11 @@ def respelled(question: str, titles: Iterable[str]) -> str:
     written as the title writes it."""
     shorts = {squash(name): name for title in titles if (name := title_name(title)) and " " not in name}
     shorts.pop("", None)
+    asked = terms(question)
 
     def spelled(match: re.Match[str]) -> str:
         word = match.group(0)
         name = shorts.get(squash(word))
-        return name if name is not None and _may_name(word, question) else word
+        return name if name is not None and _may_name(word, asked) else word
 
     return _WORD.sub(spelled, question) if shorts else question
