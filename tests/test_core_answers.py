@@ -182,6 +182,16 @@ def test_an_answer_spends_no_words_on_the_problem_the_abstract_opens_with(
     assert finding in answer.text
 
 
+def test_a_question_the_abstract_poses_is_quoted_with_its_answer(seeded: rag.Settings) -> None:
+    answer = rag.ask("Does any regularization help against multi-epoch degradation from repeated pretraining data?",
+                     settings=seeded)
+    posed = "Finally, we explore whether widely used regularization can alleviate multi-epoch degradation."
+    assert posed in answer.text
+    assert f"{posed} [1] Most regularization techniques do not yield significant improvements, except for dropout" in (
+        answer.text
+    )  # the finding right after it, not the question alone
+
+
 def test_an_answer_never_leads_with_the_field_background_the_abstract_opens_with(seeded: rag.Settings) -> None:
     answer = rag.ask("What components make up the agent in the Small LLMs Are Weak Tool Learners paper?", settings=seeded)
     assert not answer.citations[0].quote.startswith("Large Language Model (LLM) agents significantly extend")
