@@ -195,7 +195,16 @@ def test_a_question_the_abstract_poses_is_quoted_with_its_answer(seeded: rag.Set
 def test_an_answer_never_leads_with_the_field_background_the_abstract_opens_with(seeded: rag.Settings) -> None:
     answer = rag.ask("What components make up the agent in the Small LLMs Are Weak Tool Learners paper?", settings=seeded)
     assert not answer.citations[0].quote.startswith("Large Language Model (LLM) agents significantly extend")
-    assert "Each component is implemented by a single LLM" in answer.citations[0].quote
+    assert "a planner, caller, and summarizer" in answer.citations[0].quote
+
+
+def test_which_components_is_answered_by_the_enumeration_the_next_sentence_calls_components(
+    seeded: rag.Settings,
+) -> None:
+    # "... decomposes the aforementioned capabilities into a planner, caller, and summarizer. Each component is ..."
+    answer = rag.ask("In the Small LLMs Are Weak Tool Learners paper, what components is the agent split into?",
+                     settings=seeded)
+    assert "a planner, caller, and summarizer" in answer.citations[0].quote  # not "Each component is implemented..."
 
 
 def test_a_name_alone_is_answered_with_what_the_paper_does(seeded: rag.Settings) -> None:

@@ -97,6 +97,8 @@ _ASKS = re.compile(
 )
 """A sentence posing a question the next sentence answers ("Finally, we explore whether widely used regularization
 can alleviate multi-epoch degradation.")."""
+_REFERS_BACK = re.compile(r"^(?:each|these|both|all|the (?:two|three|four|five|six))\s+(?:of (?:these|the)\s+)?([\w-]+)", re.I)
+"""A sentence opening on the things the one before it listed ("Each component is implemented by a single LLM")."""
 _FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
 _LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
@@ -449,7 +451,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 index,
                 text,
                 words,
-                frozenset(terms(unlinked := LINK.sub(" ", text)) | held(unlinked)),
+                frozenset(terms(unlinked := LINK.sub(" ", text)) | held(unlinked) | _called(index, texts, cues)),
                 float(background),
                 preamble,
                 cues,
@@ -461,6 +463,15 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
             )
         )
     return tuple(out)
+
+
+def _called(index: int, texts: list[str], cues: frozenset[str]) -> set[str]:
+    """What the next sentence calls the things an enumeration lists ("... into a planner, caller, and summarizer."
+    then "Each component is implemented by..."): the enumeration holds that word too, so it answers "which
+    components"."""
+    if "list" not in cues or index + 1 >= len(texts) or not (back := _REFERS_BACK.match(texts[index + 1])):
+        return set()
+    return terms(back.group(1))
 
 
 def _mass(question: Question, found: frozenset[str] | set[str]) -> float:
