@@ -227,6 +227,12 @@ def test_an_overview_reads_a_report_naming_itself_as_its_own_work(seeded: rag.Se
     assert answer.citations[0].quote.startswith("This report introduces TechGPT-2.0")  # not the weights it offers
 
 
+def test_an_overview_leads_with_the_work_brought_in_after_an_adverb(seeded: rag.Settings) -> None:
+    answer = rag.ask("What is GeoLLM?", settings=seeded)  # "We then present GeoLLM, a novel method ..."
+    assert answer.citations[0].quote.startswith("We then present GeoLLM")  # not "Here we explore the question of..."
+    assert "OpenStreetMap" in answer.text
+
+
 def test_an_overview_naming_its_work_late_says_the_method_stated_before(seeded: rag.Settings) -> None:
     # "...we present a new foundation model called Croc" comes after what Croc does.
     answer = rag.ask("What is Croc?", settings=seeded)

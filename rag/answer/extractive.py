@@ -26,6 +26,8 @@ from .asked import (
 )
 
 _FIGURE = re.compile(r"(?<![\w\-.])\d")
+_WE = r"we (?:(?:then|also|further|first|here|now|next|thus|therefore|hence|\w+ly) )?"
+""""We", and an adverb it may take before its verb ("We then present GeoLLM", "we further propose")."""
 _CUES = {
     "list": re.compile(
         r"(?:[^,]+,){2}|\(\s*(?:1|i|a)\s*\)|\b1\)|\bfirst(?:ly)?\b.*\bsecond\b|:\s*\w+[^.]*,|"
@@ -34,31 +36,32 @@ _CUES = {
     ),
     "cause": re.compile(
         r"\b(?:because|due to|since|as a result|caused? by|stems? from|attribut\w+ to|owing to|leads? to|results? in|"
-        r"arises?|reasons?|explains?|root|we (?:find|found|show|observe|identify|reveal))\b",
+        rf"arises?|reasons?|explains?|root|{_WE}(?:find|found|show|observe|identify|reveal))\b",
         re.I,
     ),
     "method": re.compile(
-        r"\b(?:we (?:propose|introduce|present|develop|design|use|employ|leverage|train)|by \w+ing|via|through|"
+        rf"\b(?:{_WE}(?:propose|introduce|present|develop|design|use|employ|leverage|train)|by \w+ing|via|through|"
         r"consists? of|comprises?|framework|mechanism|approach)\b",
         re.I,
     ),
     "finding": re.compile(
-        r"\b(?:we (?:find|found|show|observe|demonstrate|reveal|discover)|results? (?:show|indicate|suggest|demonstrate)|"
+        rf"\b(?:{_WE}(?:find|found|show|observe|demonstrate|reveal|discover)|"
+        r"results? (?:show|indicate|suggest|demonstrate)|"
         r"outperform\w*|improv\w+|surpass\w*|significant\w*|effective\w*|consistent\w*|better|worse|fails?)\b",
         re.I,
     ),
     "work": re.compile(
-        r"\b(?:we (?:propose|introduce|present|develop|build|release|design)|this (?:paper|work) (?:proposes|introduces|"
-        r"presents)|called|named|dubbed)\b",
+        rf"\b(?:{_WE}(?:propose|introduce|present|develop|build|release|design)|"
+        r"this (?:paper|work) (?:proposes|introduces|presents)|called|named|dubbed)\b",
         re.I,
     ),
     "definition": re.compile(
-        r"\b(?:we (?:call|term|name|define|refer to)|(?:is|are) (?:called|termed|defined as|known as)|refers? to|"
+        rf"\b(?:{_WE}(?:call|term|name|define|refer to)|(?:is|are) (?:called|termed|defined as|known as)|refers? to|"
         r"i\.e\.|namely|which (?:is|are)|denot\w+)\b",
         re.I,
     ),
     "lookup": re.compile(
-        r"\b(?:we (?:propose|introduce|present|call|term|name)|called|termed|named|dubbed|such as|including|except)\b",
+        rf"\b(?:{_WE}(?:propose|introduce|present|call|term|name)|called|termed|named|dubbed|such as|including|except)\b",
         re.I,
     ),
 }
@@ -92,7 +95,7 @@ ANNOUNCING_WORDS = 14
 """The longest sentence read as only announcing the next ones."""
 _ASKS = re.compile(
     r"\?$|\bwe (?:\w+ )?(?:explore|investigate|examine|study|ask|analy[sz]e|test|evaluate|check|assess)\w* "
-    r"(?:whether|if|how|why)\b",
+    r"(?:the question of )?(?:whether|if|how|why)\b",
     re.I,
 )
 """A sentence posing a question the next sentence answers ("Finally, we explore whether widely used regularization
