@@ -182,6 +182,13 @@ def test_an_answer_spends_no_words_on_the_problem_the_abstract_opens_with(
     assert finding in answer.text
 
 
+def test_a_gpu_glued_to_its_count_is_a_gpu_the_abstract_states(seeded: rag.Settings) -> None:
+    # GLM-130B's abstract, as stored: "inference on 4timesRTX 3090 (24G) or 8timesRTX 2080 Ti (11G) GPUs".
+    answer = rag.ask("Which GPUs can run GLM-130B for inference?", settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert "RTX 3090" in answer.citations[0].quote
+
+
 def test_a_question_the_abstract_poses_is_quoted_with_its_answer(seeded: rag.Settings) -> None:
     answer = rag.ask("Does any regularization help against multi-epoch degradation from repeated pretraining data?",
                      settings=seeded)

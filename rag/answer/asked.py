@@ -241,7 +241,12 @@ ATTRIBUTES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             r"\b(?:which|what)\s+gpus?\b",
             re.I,
         ),
-        re.compile(r"\b[ahvlt]\d{2,3}\b|\b[ah]800\b|\bascend\b|\btpu|\bmi\d{3}|\brtx\b|\bgeforce\b|\btesla\b", re.I),
+        # "4timesRTX 3090": a count's lost LaTeX \times glued to the GPU's name, as some abstracts store it.
+        re.compile(
+            r"\b[ahvlt]\d{2,3}\b|\b[ah]800\b|\bascend\b|\btpu|\bmi\d{3}|(?:\b|(?<=\dtimes))rtx\b|\bgeforce\b|"
+            r"\btesla\b",
+            re.I,
+        ),
     ),
     "date": (
         re.compile(
