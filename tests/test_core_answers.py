@@ -370,6 +370,13 @@ def test_follow_up_uses_the_earlier_question(seeded: rag.Settings) -> None:
     assert "800 billion Chinese tokens" in answer.text
 
 
+def test_which_model_is_answered_by_the_sentence_naming_one_by_its_acronym(seeded: rag.Settings) -> None:
+    # The abstract spells out "large language model (LLM)", then: "... with a frozen LLM, Vicuna, using just one
+    # projection layer". An LLM is a model; the sentence names one.
+    answer = rag.ask("which language model does it use?", history=["Tell me about MiniGPT-4"], settings=seeded)
+    assert "a frozen LLM, Vicuna" in answer.citations[0].quote
+
+
 @pytest.mark.parametrize("date", ["May 2", "Sep 12"])
 def test_date_filter_keeps_only_papers_listed_that_day(seeded: rag.Settings, date: str) -> None:
     answer = rag.ask("continual pre-training of language models", settings=seeded, dates=[date], top_k=20)

@@ -100,8 +100,12 @@ _ASKS = re.compile(
 )
 """A sentence posing a question the next sentence answers ("Finally, we explore whether widely used regularization
 can alleviate multi-epoch degradation.")."""
-_REFERS_BACK = re.compile(r"^(?:each|these|both|all|the (?:two|three|four|five|six))\s+(?:of (?:these|the)\s+)?([\w-]+)", re.I)
+_REFERS_BACK = re.compile(
+    r"^(?:each|these|both|all|the (?:two|three|four|five|six))\s+(?:of (?:these|the)\s+)?([\w-]+)", re.I
+)
 """A sentence opening on the things the one before it listed ("Each component is implemented by a single LLM")."""
+_SPELLED_OUT = re.compile(r"((?:[\w-]+\s+){1,8})\(([A-Z][A-Za-z-]*[A-Z])s?\)")
+"""An acronym the abstract spells out before it: "large language models (LLMs)"."""
 _FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
 _LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
@@ -150,6 +154,9 @@ class Sentence:
     """It goes on with a numbered list begun before it ("3) multi-task fine-tuning stage, ...")."""
     asks: bool
     """It poses a question the next sentence answers (`_ASKS`)."""
+    spelled: frozenset[str]
+    """The kinds of thing its acronyms name, as the abstract spells them out ("a frozen LLM, Vicuna": model): "which
+    model" asks for what it names."""
 
 
 @dataclass(frozen=True)
@@ -441,6 +448,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
     """The abstract's sentences with their terms, cues, names and role; cached, so each abstract is read once."""
     texts = [s.strip() for s in split_sentences(abstract) if s.strip()]
     first_own = next((i for i, text in enumerate(texts) if _OWN_WORK.search(text)), 1)
+    acronyms = _acronyms(abstract)
     out = []
     for index, text in enumerate(texts):
         preamble = index < first_own
@@ -463,9 +471,32 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 bool(_FIRST_ITEM.search(text)),
                 bool(_LATER_ITEM.match(text)),
                 bool(_ASKS.search(text)),
+                frozenset(_spelled(text, acronyms)),
             )
         )
     return tuple(out)
+
+
+def _acronyms(abstract: str) -> dict[str, set[str]]:
+    """The acronyms the abstract spells out, with the kind of thing each names, the last word spelled out ("LLM":
+    model, "PN": normal), when the words before the parenthesis begin with its letters."""
+    out = {}
+    for words, acronym in _SPELLED_OUT.findall(abstract):
+        letters = acronym.replace("-", "").lower()
+        spelled = words.split()[-len(letters):]
+        if len(spelled) == len(letters) and all(w[0].lower() == c for w, c in zip(spelled, letters)):
+            out[acronym] = terms(spelled[-1])
+    return out
+
+
+def _spelled(text: str, acronyms: dict[str, set[str]]) -> set[str]:
+    """The kinds of thing the acronyms in `text` name, when it also names one ("a frozen LLM, Vicuna"), not when the
+    acronym is all it says ("transforming a chat LLM involves two critical issues")."""
+    found = [acronym for acronym in acronyms if re.search(rf"\b{re.escape(acronym)}s?\b", text)]
+    own = {squash(acronym) for acronym in found}
+    if not any(squash(name).removesuffix("s") not in own for name in names(text)):
+        return set()
+    return set().union(*(acronyms[acronym] for acronym in found))
 
 
 def _called(index: int, texts: list[str], cues: frozenset[str]) -> set[str]:
@@ -501,7 +532,7 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
         if not question.head:  # the paper never says the head word: its own enumeration answers
             return float(plural and not sentence.background)
-        return float((plural or names_something) and bool(question.head & sentence.terms))
+        return float((plural or names_something) and bool(question.head & (sentence.terms | sentence.spelled)))
     if asked.answer_type == "overview":
         return float(bool(_OVERVIEW_CUES & sentence.cues))
     if asked.answer_type != "quantity":
