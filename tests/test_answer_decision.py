@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("intro to Bailong", "Bailong"),
         ("eli5 HiP attention", "HiP Attention"),  # the words of its title's name
         ("how does holmes work", "Holmes"),  # a name typed in lower case, though an English word: nothing else asked
+        ("tell me about ling-lite", "Every FLOP Counts"),  # a variant typed in lower case that the library holds
         ("what does capsfusion do", "CapsFusion"),
         ("whats zhongjing", "Zhongjing"),
     ],
@@ -271,6 +272,8 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("What does Liger score on MMLU?", "No indexed abstract states MMLU"),
         ("What is HLLM's MMLU score?", "No indexed abstract states MMLU"),
         ("what is zorbleformer", "No indexed abstract mentions zorbleformer."),  # a name typed in lower case
+        ("what is dolma-xl?", "No indexed abstract mentions dolma-xl."),  # a held name's variant the library lacks
+        ("tell me about liger-pro", "No indexed abstract mentions liger-pro."),
         ("What is the context length of HLLM?", "No indexed abstract states context"),  # a measure, not an overview
         ("Which paper proposes a watermarking scheme for LLM-generated text?", "No indexed abstract mentions watermarking."),
         ("Who are the authors of LongBench?", "No indexed abstract states a list of authors"),

@@ -161,6 +161,10 @@ def decide(
     missing = [
         name for name in asked.names if not any(_says(words, record, name) for words, record in zip(texts, records))
     ]
+    missing += [
+        variant for variant in _variants(question, idf)
+        if not any(_says(words, record, variant) for words, record in zip(texts, records))
+    ]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
@@ -207,6 +211,19 @@ def decide(
         return Decision(_weak(asked, signals[at], unheard, _share(unheard, wanted, idf)), confidence=confidence)
     listed = (subject,) + tuple(sources[i] for i in every if i != at and keep.probability(signals[i]) >= 0.5)
     return Decision(None, subject, listed, confidence)
+
+
+_VARIANT = re.compile(
+    r"(?<![\w-])([a-z][a-z0-9]*)-(?:ultra|xl|xxl|pro|max|mini|lite|plus|turbo|large|small|base|chat|instruct|nano|"
+    r"tiny|mega|giga|next|prime|flash)(?![\w-])"
+)
+"""A model's variant typed in lower case: a name, then a size or edition ("bloomz-ultra", "chinchilla-xl")."""
+
+
+def _variants(question: str, idf: Callable[[str], float]) -> list[str]:
+    """The variants the question names in lower case whose name is rare in the library ("bloomz-ultra"; not
+    "llama-chat", a common word's): a name by its spelling, read as typed, though it has no capital."""
+    return [match.group(0) for match in _VARIANT.finditer(question) if rare_names((match.group(1),), idf)]
 
 
 def _says(words: frozenset[str], record: str, name: str) -> bool:
