@@ -161,10 +161,7 @@ def decide(
     missing = [
         name for name in asked.names if not any(_says(words, record, name) for words, record in zip(texts, records))
     ]
-    missing += [
-        variant for variant in _variants(question, idf)
-        if not any(_says(words, record, variant) for words, record in zip(texts, records))
-    ]
+    missing += [variant for variant in _variants(question, idf) if not any(_holds(r, variant) for r in records)]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
@@ -218,6 +215,13 @@ _VARIANT = re.compile(
     r"tiny|mega|giga|next|prime|flash)(?![\w-])"
 )
 """A model's variant typed in lower case: a name, then a size or edition ("bloomz-ultra", "chinchilla-xl")."""
+
+
+def _holds(record: str, variant: str) -> bool:
+    """`record` says `variant` joined, hyphenated or apart, in any case ("Ling-Lite", "BERT-base"); its two words
+    anywhere ("LoLCATs ... Large Language Models") are not it."""
+    stem, edition = variant.split("-", 1)
+    return bool(re.search(rf"(?<![\w-]){re.escape(stem)}[-\s]?{re.escape(edition)}(?![\w-])", record, re.I))
 
 
 def _variants(question: str, idf: Callable[[str], float]) -> list[str]:
