@@ -274,6 +274,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("what is zorbleformer", "No indexed abstract mentions zorbleformer."),  # a name typed in lower case
         ("what is dolma-xl?", "No indexed abstract mentions dolma-xl."),  # a held name's variant the library lacks
         ("tell me about liger-pro", "No indexed abstract mentions liger-pro."),
+        ("What is LoLCATs-Large?", "No indexed abstract mentions LoLCATs-Large."),  # its title: "... of Large Language"
         ("What is the context length of HLLM?", "No indexed abstract states context"),  # a measure, not an overview
         ("Which paper proposes a watermarking scheme for LLM-generated text?", "No indexed abstract mentions watermarking."),
         ("Who are the authors of LongBench?", "No indexed abstract states a list of authors"),

@@ -161,7 +161,10 @@ def decide(
     missing = [
         name for name in asked.names if not any(_says(words, record, name) for words, record in zip(texts, records))
     ]
-    missing += [variant for variant in _variants(question, idf) if not any(_holds(r, variant) for r in records)]
+    missing += [
+        variant for variant in _variants(question, idf)
+        if variant not in missing and not any(_holds(record, variant) for record in records)
+    ]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
         return Decision(_unknown(missing, sources))
     known = tuple(name for name in asked.names if name not in missing)
@@ -212,9 +215,10 @@ def decide(
 
 _VARIANT = re.compile(
     r"(?<![\w-])([a-z][a-z0-9]*)-(?:ultra|xl|xxl|pro|max|mini|lite|plus|turbo|large|small|base|chat|instruct|nano|"
-    r"tiny|mega|giga|next|prime|flash)(?![\w-])"
+    r"tiny|mega|giga|next|prime|flash)(?![\w-])",
+    re.I,
 )
-"""A model's variant typed in lower case: a name, then a size or edition ("bloomz-ultra", "chinchilla-xl")."""
+"""A model's variant: a name, then a size or edition ("bloomz-ultra", "Chinchilla-XL", "LoLCATs-Large")."""
 
 
 def _holds(record: str, variant: str) -> bool:
@@ -225,8 +229,8 @@ def _holds(record: str, variant: str) -> bool:
 
 
 def _variants(question: str, idf: Callable[[str], float]) -> list[str]:
-    """The variants the question names in lower case whose name is rare in the library ("bloomz-ultra"; not
-    "llama-chat", a common word's): a name by its spelling, read as typed, though it has no capital."""
+    """The variants the question names whose name is rare in the library ("bloomz-ultra", "LoLCATs-Large"; not
+    "llama-chat", a common word's): a name by its spelling, though typed in lower case."""
     return [match.group(0) for match in _VARIANT.finditer(question) if rare_names((match.group(1),), idf)]
 
 
