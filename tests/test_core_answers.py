@@ -377,6 +377,11 @@ def test_which_model_is_answered_by_the_sentence_naming_one_by_its_acronym(seede
     assert "a frozen LLM, Vicuna" in answer.citations[0].quote
 
 
+def test_which_came_out_on_top_is_answered_by_the_sentence_saying_which_did_best(seeded: rag.Settings) -> None:
+    answer = rag.ask("which model came out on top?", history=["Tell me about MMTEB"], settings=seeded)
+    assert "the best-performing publicly available model is multilingual-e5-large-instruct" in answer.citations[0].quote
+
+
 @pytest.mark.parametrize("date", ["May 2", "Sep 12"])
 def test_date_filter_keeps_only_papers_listed_that_day(seeded: rag.Settings, date: str) -> None:
     answer = rag.ask("continual pre-training of language models", settings=seeded, dates=[date], top_k=20)

@@ -61,7 +61,8 @@ _CUES = {
         re.I,
     ),
     "lookup": re.compile(
-        rf"\b(?:{_WE}(?:propose|introduce|present|call|term|name)|called|termed|named|dubbed|such as|including|except)\b",
+        rf"\b(?:{_WE}(?:propose|introduce|present|call|term|name)|"
+        r"called|termed|named|dubbed|such as|including|except)\b",
         re.I,
     ),
 }
@@ -106,6 +107,12 @@ _REFERS_BACK = re.compile(
 """A sentence opening on the things the one before it listed ("Each component is implemented by a single LLM")."""
 _SPELLED_OUT = re.compile(r"((?:[\w-]+\s+){1,8})\(([A-Z][A-Za-z-]*[A-Z])s?\)")
 """An acronym the abstract spells out before it: "large language models (LLMs)"."""
+_BEST = re.compile(
+    r"\b(?:came|come|comes|ended up|finished|is|was)\s+(?:out\s+)?on\s+top\b(?!\s+of)|"
+    r"\btop[- ](?:scor|perform|rank)\w*|\b(?:won|winner|wins)\b",
+    re.I,
+)
+"""A question asking which did best in other words ("which model came out on top?"): abstracts say "best"."""
 _FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
 _LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
@@ -377,6 +384,8 @@ def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Ques
     """The question's reading and its terms weighted by rarity (IDF); earlier questions' terms weigh less."""
     wanted = {t: idf(t) for t in terms(kept(question)) - FORM_WORDS}
     wanted.update({t: CONTEXT_WEIGHT * idf(t) for t in terms(context) - FORM_WORDS if t not in wanted})
+    if _BEST.search(question):
+        wanted.setdefault("best", idf("best"))
     asked = read(question)
     head = frozenset(terms(" ".join(asked.focus[-1:])))
     return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
