@@ -466,6 +466,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
         if _FIGURE.search(text):
             cues |= {"figure"}
         words = len(text.split())
+        named = frozenset(squash(name) for name in names(text))
         out.append(
             Sentence(
                 index,
@@ -475,12 +476,12 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 float(background),
                 preamble,
                 cues,
-                frozenset(squash(name) for name in names(text)),
+                named,
                 words <= ANNOUNCING_WORDS and bool(_ANNOUNCES.search(text)),
                 bool(_FIRST_ITEM.search(text)),
                 bool(_LATER_ITEM.match(text)),
                 bool(_ASKS.search(text)),
-                frozenset(_spelled(text, acronyms)),
+                frozenset(_spelled(text, named, acronyms)),
             )
         )
     return tuple(out)
@@ -498,12 +499,12 @@ def _acronyms(abstract: str) -> dict[str, set[str]]:
     return out
 
 
-def _spelled(text: str, acronyms: dict[str, set[str]]) -> set[str]:
-    """The kinds of thing the acronyms in `text` name, when it also names one ("a frozen LLM, Vicuna"), not when the
-    acronym is all it says ("transforming a chat LLM involves two critical issues")."""
+def _spelled(text: str, named: frozenset[str], acronyms: dict[str, set[str]]) -> set[str]:
+    """The kinds of thing the acronyms in `text` name, when it also names one (`named`, its names squashed: "a frozen
+    LLM, Vicuna"), not when the acronym is all it says ("transforming a chat LLM involves two critical issues")."""
     found = [acronym for acronym in acronyms if re.search(rf"\b{re.escape(acronym)}s?\b", text)]
     own = {squash(acronym) for acronym in found}
-    if not any(squash(name).removesuffix("s") not in own for name in names(text)):
+    if not any(name.removesuffix("s") not in own for name in named):
         return set()
     return set().union(*(acronyms[acronym] for acronym in found))
 
