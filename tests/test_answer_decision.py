@@ -302,6 +302,8 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("What model was OpenMoE initialized from?", "No indexed abstract states a base model"),  # asked at the end
         ("How many GPUs were used to pretrain GLM-130B?", "No indexed abstract states GPUs"),  # its GPUs run inference
         ("Which programming languages does CodeT5+ support?", "No indexed abstract states a programming language"),
+        ("what does croq pretraining add for multimodal models", "No indexed abstract mentions croq. Did you mean Croc?"),
+        ("tell me about ligerr", "No indexed abstract mentions ligerr. Did you mean Liger?"),  # typed in lower case
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(
@@ -502,6 +504,17 @@ def test_a_question_after_papers_is_a_list_in_the_forms_people_type(question: st
     from rag.answer.asked import read
 
     assert read(question).many is many
+
+
+def test_a_question_naming_no_paper_is_answered_when_a_paper_below_the_first_answers_it(seeded: rag.Settings) -> None:
+    # The first retrieved paper is weakly on it; the merging study, ranked lower, says exactly this.
+    answer = rag.ask(
+        "if I merge two fine-tuned copies of one model, can the merged model do things neither parent could?",
+        settings=seeded,
+    )
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].title.startswith("Fine-tuning large language models for domain adaptation")
+    assert "neither parent model" in answer.text
 
 
 def test_a_list_question_is_answered_when_a_paper_below_the_first_answers_it(seeded: rag.Settings) -> None:
