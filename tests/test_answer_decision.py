@@ -242,6 +242,12 @@ def test_words_a_sentence_hyphenates_are_its_words(seeded: rag.Settings) -> None
     assert "7.89x" in answer.text.split("\n\n")[0]
 
 
+def test_which_things_leads_with_the_sentence_enumerating_them_by_name(seeded: rag.Settings) -> None:
+    # Another sentence names DefSent and says "models"; the answer is the one listing the models it trains.
+    answer = rag.ask("which models does DefSent+ further train?", settings=seeded)
+    assert "SIMCSE, SNCSE, and SynCSE" in answer.text.split("\n\n")[0]
+
+
 def test_compute_is_answered_in_gpu_hours_and_declined_where_none_is_stated(seeded: rag.Settings) -> None:
     answer = rag.ask("How much compute did it take to pretrain Open-Qwen2VL?", settings=seeded)
     assert "442 A100-40G GPU hours" in answer.text

@@ -113,6 +113,10 @@ _BEST = re.compile(
     re.I,
 )
 """A question asking which did best in other words ("which model came out on top?"): abstracts say "best"."""
+NAMED_ENUMERATION = 0.05
+"""What a sentence answering "which Xs" gains, as a tie-breaker, for an enumeration that names them ("... used to
+further train data-augmented models like SIMCSE, SNCSE, and SBERT") over one that only names one or only enumerates:
+lead fact hit dev4 .746 -> .762, no other set changed."""
 _FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
 _LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
@@ -542,7 +546,9 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
         if not question.head:  # the paper never says the head word: its own enumeration answers
             return float(plural and not sentence.background)
-        return float((plural or names_something) and bool(question.head & (sentence.terms | sentence.spelled)))
+        if not question.head & (sentence.terms | sentence.spelled):
+            return 0.0
+        return 1.0 if plural and names_something else 1.0 - NAMED_ENUMERATION if plural or names_something else 0.0
     if asked.answer_type == "overview":
         return float(bool(_OVERVIEW_CUES & sentence.cues))
     if asked.answer_type != "quantity":
