@@ -548,9 +548,7 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
         if not question.head:  # the paper never says the head word: its own enumeration answers
             return float(plural and not sentence.background)
-        if not question.head & (sentence.terms | sentence.spelled):
-            return 0.0
-        if not (plural or names_something):
+        if not (plural or names_something) or not question.head & (sentence.terms | sentence.spelled):
             return 0.0
         named = len(sentence.names - question.said) if plural else 0
         return 1.0 - NAMED_ENUMERATION / max(1, named)
