@@ -507,8 +507,9 @@ def _closest(word: str, names: set[str]) -> str | None:
 
 def _misspelled(question: str, idf: Callable[[str], float], sources: list[Source], records: list[str]) -> list[str]:
     """The question's words no indexed chunk has, not English and in no source's `records`, that are nearly a
-    source's coined name (a name the question writes as a name is the name check's): a name typed in lower case one letter off ("what does croq pretraining add", with Croc
-    retrieved) is not that paper's name. A misspelled English word ("languges") is left to `_respelled`."""
+    source's coined name: one typed in lower case one letter off ("what does croq pretraining add", with Croc
+    retrieved) is not that paper's name. A name the question writes as one is the name check's; a misspelled English
+    word ("languges") is `_respelled`'s."""
     unheard = [
         word for word in _unheard(question, idf)
         if not english(word) and not any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", r, re.I) for r in records)
