@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("eli5 HiP attention", "HiP Attention"),  # the words of its title's name
         ("how does holmes work", "Holmes"),  # a name typed in lower case, though an English word: nothing else asked
         ("tell me about ling-lite", "Every FLOP Counts"),  # a variant typed in lower case that the library holds
+        ("What is Weaver Ultra?", "Weaver"),  # a variant written apart that the library holds
         ("what does capsfusion do", "CapsFusion"),
         ("whats zhongjing", "Zhongjing"),
     ],
@@ -320,6 +321,7 @@ def test_a_misspelled_measure_is_read_as_the_abstracts_spell_it(seeded: rag.Sett
         ("Which programming languages does CodeT5+ support?", "No indexed abstract states a programming language"),
         ("what does croq pretraining add for multimodal models", "No indexed abstract mentions croq. Did you mean Croc?"),
         ("tell me about ligerr", "No indexed abstract mentions ligerr. Did you mean Liger?"),  # typed in lower case
+        ("Is Weaver Max better than GPT-4 at fiction?", "No indexed abstract mentions Weaver Max."),  # Mini...Ultra
     ],
 )
 def test_a_name_or_attribute_the_library_does_not_hold_is_declined_with_the_reason(

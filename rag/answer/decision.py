@@ -215,18 +215,22 @@ def decide(
     return Decision(None, subject, listed, confidence)
 
 
-_VARIANT = re.compile(
-    r"(?<![\w-])([a-z][a-z0-9]*)-(?:ultra|xl|xxl|pro|max|mini|lite|plus|turbo|large|small|base|chat|instruct|nano|"
-    r"tiny|mega|giga|next|prime|flash)(?![\w-])",
-    re.I,
+_EDITIONS = (
+    "ultra", "xl", "xxl", "pro", "max", "mini", "lite", "plus", "turbo", "large", "small", "base", "chat", "instruct",
+    "nano", "tiny", "mega", "giga", "next", "prime", "flash",
 )
-"""A model's variant: a name, then a size or edition ("bloomz-ultra", "Chinchilla-XL", "LoLCATs-Large")."""
+_VARIANT = re.compile(
+    rf"(?<![\w-])([A-Za-z][A-Za-z0-9]*)(?:-(?i:{'|'.join(_EDITIONS)})|\s(?:{'|'.join(e.capitalize() for e in _EDITIONS)}"
+    r"|XX?L))(?![\w-])"
+)
+"""A model's variant: a name, then a size or edition, hyphenated in any case ("bloomz-ultra", "Chinchilla-XL",
+"LoLCATs-Large") or apart and capitalised ("Weaver Max"; "is Mamba small enough" is no variant)."""
 
 
 def _holds(record: str, variant: str) -> bool:
     """`record` says `variant` joined, hyphenated or apart, in any case ("Ling-Lite", "BERT-base"); its two words
     anywhere ("LoLCATs ... Large Language Models") are not it."""
-    stem, edition = variant.split("-", 1)
+    stem, edition = re.split(r"[-\s]", variant, maxsplit=1)
     return bool(re.search(rf"(?<![\w-]){re.escape(stem)}[-\s]?{re.escape(edition)}(?![\w-])", record, re.I))
 
 
