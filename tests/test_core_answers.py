@@ -10,6 +10,7 @@ import pytest
 import rag
 from rag.answer import Draft, Request, register, unregister
 from rag.answer.asked import read, states_value
+from rag.answer.extractive import sentences
 from rag.answer.gate import refusal_reason
 from rag.errors import BadInputError
 
@@ -199,6 +200,26 @@ def test_a_question_the_abstract_poses_is_quoted_with_its_answer(seeded: rag.Set
     )  # the finding right after it, not the question alone
 
 
+def test_a_sentence_opening_on_the_one_before_it_is_quoted_after_that_one(seeded: rag.Settings) -> None:
+    answer = rag.ask("How could I find out whether a chatbot has seen a benchmark's questions by blanking out one of "
+                     "the answer options?", settings=seeded)
+    lead = answer.text.split("\n\n")[0]
+    # "This approach entails masking ..." alone does not say which approach: the sentence naming it comes first.
+    assert "Slot Guessing (TS-Guessing), applicable to both open and proprietary models. [1] This approach entails " \
+        "masking a wrong answer" in lead
+    figure = rag.ask("Which Chinese model does GLM-130B beat?", settings=seeded).text.split("\n\n")[0]
+    assert "[1] It also consistently and significantly outperforms ERNIE TITAN 3.0 260B" in figure
+    assert figure.index("The resultant GLM-130B model") < figure.index("It also consistently")
+    listed = rag.ask("What work speeds up pretraining algorithms?", settings=seeded).text
+    assert re.search(r"an alternative pre-training dataset\. \[\d+\] This algorithm significantly speeds up", listed)
+
+
+def test_which_sentences_open_on_the_one_before_them() -> None:
+    abstract = ("This field grows fast. We present Foo, a masking method. This approach masks tokens. This paper also "
+                "studies Bar. It enables fast training. These results hold. Such gains matter.")
+    assert [s.leans for s in sentences(abstract)] == [False, False, True, False, True, True, True]
+
+
 def test_an_answer_never_leads_with_the_field_background_the_abstract_opens_with(seeded: rag.Settings) -> None:
     answer = rag.ask("What components make up the agent in the Small LLMs Are Weak Tool Learners paper?", settings=seeded)
     assert not answer.citations[0].quote.startswith("Large Language Model (LLM) agents significantly extend")
@@ -289,7 +310,7 @@ def test_a_question_naming_the_paper_leads_with_its_sentence_on_what_is_asked(
     seeded: rag.Settings, question: str, answer_words: str
 ) -> None:
     answer = rag.ask(question, settings=seeded)
-    assert answer_words in answer.citations[0].quote  # not the sentence that merely names the paper
+    assert answer_words in answer.text.split("\n\n")[0]  # not the sentence that merely names the paper
 
 
 def test_front_ends_show_the_lead_sentence_first(seeded: rag.Settings) -> None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
+from itertools import takewhile
 
 from ..settings import Settings
 from ..text import split_sentences, terms
@@ -105,6 +106,13 @@ _REFERS_BACK = re.compile(
     r"^(?:each|these|both|all|the (?:two|three|four|five|six))\s+(?:of (?:these|the)\s+)?([\w-]+)", re.I
 )
 """A sentence opening on the things the one before it listed ("Each component is implemented by a single LLM")."""
+_LEANS = re.compile(
+    r"^(?:it|its|they|their|such|(?:this|these)(?!\s+(?:paper|work|study|research|article|report|technical|survey|"
+    r"review|thesis|note|letter|position|tutorial)\b))\b",
+    re.I,
+)
+"""A sentence opening on what the one before it said ("This approach entails masking a wrong answer", "It enables
+federated tuning"): alone it does not say what it is about."""
 _SPELLED_OUT = re.compile(r"((?:[\w-]+\s+){1,8})\(([A-Z][A-Za-z-]*[A-Z])s?\)")
 """An acronym the abstract spells out before it: "large language models (LLMs)"."""
 _BEST = re.compile(
@@ -167,6 +175,8 @@ class Sentence:
     """It goes on with a numbered list begun before it ("3) multi-task fine-tuning stage, ...")."""
     asks: bool
     """It poses a question the next sentence answers (`_ASKS`)."""
+    leans: bool
+    """It opens on what the sentence before it said (`_LEANS`), so that sentence comes with it."""
     spelled: frozenset[str]
     """The kinds of thing its acronyms name, as the abstract spells them out ("a frozen LLM, Vicuna": model): "which
     model" asks for what it names."""
@@ -269,23 +279,28 @@ class ExtractiveBackend:
         (the sentence on the question's words often only restates the problem: "we study the pretraining data
         detection problem", where "we introduce Min-K% Prob" says what the paper offers). When the reason already
         brings a work in, the paper's next such sentence follows if it fits: a study that then proposes ("we
-        further propose a new pooling strategy, Multi-Layers Trainable Pooling") is named by both."""
+        further propose a new pooling strategy, Multi-Layers Trainable Pooling") is named by both. A reason opening on
+        the sentence before it ("This algorithm significantly speeds up ...") comes after that sentence."""
         ranked = rank(question, [source], self.weights)
         best = why_listed(ranked, wanted)
-        bringing = [c for c in ranked if c is not best and _brings_in(c.sentence)]
+        line = [*_leaned_on(best, ranked, []), best]
+        if sum(c.sentence.words for c in line) > LINE_WORDS:
+            line = [best]
+        bringing = [c for c in ranked if c not in line and _brings_in(c.sentence)]
         if not bringing:
-            return [best]
+            return line
         # After a reason that brings a work in, the best-ranked other that does; else the first in the abstract.
-        other = bringing[0] if _brings_in(best.sentence) else min(bringing, key=lambda c: c.sentence.index)
-        if other.sentence.words + best.sentence.words > LINE_WORDS:
-            return [best]
-        return sorted([best, other], key=lambda c: c.sentence.index)
+        brought = any(_brings_in(c.sentence) for c in line)
+        other = bringing[0] if brought else min(bringing, key=lambda c: c.sentence.index)
+        if other.sentence.words + sum(c.sentence.words for c in line) > LINE_WORDS:
+            return line
+        return sorted([*line, other], key=lambda c: c.sentence.index)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first (for an overview, the work's first own one, then the method said before it), then
         those adding uncovered question terms (best first) within `budget` words; then, while the whole answer with
         its [n] markers stays within `budget`, the paper's other sentences on the question's terms (best first): the
-        words a reader allows."""
+        words a reader allows. A sentence opening on the one before it ("This approach entails ...") comes after it."""
         overview = question.asked.answer_type == "overview"
         # Never the preamble, when the paper says anything of its own work: "LLM agents significantly extend the
         # capabilities of standalone LLMs" answers no question about the paper (lead fact hit +.005 to +.017 on eight
@@ -302,8 +317,11 @@ class ExtractiveBackend:
             # for what it brings in, not the study before it ("we perform a systematic study of ...").
             working = [c for c in first if "work" in c.sentence.cues and _DEFINES.search(c.sentence.text)]
             lead = min(naming or working or first, key=lambda c: c.sentence.index, default=lead)
-        picked, words = [lead], lead.sentence.words
-        covered = set(lead.sentence.terms)
+        # A lead opening on the sentence before it ("This approach entails masking ...") comes after that sentence.
+        leaned = [c for c in _leaned_on(lead, own, []) if lead.sentence.words + c.sentence.words <= budget]
+        picked = [lead, *leaned]
+        words = sum(c.sentence.words for c in picked)
+        covered = {t for c in picked for t in c.sentence.terms}
         if overview:
             # A lead late in the abstract ("After pretraining..., we present a new foundation model called Croc") has
             # the work's method before it ("we design a dynamically learnable prompt token pool"), in its order.
@@ -328,7 +346,7 @@ class ExtractiveBackend:
             # An overview goes on with what the work does, in the abstract's order, however few terms it asked.
             follows = overview and cand.sentence.index > lead.sentence.index and not cand.sentence.background
             follows = follows or cand.sentence.index in going_on
-            pair = [cand, *_answering(cand, own, picked)]
+            pair = [*_leaned_on(cand, own, picked), cand, *_answering(cand, own, picked)]
             size = sum(c.sentence.words for c in pair)
             if (adds or follows) and words + size <= budget:
                 picked.extend(pair)
@@ -339,10 +357,12 @@ class ExtractiveBackend:
         # consists of a knowledge base..."): fact hit +.016 to +.039 on dev-dev4, p50 words still under 80.
         for cand in (c for c in own if c not in picked and c.features.rare_terms > 0 and not c.sentence.background
                      and not c.sentence.announces):
-            if words + len(picked) + cand.sentence.words + 1 <= budget:
-                picked.append(cand)
-                words += cand.sentence.words
-        return [lead] + sorted(picked[1:], key=lambda c: c.sentence.index)
+            pair = [*_leaned_on(cand, own, picked), cand]
+            size = sum(c.sentence.words for c in pair)
+            if words + len(picked) + size + len(pair) <= budget:
+                picked.extend(pair)
+                words += size
+        return [*leaned, lead] + sorted(picked[1 + len(leaned):], key=lambda c: c.sentence.index)
 
 
 def why_listed(ranked: list[Candidate], wanted: dict[str, float]) -> Candidate:
@@ -353,6 +373,14 @@ def why_listed(ranked: list[Candidate], wanted: dict[str, float]) -> Candidate:
     total = sum(wanted.values()) or 1.0
     return max(ranked, key=lambda c: c.score / 2 + LIST_NAMING * _brings_in(c.sentence)
                + sum(w for t, w in wanted.items() if t in held(c.sentence.text)) / total)
+
+
+def _leaned_on(cand: Candidate, own: list[Candidate], picked: list[Candidate]) -> list[Candidate]:
+    """The sentence before `cand` when `cand` opens on it ("We further present ... Testset Slot Guessing" before
+    "This approach entails masking a wrong answer"), unless already picked."""
+    if not cand.sentence.leans:
+        return []
+    return [c for c in own if c.sentence.index == cand.sentence.index - 1 and c not in picked]
 
 
 def _answering(cand: Candidate, own: list[Candidate], picked: list[Candidate]) -> list[Candidate]:
@@ -487,6 +515,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 bool(_FIRST_ITEM.search(text)),
                 bool(_LATER_ITEM.match(text)),
                 bool(_ASKS.search(text)),
+                index > 0 and bool(_LEANS.match(text)),
                 frozenset(_spelled(text, named, acronyms)),
             )
         )
@@ -562,11 +591,20 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
 
 
 def compose(picked: list[Candidate], heading: str = "") -> Draft:
-    """The lead sentence (after `heading`, which names the paper a "which study" question asks for), then, in a
-    paragraph of their own, the context sentences; each sentence followed by its source number."""
+    """The lead sentence (after `heading`, which names the paper a "which study" question asks for) after the
+    sentence it leans on, then, in a paragraph of their own, the context sentences; each sentence followed by its
+    source number."""
     cited = [f"{cand.sentence.text} [{cand.source.n}]" for cand in picked]
-    lead = " ".join([heading, *cited[:1]] if heading else cited[:1])
-    return Draft("\n\n".join(part for part in (lead, " ".join(cited[1:])) if part), [_citation(c) for c in picked])
+    # A lead leaning on the sentence before it ("We present TS-Guessing." then "This approach entails ...") is
+    # quoted after that sentence, in the same paragraph.
+    size = 1 + sum(1 for _ in takewhile(lambda pair: _opens_on(*pair), zip(picked, picked[1:])))
+    lead = " ".join([heading, *cited[:size]] if heading else cited[:size])
+    return Draft("\n\n".join(part for part in (lead, " ".join(cited[size:])) if part), [_citation(c) for c in picked])
+
+
+def _opens_on(before: Candidate, cand: Candidate) -> bool:
+    """`cand` opens on `before`, the sentence right before it in the same abstract."""
+    return cand.sentence.leans and cand.source is before.source and cand.sentence.index == before.sentence.index + 1
 
 
 def compose_list(lines: list[list[Candidate]]) -> Draft:
