@@ -220,6 +220,14 @@ def test_which_sentences_open_on_the_one_before_them() -> None:
     assert [s.leans for s in sentences(abstract)] == [False, False, True, False, True, True, True]
 
 
+def test_a_list_line_goes_on_with_the_numbered_items_its_reason_announces(seeded: rag.Settings) -> None:
+    listed = rag.ask("Any surveys about LLM-based text embeddings?", settings=seeded).text
+    assert re.search(r"two main strategies to derive embeddings from LLMs\. \[\d+\] 1\) Direct prompting:", listed)
+    flags = [(s.opens_list, s.continues_list) for s in sentences(
+        "We survey two strategies. 1) Prompting: we discuss prompts. 2) Tuning: we cover tuning. We conclude.")]
+    assert flags == [(True, False), (True, True), (False, True), (False, False)]
+
+
 def test_an_answer_never_leads_with_the_field_background_the_abstract_opens_with(seeded: rag.Settings) -> None:
     answer = rag.ask("What components make up the agent in the Small LLMs Are Weak Tool Learners paper?", settings=seeded)
     assert not answer.citations[0].quote.startswith("Large Language Model (LLM) agents significantly extend")

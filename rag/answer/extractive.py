@@ -129,6 +129,9 @@ sentence naming one (lead fact hit dev4 .746 -> .762; fact hit dev10 +.012, dev1
 lower)."""
 _FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
 _LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
+_OPENING_ITEM = re.compile(r"^\W*\(?(?:1|i)\)\s", re.I)
+"""A sentence that is a list's first item, the list announced by the sentence before it ("... through two main
+strategies. 1) Direct prompting: ...")."""
 _OVERVIEW_CUES = frozenset({"work", "method", "definition"})
 """What a sentence answering "what does X do / tell me about X" says: what the work is, does or is called."""
 
@@ -170,9 +173,10 @@ class Sentence:
     """It only announces what the next sentences say ("We base these steps on two findings."): alone, it tells
     nothing."""
     opens_list: bool
-    """It begins a numbered list ("four training stages: 1) ...; 2) ...")."""
+    """It begins a numbered list ("four training stages: 1) ...; 2) ..."), or the next sentence is its first item."""
     continues_list: bool
-    """It goes on with a numbered list begun before it ("3) multi-task fine-tuning stage, ...")."""
+    """It goes on with a numbered list begun before it ("3) multi-task fine-tuning stage, ...", or "1) Direct
+    prompting: ..." after the sentence announcing the list)."""
     asks: bool
     """It poses a question the next sentence answers (`_ASKS`)."""
     leans: bool
@@ -280,12 +284,19 @@ class ExtractiveBackend:
         detection problem", where "we introduce Min-K% Prob" says what the paper offers). When the reason already
         brings a work in, the paper's next such sentence follows if it fits: a study that then proposes ("we
         further propose a new pooling strategy, Multi-Layers Trainable Pooling") is named by both. A reason opening on
-        the sentence before it ("This algorithm significantly speeds up ...") comes after that sentence."""
+        the sentence before it ("This algorithm significantly speeds up ...") comes after that sentence; the items of
+        a numbered list the reason begins follow it while they fit."""
         ranked = rank(question, [source], self.weights)
         best = why_listed(ranked, wanted)
         line = [*_leaned_on(best, ranked, []), best]
         if sum(c.sentence.words for c in line) > LINE_WORDS:
             line = [best]
+        # The items of a numbered list the reason begins ("two main strategies ... 1) Direct prompting: ...").
+        for index in sorted(_numbered_after(best, ranked)):
+            item = next(c for c in ranked if c.sentence.index == index)
+            if sum(c.sentence.words for c in line) + item.sentence.words > LINE_WORDS:
+                break
+            line.append(item)
         bringing = [c for c in ranked if c not in line and _brings_in(c.sentence)]
         if not bringing:
             return line
@@ -501,6 +512,7 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
             cues |= {"figure"}
         words = len(text.split())
         named = frozenset(squash(name) for name in names(text))
+        following = texts[index + 1] if index + 1 < len(texts) else ""
         out.append(
             Sentence(
                 index,
@@ -512,8 +524,8 @@ def sentences(abstract: str) -> tuple[Sentence, ...]:
                 cues,
                 named,
                 words <= ANNOUNCING_WORDS and bool(_ANNOUNCES.search(text)),
-                bool(_FIRST_ITEM.search(text)),
-                bool(_LATER_ITEM.match(text)),
+                bool(_FIRST_ITEM.search(text)) or bool(_OPENING_ITEM.match(following)),
+                bool(_LATER_ITEM.match(text)) or (index > 0 and bool(_OPENING_ITEM.match(text))),
                 bool(_ASKS.search(text)),
                 index > 0 and bool(_LEANS.match(text)),
                 frozenset(_spelled(text, named, acronyms)),
