@@ -228,6 +228,30 @@ def test_a_list_line_goes_on_with_the_numbered_items_its_reason_announces(seeded
     assert flags == [(True, False), (True, True), (False, True), (False, False)]
 
 
+@pytest.mark.parametrize(
+    ("question", "proposed"),
+    [
+        ("What remedy do the Curse of Depth authors suggest?", "we propose LayerNorm Scaling"),
+        ("What new RL method does Tulu 3 introduce?", "Reinforcement Learning with Verifiable Rewards (RLVR)"),
+    ],
+)
+def test_what_a_paper_proposes_is_answered_by_the_sentence_bringing_its_work_in(
+    seeded: rag.Settings, question: str, proposed: str
+) -> None:
+    # Neither abstract says "remedy" or weighs "method": the sentence naming what the paper brings in leads.
+    assert proposed in rag.ask(question, settings=seeded).citations[0].quote
+
+
+def test_a_list_line_names_the_work_in_a_sentence_that_fits_when_the_best_one_is_too_long(
+    seeded: rag.Settings,
+) -> None:
+    question = "Which papers propose aligning small language models with a well-aligned teacher?"
+    listed = rag.ask(question, settings=seeded)
+    line = next(line for line in listed.text.splitlines() if line.startswith("- Advantage-Guided Distillation"))
+    # The ADPA sentence is too long to follow the reason within the line; the shorter DCKD one names the work.
+    assert "Dual-Constrained Knowledge Distillation (DCKD)" in line
+
+
 def test_an_answer_never_leads_with_the_field_background_the_abstract_opens_with(seeded: rag.Settings) -> None:
     answer = rag.ask("What components make up the agent in the Small LLMs Are Weak Tool Learners paper?", settings=seeded)
     assert not answer.citations[0].quote.startswith("Large Language Model (LLM) agents significantly extend")

@@ -129,6 +129,12 @@ sentence naming one (lead fact hit dev4 .746 -> .762; fact hit dev10 +.012, dev1
 lower)."""
 _FIRST_ITEM = re.compile(r"(?:^|[\s:;,])\(?(?:1|i)\)\s", re.I)
 _LATER_ITEM = re.compile(r"^\W*\(?(?:[2-9]|ii|iii|iv|v|vi)\)", re.I)
+_PROPOSES = re.compile(r"\b(?:propos|introduc|present|suggest|develop|offer|came up with|come up with)\w*", re.I)
+"""A question asking what a paper brings in ("What fix does The Curse of Depth paper propose?")."""
+_BRINGS = re.compile(
+    rf"\b{_WE}(?:propose|introduce|present|develop|design|call|term|name)\b|\b(?:called|named|dubbed|termed)\b", re.I
+)
+"""A sentence bringing a work of the paper's in by name: "we propose LayerNorm Scaling", "a novel method we call"."""
 _OPENING_ITEM = re.compile(r"^\W*\(?(?:1|i)\)\s", re.I)
 """A sentence that is a list's first item, the list announced by the sentence before it ("... through two main
 strategies. 1) Direct prompting: ...")."""
@@ -219,6 +225,8 @@ class Question:
     """Every word of the question, squashed: a name it already says is not news."""
     head: frozenset[str]
     """The stem of the asked-for thing's head word ("techniqu" in "which regularization technique")."""
+    proposes: bool = False
+    """It asks what the paper proposes ("What fix does The Curse of Depth paper propose?")."""
 
     @property
     def total(self) -> float:
@@ -278,12 +286,12 @@ class ExtractiveBackend:
         return compose(self.pick(question, own, self.answer_words), heading)
 
     def line_of(self, question: Question, source: Source, wanted: dict[str, float]) -> list[Candidate]:
-        """A list line's sentences: why the paper is listed (`why_listed`), after the sentence that brings its work
-        in by name when that is another one and both fit in `LINE_WORDS`: what the paper does, then why it is here
-        (the sentence on the question's words often only restates the problem: "we study the pretraining data
-        detection problem", where "we introduce Min-K% Prob" says what the paper offers). When the reason already
-        brings a work in, the paper's next such sentence follows if it fits: a study that then proposes ("we
-        further propose a new pooling strategy, Multi-Layers Trainable Pooling") is named by both. A reason opening on
+        """A list line's sentences: why the paper is listed (`why_listed`), after the first sentence that brings its
+        work in by name and fits beside it in `LINE_WORDS`: what the paper does, then why it is here (the sentence
+        on the question's words often only restates the problem: "we study the pretraining data detection problem",
+        where "we introduce Min-K% Prob" says what the paper offers). When the reason already brings a work in, the
+        paper's best-ranked other such sentence that fits follows: a study that then proposes ("we further propose a
+        new pooling strategy, Multi-Layers Trainable Pooling") is named by both. A reason opening on
         the sentence before it ("This algorithm significantly speeds up ...") comes after that sentence; the items of
         a numbered list the reason begins follow it while they fit."""
         ranked = rank(question, [source], self.weights)
@@ -298,14 +306,13 @@ class ExtractiveBackend:
                 break
             line.append(item)
         bringing = [c for c in ranked if c not in line and _brings_in(c.sentence)]
-        if not bringing:
-            return line
-        # After a reason that brings a work in, the best-ranked other that does; else the first in the abstract.
-        brought = any(_brings_in(c.sentence) for c in line)
-        other = bringing[0] if brought else min(bringing, key=lambda c: c.sentence.index)
-        if other.sentence.words + sum(c.sentence.words for c in line) > LINE_WORDS:
-            return line
-        return sorted([*line, other], key=lambda c: c.sentence.index)
+        # After a reason that brings a work in, the best-ranked other that does and fits; else the first in the
+        # abstract that fits (ADPA's sentence is too long to follow the reason, DCKD's is not).
+        if not any(_brings_in(c.sentence) for c in line):
+            bringing.sort(key=lambda c: c.sentence.index)
+        room = LINE_WORDS - sum(c.sentence.words for c in line)
+        other = next((c for c in bringing if c.sentence.words <= room), None)
+        return sorted([*line, *([other] if other else [])], key=lambda c: c.sentence.index)
 
     def pick(self, question: Question, own: list[Candidate], budget: int) -> list[Candidate]:
         """The best sentence first (for an overview, the work's first own one, then the method said before it), then
@@ -433,7 +440,7 @@ def weigh(question: str, idf: Callable[[str], float], context: str = "") -> Ques
         wanted.setdefault("best", idf("best"))
     asked = read(question)
     head = frozenset(terms(" ".join(asked.focus[-1:])))
-    return Question(asked, wanted, vocabulary(f"{question} {context}"), head)
+    return Question(asked, wanted, vocabulary(f"{question} {context}"), head, bool(_PROPOSES.search(question)))
 
 
 def only_named(question: Question, source: Source) -> bool:
@@ -588,6 +595,10 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
         # "which roles / which components": several of them, named in one enumeration with the head, answer it.
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
         if not question.head:  # the paper never says the head word: its own enumeration answers
+            # "What fix does X propose?": the sentence bringing a work in by name ("we propose LayerNorm Scaling"),
+            # surest when it coins the name ("a novel method we call ... (RLVR)") rather than only says one.
+            if question.proposes and names_something and not sentence.background and _BRINGS.search(sentence.text):
+                return 1.0 if _DEFINES.search(sentence.text) else 0.75
             return float(plural and not sentence.background)
         if not (plural or names_something) or not question.head & (sentence.terms | sentence.spelled):
             return 0.0
