@@ -143,6 +143,16 @@ def test_a_figure_counts_only_beside_the_asked_unit() -> None:
     assert states_value("It can be trained on a 100K budget.", ("cost",))  # a budget is what it cost
     assert not states_value("This leads to three findings: Context-Independent Specialization, Early Routing Learning.",
                             ("learning",))  # a count spelled out counts what follows it, not a rate of "learning"
+    assert states_value("we build and release LLaSO-Base, a 3.8B-parameter reference model", ("parameters",))
+    assert not states_value("annotated with fine-grained 4-level relevance annotations", ("annotators",))
+
+
+def test_a_size_hyphenated_to_its_unit_answers_how_many(seeded: rag.Settings) -> None:
+    answer = rag.ask("How many parameters does LLaSO's reference model have, and what score does it get?",
+                     settings=seeded)
+    lead = answer.text.split("\n\n")[0]
+    assert "a 3.8B-parameter reference model" in lead  # was declined: "No indexed abstract states parameters"
+    assert "[1] It achieves a normalized score of 0.72" in lead  # the sentence opening on it, beside it
 
 
 def test_the_answer_leads_with_the_sentence_that_answers(seeded: rag.Settings) -> None:

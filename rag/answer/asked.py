@@ -757,7 +757,7 @@ def value_words(sentence: str) -> list[str]:
     """The sentence's words, squashed, each figure ("1,200", "75%", "40GB") as "#" followed by its sign of a
     gain ("+8.81") and its unit if joined, a figure spelled out ("ten") as "#w"."""
     out = []
-    for word in re.findall(r"[^\s()\[\]{};:]+", sentence):
+    for word in re.findall(r"[^\s()\[\]{};:]+", _FIGURE_HYPHEN.sub(r"\1 ", sentence)):
         # arXiv abstracts keep LaTeX's escaped percent sign ("81.8\% accuracy").
         lowered = word.replace("\\%", "%").strip(".,;:\"'“”").casefold()
         figure = _FIGURE.match(lowered)
@@ -769,6 +769,9 @@ def value_words(sentence: str) -> list[str]:
     return out
 
 
+_FIGURE_HYPHEN = re.compile(r"(?<![\w.])(\d[\d.,]*[KMBTkmbt])-(?=[A-Za-z])")
+"""A size hyphenated to what it counts ("a 3.8B-parameter model", "a 19.2B-token corpus"): read as "3.8B parameter".
+A bare number stays joined to its word ("4-level relevance annotations" counts no annotators)."""
 _MAGNITUDES = frozenset({"k", "m", "b", "t"})
 _COUNT_NOUNS = frozenset(
     "tokens words images samples examples pairs documents instructions queries passages sentences characters pages "

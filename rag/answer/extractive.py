@@ -225,7 +225,7 @@ class Question:
     """Every word of the question, squashed: a name it already says is not news."""
     head: frozenset[str]
     """The stem of the asked-for thing's head word ("techniqu" in "which regularization technique")."""
-    proposes: bool = False
+    proposes: bool
     """It asks what the paper proposes ("What fix does The Curse of Depth paper propose?")."""
 
     @property
@@ -291,9 +291,9 @@ class ExtractiveBackend:
         on the question's words often only restates the problem: "we study the pretraining data detection problem",
         where "we introduce Min-K% Prob" says what the paper offers). When the reason already brings a work in, the
         paper's best-ranked other such sentence that fits follows: a study that then proposes ("we further propose a
-        new pooling strategy, Multi-Layers Trainable Pooling") is named by both. A reason opening on
-        the sentence before it ("This algorithm significantly speeds up ...") comes after that sentence; the items of
-        a numbered list the reason begins follow it while they fit."""
+        new pooling strategy, Multi-Layers Trainable Pooling") is named by both. A reason opening on the sentence
+        before it ("This algorithm significantly speeds up ...") comes after that sentence; the items of a numbered
+        list the reason begins follow it while they fit."""
         ranked = rank(question, [source], self.weights)
         best = why_listed(ranked, wanted)
         line = [*_leaned_on(best, ranked, []), best]
@@ -380,7 +380,9 @@ class ExtractiveBackend:
             if words + len(picked) + size + len(pair) <= budget:
                 picked.extend(pair)
                 words += size
-        return [*leaned, lead] + sorted(picked[1 + len(leaned):], key=lambda c: c.sentence.index)
+        # The rest in the abstract's order, but a sentence opening on the lead right after it, beside it.
+        rest = sorted(picked[1 + len(leaned):], key=lambda c: (not _opens_on(lead, c), c.sentence.index))
+        return [*leaned, lead, *rest]
 
 
 def why_listed(ranked: list[Candidate], wanted: dict[str, float]) -> Candidate:
@@ -614,12 +616,12 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
 
 
 def compose(picked: list[Candidate], heading: str = "") -> Draft:
-    """The lead sentence (after `heading`, which names the paper a "which study" question asks for) after the
-    sentence it leans on, then, in a paragraph of their own, the context sentences; each sentence followed by its
-    source number."""
+    """The lead sentence (after `heading`, which names the paper a "which study" question asks for) with the
+    sentences leaning on one another around it, then, in a paragraph of their own, the context sentences; each
+    sentence followed by its source number."""
     cited = [f"{cand.sentence.text} [{cand.source.n}]" for cand in picked]
-    # A lead leaning on the sentence before it ("We present TS-Guessing." then "This approach entails ...") is
-    # quoted after that sentence, in the same paragraph.
+    # A lead leaning on the sentence before it ("We present TS-Guessing." then "This approach entails ..."), or
+    # followed by one leaning on it, shares its paragraph with that sentence.
     size = 1 + sum(1 for _ in takewhile(lambda pair: _opens_on(*pair), zip(picked, picked[1:])))
     lead = " ".join([heading, *cited[:size]] if heading else cited[:size])
     return Draft("\n\n".join(part for part in (lead, " ".join(cited[size:])) if part), [_citation(c) for c in picked])
