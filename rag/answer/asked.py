@@ -769,9 +769,12 @@ def value_words(sentence: str) -> list[str]:
     return out
 
 
-_FIGURE_HYPHEN = re.compile(r"(?<![\w.])(\d[\d.,]*[KMBTkmbt])-(?=[A-Za-z])")
+_FIGURE_HYPHEN = re.compile(
+    r"(?<![\w.])(\d[\d.,]*[KMBTkmbt])-(?=(?:parameters?|tokens?|words?|images?|samples?|examples?|pairs?)\b)", re.I
+)
 """A size hyphenated to what it counts ("a 3.8B-parameter model", "a 19.2B-token corpus"): read as "3.8B parameter".
-A bare number stays joined to its word ("4-level relevance annotations" counts no annotators)."""
+Any other stays one word ("4-level relevance annotations" counts no annotators, "the 2B-size Chinese Tiny LLM" no
+benchmarks)."""
 _MAGNITUDES = frozenset({"k", "m", "b", "t"})
 _COUNT_NOUNS = frozenset(
     "tokens words images samples examples pairs documents instructions queries passages sentences characters pages "
