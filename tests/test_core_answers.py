@@ -169,6 +169,13 @@ def test_the_answer_goes_on_with_the_papers_sentences_on_the_question_within_80_
     assert {c.title for c in answer.citations} == {answer.sources[0].title}
 
 
+def test_words_left_go_to_the_papers_own_sentences_after_the_lead(seeded: rag.Settings) -> None:
+    answer = rag.ask("What does PAT do for LLMs?", settings=seeded)
+    assert "propose the Pruning-Aware Tuning (PAT) paradigm" in answer.citations[0].quote
+    assert "Hybrid Sparsification Modules" in answer.text  # how it is done, though it says no word of the question
+    assert len(answer.text.split()) <= 80
+
+
 @pytest.mark.parametrize(
     ("question", "preamble", "finding"),
     [
