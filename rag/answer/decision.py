@@ -165,9 +165,10 @@ def decide(
         variant for variant in _variants(question, idf)
         if variant not in missing and not any(_holds(record, variant) for record in records)
     ]
-    missing += [word for word in _misspelled(question, idf, sources, records) if word not in asked.names]
+    names = _names_of(sources)
+    missing += [word for word in _misspelled(question, idf, names, records) if word not in asked.names]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
-        return Decision(_unknown(missing, sources))
+        return Decision(_unknown(missing, names))
     known = tuple(name for name in asked.names if name not in missing)
     asked = replace(asked, names=known, units=tuple(_respelled(unit, texts, idf) for unit in asked.units))
     if asks_survey(question) and (surveys := [i for i, source in enumerate(sources) if is_survey(source)]):
@@ -219,12 +220,11 @@ _EDITIONS = (
     "ultra", "xl", "xxl", "pro", "max", "mini", "lite", "plus", "turbo", "large", "small", "base", "chat", "instruct",
     "nano", "tiny", "mega", "giga", "next", "prime", "flash",
 )
-_VARIANT = re.compile(
-    rf"(?<![\w-])([A-Za-z][A-Za-z0-9]*)(?:-(?i:{'|'.join(_EDITIONS)})|\s(?:{'|'.join(e.capitalize() for e in _EDITIONS)}"
-    r"|XX?L))(?![\w-])"
-)
+_APART = "|".join(e.upper() if e.startswith("x") else e.capitalize() for e in _EDITIONS)
+_VARIANT = re.compile(rf"(?<![\w-])([A-Za-z][A-Za-z0-9]*)(?:-(?i:{'|'.join(_EDITIONS)})|\s(?:{_APART}))(?![\w-])")
 """A model's variant: a name, then a size or edition, hyphenated in any case ("bloomz-ultra", "Chinchilla-XL",
-"LoLCATs-Large") or apart and capitalised ("Weaver Max"; "is Mamba small enough" is no variant)."""
+"LoLCATs-Large") or apart and capitalised, a size in capitals ("Weaver Max", "Chinchilla XL"; "is Mamba small enough"
+is no variant)."""
 
 
 def _holds(record: str, variant: str) -> bool:
@@ -478,11 +478,10 @@ def _respelled(unit: str, texts: list[frozenset[str]], idf: Callable[[str], floa
     return next(iter(difflib.get_close_matches(unit.casefold(), sorted(set().union(*texts)), n=1, cutoff=0.85)), unit)
 
 
-def _unknown(missing: list[str], sources: list[Source]) -> str:
-    """The reason for names no retrieved abstract mentions, with the closest name they do use."""
+def _unknown(missing: list[str], names: set[str]) -> str:
+    """The reason for names no retrieved abstract mentions, with the closest of the `names` they do use."""
     named = ", ".join(missing)
-    words = _names_of(sources)
-    guesses = [guess for name in missing if (guess := _closest(name, words))]
+    guesses = [guess for name in missing if (guess := _closest(name, names))]
     hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
     return f"No indexed abstract mentions {named}.{hint}"
 
@@ -509,17 +508,17 @@ def _closest(word: str, names: set[str]) -> str | None:
     return folded[match[0]] if match else None
 
 
-def _misspelled(question: str, idf: Callable[[str], float], sources: list[Source], records: list[str]) -> list[str]:
-    """The question's words no indexed chunk has, not English and in no source's `records`, that are nearly a
-    source's coined name: one typed in lower case one letter off ("what does croq pretraining add", with Croc
-    retrieved) is not that paper's name. A name the question writes as one is the name check's; a misspelled English
-    word ("languges") is `_respelled`'s."""
+def _misspelled(question: str, idf: Callable[[str], float], names: set[str], records: list[str]) -> list[str]:
+    """The question's words no indexed chunk has, not English and in no source's `records`, that are nearly one of
+    the sources' coined `names` (`_names_of`): one typed in lower case one letter off ("what does croq pretraining
+    add", with Croc retrieved) is not that paper's name. A name the question writes as one is the name check's; a
+    misspelled English word ("languges") is `_respelled`'s."""
     unheard = [
         word for word in _unheard(question, idf)
         if not english(word) and not any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", r, re.I) for r in records)
     ]
-    names = {name for name in _names_of(sources) if not english(name)} if unheard else set()
-    return [word for word in unheard if _closest(word, names)]
+    coined = {name for name in names if not english(name)} if unheard else set()
+    return [word for word in unheard if _closest(word, coined)]
 
 
 def _name_words(text: str) -> set[str]:

@@ -299,19 +299,20 @@ class ExtractiveBackend:
         line = [*_leaned_on(best, ranked, []), best]
         if sum(c.sentence.words for c in line) > LINE_WORDS:
             line = [best]
+        words = sum(c.sentence.words for c in line)
         # The items of a numbered list the reason begins ("two main strategies ... 1) Direct prompting: ...").
         for index in sorted(_numbered_after(best, ranked)):
             item = next(c for c in ranked if c.sentence.index == index)
-            if sum(c.sentence.words for c in line) + item.sentence.words > LINE_WORDS:
+            if words + item.sentence.words > LINE_WORDS:
                 break
             line.append(item)
+            words += item.sentence.words
         bringing = [c for c in ranked if c not in line and _brings_in(c.sentence)]
         # After a reason that brings a work in, the best-ranked other that does and fits; else the first in the
         # abstract that fits (ADPA's sentence is too long to follow the reason, DCKD's is not).
         if not any(_brings_in(c.sentence) for c in line):
             bringing.sort(key=lambda c: c.sentence.index)
-        room = LINE_WORDS - sum(c.sentence.words for c in line)
-        other = next((c for c in bringing if c.sentence.words <= room), None)
+        other = next((c for c in bringing if words + c.sentence.words <= LINE_WORDS), None)
         return sorted([*line, *([other] if other else [])], key=lambda c: c.sentence.index)
 
     def pick(self, question: Question, own: list[Candidate], budget: int, heading: int = 0) -> list[Candidate]:
@@ -608,7 +609,8 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
         # A detail asked by name ("which tokenizer", "what hardware") is answered by the sentence that states it.
         return float(states_attribute(asked.attribute, sentence.text, asked.names))
     if asked.answer_type == "lookup":
-        names_something = bool(sentence.names - question.said) or "lookup" in sentence.cues
+        new_names = sentence.names - question.said
+        names_something = bool(new_names) or "lookup" in sentence.cues
         # "which roles / which components": several of them, named in one enumeration with the head, answer it.
         plural = bool(asked.focus) and asked.focus[-1].casefold().endswith("s") and "list" in sentence.cues
         if not question.head:  # the paper never says the head word: its own enumeration answers
@@ -619,7 +621,7 @@ def _answer_type(question: Question, sentence: Sentence) -> float:
             return float(plural and not sentence.background)
         if not (plural or names_something) or not question.head & (sentence.terms | sentence.spelled):
             return 0.0
-        named = len(sentence.names - question.said) if plural else 0
+        named = len(new_names) if plural else 0
         return 1.0 - NAMED_ENUMERATION / max(1, named)
     if asked.answer_type == "overview":
         return float(bool(_OVERVIEW_CUES & sentence.cues))
