@@ -304,6 +304,12 @@ def test_an_overview_reads_a_report_naming_itself_as_its_own_work(seeded: rag.Se
     assert answer.citations[0].quote.startswith("This report introduces TechGPT-2.0")  # not the weights it offers
 
 
+def test_an_overview_never_leads_with_the_fields_we(seeded: rag.Settings) -> None:
+    answer = rag.ask("What's the INGENIOUS paper about?", settings=seeded)
+    assert "we are witnessing" not in answer.text  # "Consequently, we are witnessing ..." is the field, not the paper
+    assert "highly informative subsets" in answer.citations[0].quote
+
+
 def test_an_overview_leads_with_the_work_brought_in_after_an_adverb(seeded: rag.Settings) -> None:
     answer = rag.ask("What is GeoLLM?", settings=seeded)  # "We then present GeoLLM, a novel method ..."
     assert answer.citations[0].quote.startswith("We then present GeoLLM")  # not "Here we explore the question of..."
