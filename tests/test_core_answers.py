@@ -304,6 +304,12 @@ def test_an_overview_reads_a_report_naming_itself_as_its_own_work(seeded: rag.Se
     assert answer.citations[0].quote.startswith("This report introduces TechGPT-2.0")  # not the weights it offers
 
 
+def test_an_overview_whose_first_sentence_says_the_title_is_headed_by_the_name_alone(seeded: rag.Settings) -> None:
+    answer = rag.ask("What is Dolma?", settings=seeded)
+    assert answer.text.startswith("Dolma [1]: To facilitate open research")  # the sentence says the whole title
+    assert "OLMo" in answer.text  # the words saved go to what the corpus was used for
+
+
 def test_an_overview_never_leads_with_the_fields_we(seeded: rag.Settings) -> None:
     answer = rag.ask("What's the INGENIOUS paper about?", settings=seeded)
     assert "we are witnessing" not in answer.text  # "Consequently, we are witnessing ..." is the field, not the paper
