@@ -10,7 +10,7 @@ import pytest
 import rag
 from rag.answer import Draft, Request, register, unregister
 from rag.answer.asked import read, states_value
-from rag.answer.extractive import sentences
+from rag.answer.extractive import ExtractiveBackend, sentences
 from rag.answer.gate import refusal_reason
 from rag.errors import BadInputError
 
@@ -302,6 +302,20 @@ def test_an_overview_goes_on_with_how_the_work_works(seeded: rag.Settings) -> No
 def test_an_overview_reads_a_report_naming_itself_as_its_own_work(seeded: rag.Settings) -> None:
     answer = rag.ask("What is TechGPT-2.0?", settings=seeded)
     assert answer.citations[0].quote.startswith("This report introduces TechGPT-2.0")  # not the weights it offers
+
+
+def test_no_sentence_is_quoted_twice() -> None:
+    abstract = (
+        "Language models are widely used. We propose Zorblax, a new attention method for long inputs. "
+        "Can Zorblax handle a million tokens? It handles a million tokens on one GPU. Zorblax is open source."
+    )
+    title = "Zorblax: fast attention"
+    source = rag.Source(paper_id="p1", title=title, abstract=abstract, n=1, score=1.0, dense_score=0.6)
+    rarity = {"zorblax": 9.0}
+    draft = ExtractiveBackend(rag.Settings()).answer("What is Zorblax?", [source], lambda t: rarity.get(t, 1.0))
+    quotes = [c.quote for c in draft.citations]
+    assert "It handles a million tokens on one GPU." in quotes  # the answer to the question the abstract poses
+    assert len(quotes) == len(set(quotes))  # once, though it both answers that question and follows the lead
 
 
 def test_an_overview_whose_first_sentence_says_the_title_is_headed_by_the_name_alone(seeded: rag.Settings) -> None:

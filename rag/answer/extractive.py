@@ -374,7 +374,8 @@ class ExtractiveBackend:
         order = sorted(own, key=lambda c: (c.sentence.index not in going_on, overview and c.sentence.index != after))
         # The preamble adds the question's words but restates the problem; the paper's answer comes after it (fact
         # hit dev3 .922 -> .930, dev10 .762 -> .770, dev12-dev15 +.004 to +.008, no set lower).
-        for cand in (c for c in order if c is not lead and not c.sentence.announces and not c.sentence.preamble):
+        for cand in (c for c in order if c is not lead and c not in picked and not c.sentence.announces
+                     and not c.sentence.preamble):
             adds = (cand.sentence.terms - covered).intersection(question.wanted)
             # An overview goes on with what the work does after its lead, however few terms it asked: best-scoring
             # first (taken in the abstract's order instead: dev4 -.006, dev5 -.013, dev7 -.008).
