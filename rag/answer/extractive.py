@@ -309,9 +309,9 @@ class ExtractiveBackend:
         ranked = rank(question, [source], self.weights)
         best = why_listed(ranked, wanted)
         line = [*_leaned_on(best, ranked, []), best]
-        if sum(c.sentence.words for c in line) > LINE_WORDS:
-            line = [best]
         words = sum(c.sentence.words for c in line)
+        if words > LINE_WORDS:
+            line, words = [best], best.sentence.words
         # The items of a numbered list the reason begins ("two main strategies ... 1) Direct prompting: ...").
         for index in sorted(_numbered_after(best, ranked)):
             item = next(c for c in ranked if c.sentence.index == index)
@@ -397,8 +397,7 @@ class ExtractiveBackend:
         # the innovative Hybrid Sparsification Modules"): fact hit dev3 +.016, dev11 +.012, dev8 +.005, no set lower.
         # The heading counts here, so that filling never takes an answer past the budget (else dev2 +.015 more, but
         # answer p50 80 words on dev2 and everyday).
-        own_work = (c for c in own
-                    if not c.sentence.background and not c.sentence.announces and not c.sentence.preamble)
+        own_work = (c for c in own if not c.sentence.background and not c.sentence.announces)  # preamble is background
         _fill(sorted(own_work, key=lambda c: (c.sentence.index < lead.sentence.index, c.sentence.index)),
               own, picked, words, budget - heading)
         # The rest in the abstract's order, but a sentence opening on the lead right after it, beside it.
