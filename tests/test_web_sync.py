@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pytest
 from hub_server import HubStandIn, listing
+from rag import sync_state
+from rag.daily_papers import SETTLE_DAYS
 from test_web import LAPTOP, WAIT_MS, ask, browser, running_app, shoot  # noqa: F401 (browser is a fixture)
 
 pytestmark = pytest.mark.slow
@@ -19,17 +21,19 @@ SYNCED_TITLE = "Sparse Lookahead Decoding for Long-Context Language Models"
 TODAY_TITLE = "Lossless Streaming Compression of Key-Value Caches"
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[HubStandIn]:
-    """The Hub stand-in, listing one more paper today (what Update should bring in)."""
+def list_today(hub: HubStandIn, home: Path) -> date:
+    """Has the Hub stand-in list one more paper today (what Update should bring in), and makes `home`'s last sync
+    now, so that Update fetches today and the settling days before it; returns today's date (UTC)."""
     record = copy.deepcopy(listing("2026-03-09")[1])
     record["paper"].update(id="2611.09999", title=TODAY_TITLE, summary=(
         "Key-value caches dominate the memory of long-context inference. We compress them while streaming with an "
         "entropy coder conditioned on the previous layer, losslessly, at 3.1 bits per value."))
     record["title"] = TODAY_TITLE
-    with HubStandIn() as stand_in:
-        stand_in.script(f"daily_papers/{datetime.now(timezone.utc).date()}", [{"status": 200, "headers": {}, "body": [record]}])
-        yield stand_in
+    with sync_state.editing(home) as state:
+        state.last_sync = sync_state.now()
+    today = state.last_sync.date()
+    hub.script(f"daily_papers/{today}", [{"status": 200, "headers": {}, "body": [record]}])
+    return today
 
 
 @contextmanager
@@ -58,6 +62,7 @@ SHOWN_WHILE_UPDATING = """() => {
 
 
 def test_header_cards_and_update(browser, synced_copy: Path, hub: HubStandIn, tmp_path: Path) -> None:  # noqa: F811
+    today = list_today(hub, synced_copy)
     with served_page(browser, synced_copy, tmp_path / "serve.log", HF_ENDPOINT=hub.url) as page:
         header = page.locator("#pt-header")
         header.get_by_text("research-paper abstracts").wait_for()
@@ -77,7 +82,8 @@ def test_header_cards_and_update(browser, synced_copy: Path, hub: HubStandIn, tm
         page.locator("#pt-update").click()
         page.locator("#pt-updated .pt-ok").wait_for()
         assert page.evaluate("window.ptProgressShown"), "the update's progress shows under the header while it runs"
-        assert "Updated: 3 listing days, 1 paper: 1 new, 0 already stored." in page.locator("#pt-updated").inner_text()
+        days = 1 + SETTLE_DAYS + (sync_state.now().date() - today).days  # one more if midnight (UTC) passed meanwhile
+        assert f"Updated: {days} listing days, 1 paper: 1 new, 0 already stored." in page.locator("#pt-updated").inner_text()
         assert len(hub.requests) > asked
         page.wait_for_function("() => document.querySelector('#pt-header').innerText.includes('356')")
         page.locator("#pt-clear").click()  # a new conversation, not a follow-up
