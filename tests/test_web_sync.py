@@ -83,7 +83,8 @@ def test_header_cards_and_update(browser, synced_copy: Path, hub: HubStandIn, tm
         page.locator("#pt-updated .pt-ok").wait_for()
         assert page.evaluate("window.ptProgressShown"), "the update's progress shows under the header while it runs"
         days = 1 + SETTLE_DAYS + (sync_state.now().date() - today).days  # one more if midnight (UTC) passed meanwhile
-        assert f"Updated: {days} listing days, 1 paper: 1 new, 0 already stored." in page.locator("#pt-updated").inner_text()
+        updated = page.locator("#pt-updated").inner_text()
+        assert f"Updated: {days} listing days, 1 paper: 1 new, 0 already stored." in updated
         assert len(hub.requests) > asked
         page.wait_for_function("() => document.querySelector('#pt-header').innerText.includes('356')")
         page.locator("#pt-clear").click()  # a new conversation, not a follow-up
