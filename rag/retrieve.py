@@ -6,6 +6,7 @@ llama-index face of this search (a `BaseRetriever`) is `rag.llama_retriever.Hybr
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -175,7 +176,7 @@ class HybridSearch:
         retrieval = self.settings.retrieval
         rankings = [(dense, retrieval.dense_weight), (hits, 1.0)]
         if names:
-            rankings.append((self.lexical(" ".join(names), dates, papers), retrieval.name_weight))
+            rankings.append((self._naming(self.lexical(" ".join(names), dates, papers), names), retrieval.name_weight))
         ranked = fuse(rankings, retrieval.rrf_k)
         sources = [
             Source(
@@ -189,6 +190,19 @@ class HybridSearch:
         _lap(timings, "fusion", clock)
         _lap(timings, "retrieval", started)
         return Retrieval(sources, [self.catalog.paper_ids[position] for position, _ in ranked[:RANKED_PAPERS]], timings)
+
+    def _naming(self, hits: list[Hit], names: list[str]) -> list[Hit]:
+        """The names' BM25 ranking with the chunks of papers writing more of the names first: BM25 splits "GPT-2" into
+        "gpt" and "2", which GPT-3's and GPT-4's papers hold as well. A name of one word is left to BM25."""
+        split = [name for name in names if not name.isalpha()]
+        if not split:
+            return hits
+        writes: dict[int, int] = {}
+        for position, _ in hits:
+            if position not in writes:
+                paper = self.catalog.paper(position)
+                writes[position] = sum(_written(f"{paper.title} {paper.abstract}", name) for name in split)
+        return sorted(hits, key=lambda hit: -writes[hit[0]])
 
     def _timed_lexical(self, query: str, dates: list[str] | None, papers: list[str] | None) -> tuple[list[Hit], float]:
         clock = time.perf_counter()
@@ -204,6 +218,14 @@ class HybridSearch:
         chosen = np.zeros(len(self.catalog.paper_ids), dtype=bool)
         chosen[[position for paper in papers if (position := self.catalog.position.get(paper)) is not None]] = True
         return chosen[self.catalog.chunk_paper].astype(np.float32) * (1.0 if mask is None else mask)
+
+
+def _written(text: str, name: str) -> bool:
+    """`text` writes `name` whole, its parts joined, hyphenated or apart, in any case ("GPT4" and "gpt-4" for
+    "GPT-4"; not "GPT-4o")."""
+    joined = r"[\s_-]?".join(re.escape(part) for part in re.split(r"[\s_-]+", name) if part)
+    return bool(re.search(rf"(?<![^\W_]){joined}(?![^\W_])", text, re.I))
+
 
 def _where(dates: list[str] | None, papers: list[str] | None, stale: list[str]) -> dict[str, Any] | None:
     """Chroma `where` clause for the listing dates and paper ids asked for, without the `stale` papers (None: every

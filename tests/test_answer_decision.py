@@ -20,6 +20,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
+    ("question", "written"),
+    [
+        ("Which papers use GPT-2?", r"\bGPT-?2\b(?![.\d])"),  # not GPT-3's or GPT-4's papers, nor a "GPT model"
+        ("Which papers fine-tune Llama-2?", r"\bLlama[ -]?2"),
+        ("Which papers report results for XLM-R?", r"\bXLM-R(?:oBERTa)?\b"),  # its full name says it too
+    ],
+)
+def test_a_list_asking_for_a_name_lists_the_papers_that_write_it(seeded: rag.Settings, question: str, written: str) -> None:
+    answer = rag.ask(question, settings=seeded)
+    papers = [rag.paper(paper_id, settings=seeded) for paper_id in {c.paper_id for c in answer.citations}]
+    assert len(papers) >= 3, answer.text
+    assert all(re.search(written, f"{paper.title} {paper.abstract}", re.I) for paper in papers), answer.text
+
+
+@pytest.mark.parametrize(
     ("question", "title"),
     [
         ("What does Dolma do?", "Dolma"),
