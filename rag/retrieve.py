@@ -194,14 +194,15 @@ class HybridSearch:
     def _naming(self, hits: list[Hit], names: list[str]) -> list[Hit]:
         """The names' BM25 ranking with the chunks of papers writing more of the names first: BM25 splits "GPT-2" into
         "gpt" and "2", which GPT-3's and GPT-4's papers hold as well. A name of one word is left to BM25."""
-        split = [name for name in names if not name.isalpha()]
-        if not split:
+        patterns = [_writing(name) for name in names if not name.isalpha()]
+        if not patterns:
             return hits
         writes: dict[int, int] = {}
         for position, _ in hits:
             if position not in writes:
                 paper = self.catalog.paper(position)
-                writes[position] = sum(_written(f"{paper.title} {paper.abstract}", name) for name in split)
+                text = f"{paper.title} {paper.abstract}"
+                writes[position] = sum(_writes(text, pattern) for pattern in patterns)
         return sorted(hits, key=lambda hit: -writes[hit[0]])
 
     def _timed_lexical(self, query: str, dates: list[str] | None, papers: list[str] | None) -> tuple[list[Hit], float]:
@@ -220,11 +221,17 @@ class HybridSearch:
         return chosen[self.catalog.chunk_paper].astype(np.float32) * (1.0 if mask is None else mask)
 
 
-def _written(text: str, name: str) -> bool:
-    """`text` writes `name` whole, its parts joined, hyphenated or apart, in any case ("GPT4" and "gpt-4" for
-    "GPT-4"; not "GPT-4o")."""
+def _writing(name: str) -> re.Pattern[str]:
+    """What writes `name`, its parts joined, hyphenated or apart, in any case ("GPT4" and "gpt-4" for "GPT-4"; not
+    "GPT-4o"): its start is checked by `_writes`, twice as fast as a look-behind."""
     joined = r"[\s_-]?".join(re.escape(part) for part in re.split(r"[\s_-]+", name) if part)
-    return bool(re.search(rf"(?<![^\W_]){joined}(?![^\W_])", text, re.I))
+    return re.compile(rf"{joined}(?![^\W_])", re.I)
+
+
+def _writes(text: str, pattern: re.Pattern[str]) -> bool:
+    """`text` holds `pattern` (`_writing`) as a whole word: no letter or digit right before it ("nanoGPT-2" is not
+    GPT-2)."""
+    return any(not text[match.start() - 1 : match.start()].isalnum() for match in pattern.finditer(text))
 
 
 def _where(dates: list[str] | None, papers: list[str] | None, stale: list[str]) -> dict[str, Any] | None:
