@@ -161,10 +161,13 @@ def decide(
     missing = [
         name for name in asked.names if not any(_says(words, record, name) for words, record in zip(texts, records))
     ]
-    missing += [
+    variants = [
         variant for variant in _variants(question, idf)
         if variant not in missing and not any(_holds(record, variant) for record in records)
     ]
+    # A word of a variant no abstract has ("Max" of "Weaver Max") is not missing on its own: the variant is.
+    within = {part for variant in variants for part in variant.split()}
+    missing = [name for name in missing if name not in within] + variants
     names = _names_of(sources)
     missing += [word for word in _misspelled(question, idf, names, records) if word not in asked.names]
     if missing and _share(missing, wanted, idf) >= NAME_SHARE:
