@@ -20,6 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
+    ("question", "name"),
+    [("What is GSM8K?", "GSM8K"), ("Explain ImageNet", "ImageNet"), ("Tell me about CIDEr.", "CIDEr")],
+)
+def test_an_overview_of_a_name_the_paper_only_uses_leads_with_the_sentence_naming_it(
+    seeded: rag.Settings, question: str, name: str
+) -> None:
+    # No paper is about GSM8K: the answer says where the paper it comes from uses it, not what that paper is about.
+    answer = rag.ask(question, settings=seeded)
+    assert not answer.abstained, answer.reason
+    assert name in answer.text.split("\n\n")[0], answer.text
+
+
+@pytest.mark.parametrize(
     ("question", "written"),
     [
         ("Which papers use GPT-2?", r"\bGPT-?2\b(?![.\d])"),  # not GPT-3's or GPT-4's papers, nor a "GPT model"

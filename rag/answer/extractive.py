@@ -277,7 +277,8 @@ class ExtractiveBackend:
     def answer_one(self, question: Question, own: list[Candidate]) -> Draft:
         """The top paper's answer from its ranked sentences: for an overview ("What does ReLiK do?") after the whole
         title (what it is) unless its first sentence says the title, within the word budget; else after the paper's
-        name when the question does not say it.
+        name when the question does not say it. An overview of a name the paper only uses ("What is GSM8K?" of
+        LLM2LLM) is answered by the sentences naming it, as a definition is.
 
         Retrieval ranks papers better than single sentences do (MRR 0.97 on the dev set), so the
         answer comes from paper [1] alone: one paper cited, precision kept.
@@ -288,12 +289,17 @@ class ExtractiveBackend:
             # The title heads it, unless the first sentence quoted says every word of it ("we propose LangSAMP
             # (Language-Script Aware Multilingual Pretraining), a method ..."): then the name alone, and the words
             # saved hold more of the abstract (fact hit dev8 +.005, dev13, dev16, dev19 +.004, no set lower).
-            short = f"{paper_name(top.title)} [{top.n}]:"
-            picked = self.pick(question, own, self.answer_words - len(short.split()))
-            if terms(top.title) <= picked[0].sentence.terms:
-                return compose(picked, short)
-            heading = f"{top.title} [{top.n}]:"
-            return compose(self.pick(question, own, self.answer_words - len(heading.split())), heading)
+            heading = f"{paper_name(top.title)} [{top.n}]:"
+            picked = self.pick(question, own, self.answer_words - len(heading.split()))
+            if not terms(top.title) <= picked[0].sentence.terms:
+                heading = f"{top.title} [{top.n}]:"
+                picked = self.pick(question, own, self.answer_words - len(heading.split()))
+            if unnamed and question.asked.names and not any(_names_asked(question, c.sentence) for c in picked):
+                # "What is GSM8K?" answered by a paper that only uses it: its sentences naming GSM8K, not an
+                # overview of the paper that never says what was asked.
+                plain = replace(question, asked=replace(question.asked, answer_type="definition"))
+                return self.answer_one(plain, rank(within(plain, top), [top], self.weights))
+            return compose(picked, heading)
         heading = f"{paper_name(top.title)} [{top.n}]:" if unnamed else ""
         return compose(self.pick(question, own, self.answer_words, len(heading.split())), heading)
 
